@@ -1,0 +1,24 @@
+#pragma once
+// Small file-system helpers with Status errors that name the path.
+
+#include <cstdint>
+#include <string>
+
+#include "base/status.h"
+
+namespace vigil {
+
+// mkdir -p; an existing directory is success, a file in the way is an error naming it.
+Status MakeDirs(const std::string& path);
+// fsync of a directory, so that a created or removed entry survives power loss.
+Status SyncDir(const std::string& path);
+// Removes a file; a file already gone is success.
+Status RemoveFile(const std::string& path);
+Result<int64_t> FileSize(const std::string& path);
+// Free bytes available to unprivileged users on the file system holding `path`.
+Result<int64_t> FreeBytes(const std::string& path);
+// Joins two path parts with one '/'.
+std::string JoinPath(const std::string& a, const std::string& b);
+std::string DirName(const std::string& path);
+
+}  // namespace vigil

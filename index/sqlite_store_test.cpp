@@ -1,0 +1,126 @@
+#include <sqlite3.h>
+
+#include <doctest/doctest.h>
+
+#include "index/store.h"
+#include "tests/support/temp_dir.h"
+
+namespace vigil::index {
+namespace {
+
+Camera MakeCamera(const std::string& id) {
+  Camera c;
+  c.id = id;
+  c.name = "Camera " + id;
+  c.main_url = "rtsp://127.0.0.1:8554/" + id + "/main";
+  c.lat = 24.88;
+  c.lon = 102.83;
+  c.place = "Dongfeng Square";
+  c.tags = {"plaza", "night"};
+  return c;
+}
+
+TEST_CASE("a new index file is migrated to the current schema and keeps cameras") {
+  testing::TempDir dir;
+  {
+    auto store = OpenSqliteStore(dir / "index.db");
+    REQUIRE(store.ok());
+    REQUIRE((*store)->UpsertCamera(MakeCamera("cam1")).ok());
+    Camera changed = MakeCamera("cam1");
+    changed.name = "Renamed";
+    REQUIRE((*store)->UpsertCamera(changed).ok());
+  }
+  auto store = OpenSqliteStore(dir / "index.db");
+  REQUIRE(store.ok());
+  auto cams = (*store)->Cameras();
+  REQUIRE(cams.ok());
+  REQUIRE(cams->size() == 1);
+  CHECK(cams->at(0).name == "Renamed");
+  CHECK(cams->at(0).tags == std::vector<std::string>{"plaza", "night"});
+}
+
+TEST_CASE("an index written by a newer vigil is refused with both versions named") {
+  testing::TempDir dir;
+  { REQUIRE(OpenSqliteStore(dir / "index.db").ok()); }
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open((dir / "index.db").c_str(), &db) == SQLITE_OK);
+  std::string sql = "PRAGMA user_version = " + std::to_string(SqliteSchemaVersion() + 5);
+  REQUIRE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+  auto store = OpenSqliteStore(dir / "index.db");
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.error().code() == StatusCode::kFailedPrecondition);
+  CHECK(store.error().message().find(std::to_string(SqliteSchemaVersion() + 5)) !=
+        std::string::npos);
+}
+
+TEST_CASE("a segment row is open before its file exists and complete after FinishSegment") {
+  testing::TempDir dir;
+  auto store = std::move(OpenSqliteStore(dir / "index.db").value());
+  REQUIRE(store->UpsertCamera(MakeCamera("cam1")).ok());
+  Segment seg;
+  seg.camera = "cam1";
+  seg.start_ns = 1'000'000'000;
+  seg.path = "recordings/cam1/2026-11-23/a.mp4";
+  seg.codec = "h264";
+  auto id = store->BeginSegment(seg);
+  REQUIRE(id.ok());
+  SegmentFilter open_only;
+  open_only.state = SegmentState::kOpen;
+  auto open = store->Segments(open_only);
+  REQUIRE(open.ok());
+  REQUIRE(open->size() == 1);
+  CHECK(open->at(0).id == *id);
+
+  seg.id = *id;
+  seg.state = SegmentState::kClosed;
+  seg.end_ns = 61'000'000'000;
+  seg.bytes = 12345;
+  seg.frames = 1500;
+  seg.sha256 = std::string(64, 'a');
+  REQUIRE(store->FinishSegment(seg).ok());
+  REQUIRE(store->Flush().ok());
+  auto all = store->Segments({});
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 1);
+  CHECK(all->at(0).state == SegmentState::kClosed);
+  CHECK(all->at(0).bytes == 12345);
+  CHECK(all->at(0).end_ns == 61'000'000'000);
+
+  // A second row with the same path is refused: one file, one row.
+  auto dup = store->BeginSegment(seg);
+  REQUIRE_FALSE(dup.ok());
+  CHECK(dup.error().code() == StatusCode::kAlreadyExists);
+
+  Segment unknown = seg;
+  unknown.id = 999;
+  REQUIRE(store->FinishSegment(unknown).ok());  // queued
+  Status flushed = store->Flush();
+  CHECK(flushed.code() == StatusCode::kNotFound);
+  CHECK(store->Flush().ok());  // the error is reported once
+}
+
+TEST_CASE("gaps are open until closed and found by time overlap") {
+  testing::TempDir dir;
+  auto store = std::move(OpenSqliteStore(dir / "index.db").value());
+  REQUIRE(store->UpsertCamera(MakeCamera("cam1")).ok());
+  Gap g;
+  g.camera = "cam1";
+  g.start_ns = 100;
+  g.reason = "connection refused";
+  auto id = store->OpenGap(g);
+  REQUIRE(id.ok());
+  auto gaps = store->Gaps("cam1", 0, 1000);
+  REQUIRE(gaps.ok());
+  REQUIRE(gaps->size() == 1);
+  CHECK_FALSE(gaps->at(0).end_ns.has_value());
+  REQUIRE(store->CloseGap(*id, 500).ok());
+  REQUIRE(store->Flush().ok());
+  gaps = store->Gaps("cam1", 0, 1000);
+  REQUIRE(gaps->at(0).end_ns == 500);
+  CHECK(store->Gaps("cam1", 600, 1000)->empty());
+  CHECK(store->Gaps("", 400, 1000)->size() == 1);
+}
+
+}  // namespace
+}  // namespace vigil::index
