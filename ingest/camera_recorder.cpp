@@ -1,0 +1,390 @@
+#include "ingest/internal/camera_recorder.h"
+
+#include <cstring>
+
+namespace vigil::ingest::internal {
+namespace {
+
+// "Could not open resource ... (Failed to connect.)" → short reason with the library's detail.
+std::string DescribeError(GstMessage* msg) {
+  GError* raw = nullptr;
+  gchar* raw_debug = nullptr;
+  gst_message_parse_error(msg, &raw, &raw_debug);
+  GstPtr<GError> err(raw);
+  GstPtr<gchar> debug(raw_debug);
+  std::string text = err ? err->message : "unknown error";
+  if (!text.empty() && text.back() == '.') text.pop_back();
+  if (debug) {
+    std::string d = debug.get();
+    auto nl = d.find_last_of('\n');
+    std::string last = nl == std::string::npos ? d : d.substr(nl + 1);
+    if (!last.empty() && last.find("gst") == std::string::npos) text += ": " + last;
+  }
+  return text;
+}
+
+GstElement* Make(const char* factory) { return gst_element_factory_make(factory, nullptr); }
+
+}  // namespace
+
+CameraRecorder::CameraRecorder(const CameraConfig& camera, const RecordingOptions& options,
+                               index::Store& store, Clock& clock, uint64_t seed)
+    : camera_(camera),
+      options_(options),
+      store_(store),
+      clock_(clock),
+      log_(Logger("ingest")),
+      writer_(camera, options, store, clock,
+              [this](const std::function<void(CameraHealth&)>& fn) { UpdateHealth(fn); }),
+      backoff_(options.retry_initial_ns, options.retry_max_ns, seed) {
+  health_.camera = camera.id;
+  health_.state = camera.record ? CameraState::kConnecting : CameraState::kDisabled;
+}
+
+CameraRecorder::~CameraRecorder() { Shutdown(); }
+
+void CameraRecorder::UpdateHealth(const std::function<void(CameraHealth&)>& fn) {
+  std::lock_guard lock(health_mu_);
+  fn(health_);
+}
+
+CameraHealth CameraRecorder::Health() const {
+  std::lock_guard lock(health_mu_);
+  return health_;
+}
+
+bool CameraRecorder::Recording() const {
+  return !camera_.record || Health().state == CameraState::kRecording;
+}
+
+Status CameraRecorder::Start(bool crashed) {
+  if (!camera_.record) return Status::Ok();
+  VIGIL_RETURN_IF_ERROR(writer_.Init(crashed));
+  writer_thread_ = std::thread([this] { WriterLoop(); });
+  Status st = StartPipeline();
+  if (!st.ok()) Fail(st.message(), false);
+  return Status::Ok();
+}
+
+Status CameraRecorder::StartPipeline() {
+  pipeline_.reset(gst_pipeline_new(camera_.id.c_str()));
+  g_object_ref_sink(pipeline_.get());
+  GstElement* src = Make("rtspsrc");
+  if (!src) return Status::FailedPrecondition("GStreamer element rtspsrc missing (tools/setup)");
+  g_object_set(src, "location", camera_.main_url.c_str(), "latency",
+               static_cast<guint>(options_.latency_ms), nullptr);
+  gst_util_set_object_arg(G_OBJECT(src), "protocols", options_.tcp ? "tcp" : "udp");
+  // Connection attempts give up after a few seconds so that the backoff, not the library, paces
+  // retries; teardown of a dead camera must not hold the supervisor long.
+  g_object_set(src, "tcp-timeout", static_cast<guint64>(5'000'000), "timeout",
+               static_cast<guint64>(5'000'000), "teardown-timeout",
+               static_cast<guint64>(100 * GST_MSECOND), nullptr);
+  g_signal_connect(src, "pad-added", G_CALLBACK(&CameraRecorder::OnPadAdded), this);
+  g_signal_connect(src, "select-stream", G_CALLBACK(&CameraRecorder::OnSelectStream), this);
+  gst_bin_add(GST_BIN(pipeline_.get()), src);
+
+  have_offset_ = false;
+  last_caps_.reset();
+  prev_dts_ns_ = -1;
+  overflowing_ = false;
+  linked_video_ = false;
+  int64_t now = clock_.MonotonicNs();
+  last_sample_mono_ = now;
+  samples_ = 0;
+  phase_ = Phase::kConnecting;
+  phase_since_mono_ = now;
+  UpdateHealth([](CameraHealth& h) {
+    if (h.state != CameraState::kDiskError) h.state = CameraState::kConnecting;
+  });
+  if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
+    // The bus holds the reason; Tick() reports it.
+    log_->debug("camera {}: pipeline refused to start", camera_.id);
+  }
+  return Status::Ok();
+}
+
+gboolean CameraRecorder::OnSelectStream(GstElement*, guint, GstCaps* caps, gpointer) {
+  // Only video is recorded; skipping audio in SETUP saves a stream's worth of work per camera.
+  const GstStructure* s = gst_caps_get_structure(caps, 0);
+  const char* media = gst_structure_get_string(s, "media");
+  return media && std::strcmp(media, "video") == 0;
+}
+
+void CameraRecorder::OnPadAdded(GstElement*, GstPad* pad, gpointer self_ptr) {
+  auto* self = static_cast<CameraRecorder*>(self_ptr);
+  GstPtr<GstCaps> caps(gst_pad_get_current_caps(pad));
+  if (!caps) caps.reset(gst_pad_query_caps(pad, nullptr));
+  const GstStructure* s = gst_caps_get_structure(caps.get(), 0);
+  const char* media = gst_structure_get_string(s, "media");
+  const char* enc = gst_structure_get_string(s, "encoding-name");
+  GstBin* bin = GST_BIN(self->pipeline_.get());
+  auto sink_away = [&] {
+    GstElement* fake = Make("fakesink");
+    gst_bin_add(bin, fake);
+    gst_element_sync_state_with_parent(fake);
+    GstPtr<GstPad> sinkpad(gst_element_get_static_pad(fake, "sink"));
+    gst_pad_link(pad, sinkpad.get());
+  };
+  if (!media || std::strcmp(media, "video") != 0 || self->linked_video_) {
+    sink_away();
+    return;
+  }
+  const char *depay_name, *parse_name, *out_caps;
+  if (enc && std::strcmp(enc, "H264") == 0) {
+    depay_name = "rtph264depay";
+    parse_name = "h264parse";
+    out_caps = "video/x-h264,stream-format=avc,alignment=au";
+  } else if (enc && (std::strcmp(enc, "H265") == 0 || std::strcmp(enc, "HEVC") == 0)) {
+    depay_name = "rtph265depay";
+    parse_name = "h265parse";
+    out_caps = "video/x-h265,stream-format=hvc1,alignment=au";
+  } else {
+    sink_away();
+    GstStructure* st = gst_structure_new("vigil-unsupported-codec", "encoding", G_TYPE_STRING,
+                                         enc ? enc : "unknown", nullptr);
+    gst_element_post_message(self->pipeline_.get(),
+                             gst_message_new_application(GST_OBJECT(self->pipeline_.get()), st));
+    return;
+  }
+  self->linked_video_ = true;
+  GstElement* depay = Make(depay_name);
+  GstElement* parse = Make(parse_name);
+  GstElement* filter = Make("capsfilter");
+  GstElement* sink = Make("appsink");
+  GstPtr<GstCaps> filter_caps(gst_caps_from_string(out_caps));
+  g_object_set(filter, "caps", filter_caps.get(), nullptr);
+  g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, nullptr);
+  GstAppSinkCallbacks cbs{};
+  cbs.new_sample = &CameraRecorder::OnSample;
+  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cbs, self, nullptr);
+  gst_bin_add_many(bin, depay, parse, filter, sink, nullptr);
+  gst_element_link_many(depay, parse, filter, sink, nullptr);
+  for (GstElement* e : {sink, filter, parse, depay}) gst_element_sync_state_with_parent(e);
+  GstPtr<GstPad> sinkpad(gst_element_get_static_pad(depay, "sink"));
+  gst_pad_link(pad, sinkpad.get());
+}
+
+GstFlowReturn CameraRecorder::OnSample(GstAppSink* sink, gpointer self_ptr) {
+  auto* self = static_cast<CameraRecorder*>(self_ptr);
+  GstPtr<GstSample> sample(gst_app_sink_pull_sample(sink));
+  if (!sample) return GST_FLOW_EOS;
+  GstBuffer* buf = gst_sample_get_buffer(sample.get());
+  GstCaps* caps = gst_sample_get_caps(sample.get());
+  if (!buf || !caps) return GST_FLOW_OK;
+  const int64_t now_mono = self->clock_.MonotonicNs();
+  if (caps != self->last_caps_.get()) {
+    self->last_caps_.reset(gst_caps_ref(caps));
+    const GstStructure* s = gst_caps_get_structure(caps, 0);
+    auto fmt = std::make_shared<StreamFormat>();
+    fmt->codec = gst_structure_has_name(s, "video/x-h265") ? VideoCodec::kH265 : VideoCodec::kH264;
+    gst_structure_get_int(s, "width", &fmt->width);
+    gst_structure_get_int(s, "height", &fmt->height);
+    const GValue* cd = gst_structure_get_value(s, "codec_data");
+    if (cd && G_VALUE_HOLDS(cd, GST_TYPE_BUFFER)) {
+      GstBuffer* cdb = gst_value_get_buffer(cd);
+      fmt->codec_data.resize(gst_buffer_get_size(cdb));
+      gst_buffer_extract(cdb, 0, fmt->codec_data.data(), fmt->codec_data.size());
+    }
+    if (!self->format_ || !(*self->format_ == *fmt)) self->format_ = std::move(fmt);
+  }
+  if (!self->have_offset_) {
+    // Wall time of a frame = pipeline clock time of its arrival (the jitter buffer's skew-corrected
+    // receive time) + an offset fixed per connection, so a server clock step never reorders frames.
+    GstPtr<GstClock> clock(gst_element_get_clock(GST_ELEMENT(sink)));
+    if (clock) {
+      self->wall_offset_ns_ = self->clock_.WallNs() - static_cast<int64_t>(gst_clock_get_time(clock.get()));
+      self->have_offset_ = true;
+    }
+  }
+  const int64_t base = static_cast<int64_t>(gst_element_get_base_time(GST_ELEMENT(sink)));
+  GstClockTime ts = GST_BUFFER_DTS_IS_VALID(buf) ? GST_BUFFER_DTS(buf) : GST_BUFFER_PTS(buf);
+  if (!GST_CLOCK_TIME_IS_VALID(ts)) return GST_FLOW_OK;
+  Frame f;
+  f.dts_ns = static_cast<int64_t>(ts) + base;
+  f.pts_ns = GST_BUFFER_PTS_IS_VALID(buf) ? static_cast<int64_t>(GST_BUFFER_PTS(buf)) + base : f.dts_ns;
+  if (GST_BUFFER_DURATION_IS_VALID(buf)) {
+    f.duration_ns = static_cast<int64_t>(GST_BUFFER_DURATION(buf));
+  } else {
+    f.duration_ns = self->prev_dts_ns_ >= 0 && f.dts_ns > self->prev_dts_ns_
+                        ? f.dts_ns - self->prev_dts_ns_
+                        : 40 * kNsPerMs;
+  }
+  self->prev_dts_ns_ = f.dts_ns;
+  f.wall_ns = f.dts_ns + self->wall_offset_ns_;
+  f.key = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
+  f.format = self->format_;
+  const size_t size = gst_buffer_get_size(buf);
+  f.buffer.reset(gst_buffer_ref(buf));
+  self->last_sample_mono_ = now_mono;
+  ++self->samples_;
+  self->bytes_in_ += static_cast<int64_t>(size);
+  WriterItem item;
+  item.kind = WriterItem::Kind::kFrame;
+  item.frame = std::move(f);
+  self->Enqueue(std::move(item), size);
+  return GST_FLOW_OK;
+}
+
+void CameraRecorder::Enqueue(WriterItem item, size_t bytes) {
+  {
+    std::lock_guard lock(mu_);
+    if (item.kind == WriterItem::Kind::kFrame) {
+      // Never block the streaming thread. When the disk falls behind, drop whole GOPs and say so.
+      bool full = queued_bytes_ + bytes > static_cast<size_t>(options_.queue_max_bytes);
+      if (overflowing_ && item.frame.key && queued_bytes_ < static_cast<size_t>(options_.queue_max_bytes / 2)) {
+        overflowing_ = false;
+      } else if (full || overflowing_) {
+        if (!overflowing_) {
+          overflowing_ = true;
+          WriterItem gap;
+          gap.kind = WriterItem::Kind::kDiscontinuity;
+          gap.reason = "recording queue overflow: the disk is too slow";
+          gap.wall_ns = item.frame.wall_ns;
+          queue_.push_back(std::move(gap));
+        }
+        UpdateHealth([](CameraHealth& h) { ++h.frames_dropped; });
+        cv_.notify_one();
+        return;
+      }
+    }
+    queued_bytes_ += bytes;
+    queue_.push_back(std::move(item));
+  }
+  cv_.notify_one();
+}
+
+void CameraRecorder::WriterLoop() {
+  for (;;) {
+    WriterItem item;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return !queue_.empty() || writer_stop_; });
+      if (queue_.empty()) return;
+      item = std::move(queue_.front());
+      queue_.pop_front();
+      if (item.kind == WriterItem::Kind::kFrame) {
+        queued_bytes_ -= gst_buffer_get_size(item.frame.buffer.get());
+      }
+    }
+    writer_.Handle(item);
+    if (item.kind == WriterItem::Kind::kStop) return;
+  }
+}
+
+void CameraRecorder::StopPipeline() {
+  if (!pipeline_) return;
+  gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+  pipeline_.reset();
+}
+
+void CameraRecorder::Fail(const std::string& reason, bool slow_retry) {
+  StopPipeline();
+  WriterItem item;
+  item.kind = WriterItem::Kind::kDiscontinuity;
+  item.reason = reason;
+  item.wall_ns = clock_.WallNs();
+  Enqueue(std::move(item), 0);
+  int64_t delay = slow_retry ? options_.retry_max_ns : backoff_.Next();
+  int64_t now = clock_.MonotonicNs();
+  retry_at_mono_ = now + delay;
+  phase_ = Phase::kWaiting;
+  phase_since_mono_ = now;
+  log_->warn("camera {}: {}; retrying in {:.1f} s", camera_.id, reason,
+             static_cast<double>(delay) / kNsPerSec);
+  UpdateHealth([&](CameraHealth& h) {
+    if (h.state != CameraState::kDiskError) h.state = CameraState::kRetrying;
+    h.last_error = reason;
+    h.fps = 0;
+    h.bitrate_bps = 0;
+  });
+}
+
+void CameraRecorder::Tick() {
+  if (!camera_.record || phase_ == Phase::kIdle) return;
+  const int64_t now = clock_.MonotonicNs();
+  if (phase_ == Phase::kWaiting) {
+    if (now >= retry_at_mono_) {
+      UpdateHealth([](CameraHealth& h) { ++h.reconnects; });
+      Status st = StartPipeline();
+      if (!st.ok()) Fail(st.message(), true);
+    }
+    return;
+  }
+  // Drain the bus: errors and end-of-stream end this connection.
+  GstPtr<GstBus> bus(gst_element_get_bus(pipeline_.get()));
+  while (GstPtr<GstMessage> msg{gst_bus_pop(bus.get())}) {
+    switch (GST_MESSAGE_TYPE(msg.get())) {
+      case GST_MESSAGE_ERROR:
+        Fail(DescribeError(msg.get()), false);
+        return;
+      case GST_MESSAGE_EOS:
+        Fail("the camera ended the stream", false);
+        return;
+      case GST_MESSAGE_APPLICATION: {
+        const GstStructure* s = gst_message_get_structure(msg.get());
+        if (gst_structure_has_name(s, "vigil-unsupported-codec")) {
+          Fail(fmt::format("unsupported codec {}: vigil records H.264 and H.265",
+                           gst_structure_get_string(s, "encoding")),
+               true);
+          return;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  const int64_t samples = samples_;
+  if (phase_ == Phase::kConnecting) {
+    if (samples > 0) {
+      phase_ = Phase::kStreaming;
+      backoff_.Reset();
+      window_start_mono_ = now;
+      window_frames_ = samples;
+      window_bytes_ = bytes_in_;
+      log_->info("camera {}: receiving {}", camera_.id, camera_.main_url);
+    } else if (now - phase_since_mono_ > options_.connect_timeout_ns) {
+      Fail(fmt::format("no video within {} s of connecting", options_.connect_timeout_ns / kNsPerSec),
+           false);
+      return;
+    }
+  }
+  if (phase_ == Phase::kStreaming) {
+    if (now - last_sample_mono_ > options_.stall_ns) {
+      Fail(fmt::format("stalled: no frame for {} s", options_.stall_ns / kNsPerSec), false);
+      return;
+    }
+    if (now - window_start_mono_ >= 2 * kNsPerSec) {
+      double secs = static_cast<double>(now - window_start_mono_) / kNsPerSec;
+      double fps = static_cast<double>(samples - window_frames_) / secs;
+      double bps = static_cast<double>(bytes_in_ - window_bytes_) * 8 / secs;
+      int64_t total = bytes_in_;
+      UpdateHealth([&](CameraHealth& h) {
+        h.fps = fps;
+        h.bitrate_bps = bps;
+        h.bytes = total;
+      });
+      window_start_mono_ = now;
+      window_frames_ = samples;
+      window_bytes_ = total;
+    }
+  }
+}
+
+void CameraRecorder::Shutdown() {
+  StopPipeline();
+  phase_ = Phase::kIdle;
+  if (writer_thread_.joinable()) {
+    WriterItem stop;
+    stop.kind = WriterItem::Kind::kStop;
+    {
+      std::lock_guard lock(mu_);
+      queue_.push_back(std::move(stop));
+      writer_stop_ = true;
+    }
+    cv_.notify_one();
+    writer_thread_.join();
+  }
+}
+
+}  // namespace vigil::ingest::internal

@@ -1,0 +1,99 @@
+#pragma once
+// One camera's recording: a GStreamer pipeline rtspsrc → depay → parse → appsink (no decode, no
+// re-encode) feeding a bounded queue, and a writer thread draining it into a CameraWriter.
+//
+// Threads: Tick() and Shutdown() are called by the node's supervisor thread only; the appsink
+// callback runs on GStreamer's streaming thread and never blocks (it only queues); Health() may be
+// called from any thread.
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include <gst/app/gstappsink.h>
+
+#include "base/gst_ptr.h"
+#include "ingest/backoff.h"
+#include "ingest/internal/camera_writer.h"
+
+namespace vigil::ingest::internal {
+
+class CameraRecorder {
+ public:
+  CameraRecorder(const CameraConfig& camera, const RecordingOptions& options, index::Store& store,
+                 Clock& clock, uint64_t seed);
+  ~CameraRecorder();
+  CameraRecorder(const CameraRecorder&) = delete;
+  CameraRecorder& operator=(const CameraRecorder&) = delete;
+
+  // Starts the writer thread (after reading this camera's past from the index) and the first
+  // connection attempt.
+  Status Start(bool crashed);
+  // Supervises: drains the bus, detects stalls, reconnects after backoff.
+  void Tick();
+  // Stops the pipeline, then lets the writer close the open segment and stop.
+  void Shutdown();
+
+  CameraHealth Health() const;
+  const std::string& id() const { return camera_.id; }
+  // Whether the camera should be recording and is not (for the periodic audit).
+  bool Recording() const;
+
+ private:
+  enum class Phase { kIdle, kConnecting, kStreaming, kWaiting };
+
+  Status StartPipeline();
+  void StopPipeline();
+  void Fail(const std::string& reason, bool slow_retry);
+  void Enqueue(WriterItem item, size_t bytes);
+  void WriterLoop();
+  void UpdateHealth(const std::function<void(CameraHealth&)>& fn);
+
+  static void OnPadAdded(GstElement* src, GstPad* pad, gpointer self);
+  static gboolean OnSelectStream(GstElement* src, guint num, GstCaps* caps, gpointer self);
+  static GstFlowReturn OnSample(GstAppSink* sink, gpointer self);
+
+  const CameraConfig camera_;
+  const RecordingOptions options_;
+  index::Store& store_;
+  Clock& clock_;
+  std::shared_ptr<spdlog::logger> log_;
+  CameraWriter writer_;
+  Backoff backoff_;
+
+  // Supervisor thread only.
+  GstPtr<GstElement> pipeline_;
+  Phase phase_ = Phase::kIdle;
+  int64_t phase_since_mono_ = 0;
+  int64_t retry_at_mono_ = 0;
+  int64_t window_start_mono_ = 0;
+  int64_t window_frames_ = 0;
+  int64_t window_bytes_ = 0;
+
+  // Streaming thread (one pipeline at a time), read by the supervisor through atomics.
+  std::atomic<int64_t> last_sample_mono_{0};
+  std::atomic<int64_t> samples_{0};
+  std::atomic<int64_t> bytes_in_{0};
+  GstPtr<GstCaps> last_caps_;  // held, so that a new caps object can never reuse its address
+  std::shared_ptr<const StreamFormat> format_;
+  int64_t wall_offset_ns_ = 0;  // server wall time minus pipeline clock time, per run
+  bool have_offset_ = false;
+  int64_t prev_dts_ns_ = -1;
+  bool overflowing_ = false;
+  std::atomic<bool> linked_video_{false};
+
+  // Writer queue.
+  std::mutex mu_;  // guards the members below
+  std::condition_variable cv_;
+  std::deque<WriterItem> queue_;
+  size_t queued_bytes_ = 0;
+  bool writer_stop_ = false;
+  std::thread writer_thread_;
+
+  mutable std::mutex health_mu_;
+  CameraHealth health_;
+};
+
+}  // namespace vigil::ingest::internal

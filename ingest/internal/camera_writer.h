@@ -1,0 +1,79 @@
+#pragma once
+// The disk side of one camera: turns the stream of access units into segments, segment rows and gap
+// rows, in the crash-safe order of docs/storage.md. Runs on the camera's writer thread only; not
+// thread-safe. Health updates go through the callback.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <gst/gst.h>
+
+#include "base/clock.h"
+#include "base/gst_ptr.h"
+#include "base/log.h"
+#include "index/store.h"
+#include "ingest/health.h"
+#include "ingest/recording_config.h"
+#include "ingest/segment_writer.h"
+
+namespace vigil::ingest::internal {
+
+struct Frame {
+  GstPtr<GstBuffer> buffer;
+  std::shared_ptr<const StreamFormat> format;
+  int64_t dts_ns = 0;  // media clock (monotonic), ns
+  int64_t pts_ns = 0;
+  int64_t duration_ns = 0;
+  int64_t wall_ns = 0;  // server wall time of this frame
+  bool key = false;
+};
+
+struct WriterItem {
+  enum class Kind { kFrame, kDiscontinuity, kStop } kind = Kind::kFrame;
+  Frame frame;
+  std::string reason;  // kDiscontinuity: why frames stopped (becomes the gap's reason)
+  int64_t wall_ns = 0;
+};
+
+class CameraWriter {
+ public:
+  using HealthUpdate = std::function<void(const std::function<void(CameraHealth&)>&)>;
+
+  CameraWriter(const CameraConfig& camera, const RecordingOptions& options, index::Store& store,
+               Clock& clock, HealthUpdate health);
+
+  // Reads where this camera's footage ended before (last segment end, open gap) from the index.
+  // `crashed`: the previous run of vigild died with this camera's segment open.
+  Status Init(bool crashed);
+  void Handle(WriterItem& item);
+
+ private:
+  void OnFrame(Frame& f);
+  void OnDiscontinuity(const std::string& reason, int64_t wall_ns);
+  Status OpenSegment(const Frame& f);
+  void CloseSegment(int64_t end_wall_ns);
+  void DiskError(const Status& st, int64_t wall_ns);
+  void OpenGapIfNone(int64_t start_ns, const std::string& reason);
+
+  const CameraConfig camera_;
+  const RecordingOptions options_;
+  index::Store& store_;
+  Clock& clock_;
+  HealthUpdate health_;
+  std::shared_ptr<spdlog::logger> log_;
+
+  std::unique_ptr<SegmentWriter> segment_;
+  index::Segment row_;
+  std::shared_ptr<const StreamFormat> format_;
+  int64_t seg_first_dts_ = 0;
+  std::optional<int64_t> last_end_wall_;  // end of the last frame written (this run or before)
+  std::optional<int64_t> open_gap_id_;
+  std::string startup_gap_reason_;
+  int64_t disk_retry_mono_ = 0;
+  std::string last_disk_error_;
+};
+
+}  // namespace vigil::ingest::internal

@@ -1,0 +1,45 @@
+#pragma once
+// What the recorder needs to know: the cameras and the node's recording policy. Parsed from vigild's
+// TOML config (tools/vigild/config.h), built directly by tests.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+
+namespace vigil::ingest {
+
+struct CameraConfig {
+  std::string id;
+  std::string name;
+  std::string main_url;
+  std::string sub_url;  // optional
+  double lat = 0;
+  double lon = 0;
+  std::string place;
+  std::string district;
+  std::vector<std::string> tags;
+  bool record = true;
+  int64_t retain_days = 0;   // 0: no age limit
+  int64_t retain_bytes = 0;  // 0: no per-camera size limit
+};
+
+struct RecordingOptions {
+  std::string data_dir;
+  int64_t segment_ns = 60 * kNsPerSec;       // cut on the first key frame after this long
+  int64_t fragment_ns = 500 * kNsPerMs;      // most media a crash can lose from an open segment
+  int64_t stall_ns = 10 * kNsPerSec;         // no frame for this long: the stream is dead
+  int64_t connect_timeout_ns = 10 * kNsPerSec;  // no first frame this long after (re)connecting
+  int64_t retry_initial_ns = 500 * kNsPerMs;
+  int64_t retry_max_ns = 10 * kNsPerSec;
+  int latency_ms = 100;                      // RTP jitter buffer
+  bool tcp = true;                           // RTP over the RTSP connection (interleaved)
+  int64_t queue_max_bytes = 64 << 20;        // per camera, between network and disk
+  int64_t max_bytes = 0;                     // global quota over all cameras; 0: none
+  int64_t min_free_bytes = 0;                // keep at least this free on the disk; 0: no check
+  int64_t retention_interval_ns = 10 * kNsPerSec;
+  int64_t audit_interval_ns = 60 * kNsPerSec;
+};
+
+}  // namespace vigil::ingest

@@ -1,0 +1,199 @@
+#include "ingest/segment_writer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+extern "C" {
+#include <libavformat/avformat.h>
+#include <libavutil/opt.h>
+}
+
+#include "base/fs.h"
+#include "base/sha256.h"
+
+namespace vigil::ingest {
+
+const char* VideoCodecName(VideoCodec codec) {
+  return codec == VideoCodec::kH264 ? "h264" : "h265";
+}
+
+namespace {
+
+constexpr AVRational kTimeBase90k{1, 90000};
+constexpr int kAvioBufferSize = 64 * 1024;
+
+int64_t NsTo90k(int64_t ns) { return av_rescale(ns, 90000, 1'000'000'000); }
+
+std::string AvError(int err) {
+  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
+  av_strerror(err, buf, sizeof(buf));
+  return buf;
+}
+
+}  // namespace
+
+struct SegmentWriter::Impl {
+  int fd = -1;
+  int write_errno = 0;  // first failed write(2), reported with the path
+  int64_t bytes = 0;
+  Sha256 hash;
+  AVFormatContext* fmt = nullptr;
+  AVIOContext* avio = nullptr;
+  int64_t first_dts_ns = 0;
+  int64_t last_dts_ns = 0;
+  int64_t last_duration_ns = 0;
+  bool header_written = false;
+
+  // AVIO write callback: plain sequential write(2) plus hashing. The muxer never seeks (non-seekable
+  // output), so the hash is of the file exactly as it lies on disk.
+  static int WritePacket(void* opaque, uint8_t* buf, int size) {
+    auto* self = static_cast<Impl*>(opaque);
+    if (self->write_errno) return AVERROR(self->write_errno);
+    size_t done = 0;
+    while (done < static_cast<size_t>(size)) {
+      ssize_t n = ::write(self->fd, buf + done, static_cast<size_t>(size) - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        self->write_errno = errno;
+        return AVERROR(errno);
+      }
+      done += static_cast<size_t>(n);
+    }
+    self->hash.Update(buf, static_cast<size_t>(size));
+    self->bytes += size;
+    return size;
+  }
+
+  void Release() {
+    if (fmt) {
+      avformat_free_context(fmt);
+      fmt = nullptr;
+    }
+    if (avio) {
+      av_freep(&avio->buffer);
+      avio_context_free(&avio);
+    }
+    if (fd >= 0) {
+      ::close(fd);
+      fd = -1;
+    }
+  }
+};
+
+SegmentWriter::SegmentWriter(std::string path) : path_(std::move(path)), impl_(std::make_unique<Impl>()) {}
+
+SegmentWriter::~SegmentWriter() { impl_->Release(); }
+
+int64_t SegmentWriter::bytes() const { return impl_->bytes; }
+
+Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(const std::string& path,
+                                                             const StreamFormat& format,
+                                                             int64_t fragment_ns) {
+  if (format.codec_data.empty()) {
+    return Status::InvalidArgument(fmt::format("{}: stream has no codec configuration", path));
+  }
+  auto w = std::unique_ptr<SegmentWriter>(new SegmentWriter(path));
+  Impl& im = *w->impl_;
+  im.fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (im.fd < 0) return Status::FromErrno(errno, "cannot create segment", path);
+
+  const AVOutputFormat* mp4 = av_guess_format("mp4", nullptr, nullptr);
+  if (avformat_alloc_output_context2(&im.fmt, mp4, nullptr, nullptr) < 0 || !im.fmt) {
+    return Status::Internal("libavformat has no mp4 muxer");
+  }
+  auto* buffer = static_cast<uint8_t*>(av_malloc(kAvioBufferSize));
+  im.avio = avio_alloc_context(buffer, kAvioBufferSize, 1, &im, nullptr, &Impl::WritePacket, nullptr);
+  im.avio->seekable = 0;
+  im.fmt->pb = im.avio;
+  im.fmt->flags |= AVFMT_FLAG_CUSTOM_IO | AVFMT_FLAG_FLUSH_PACKETS;
+
+  AVStream* st = avformat_new_stream(im.fmt, nullptr);
+  st->time_base = kTimeBase90k;
+  AVCodecParameters* par = st->codecpar;
+  par->codec_type = AVMEDIA_TYPE_VIDEO;
+  par->codec_id = format.codec == VideoCodec::kH264 ? AV_CODEC_ID_H264 : AV_CODEC_ID_HEVC;
+  par->width = format.width;
+  par->height = format.height;
+  par->extradata = static_cast<uint8_t*>(
+      av_mallocz(format.codec_data.size() + AV_INPUT_BUFFER_PADDING_SIZE));
+  std::memcpy(par->extradata, format.codec_data.data(), format.codec_data.size());
+  par->extradata_size = static_cast<int>(format.codec_data.size());
+
+  AVDictionary* opts = nullptr;
+  // empty_moov + frag_keyframe/frag_duration: a crash-safe, append-only file; default_base_moof for
+  // players that expect it (and for ISO BMFF conformance of fragments).
+  av_dict_set(&opts, "movflags", "+empty_moov+frag_keyframe+default_base_moof", 0);
+  av_dict_set_int(&opts, "frag_duration", fragment_ns / 1000, 0);
+  int rc = avformat_write_header(im.fmt, &opts);
+  av_dict_free(&opts);
+  if (rc < 0) {
+    Status st_err = im.write_errno ? Status::FromErrno(im.write_errno, "write", path)
+                                   : Status::Internal(fmt::format("{}: mp4 header: {}", path, AvError(rc)));
+    return st_err;
+  }
+  im.header_written = true;
+  return w;
+}
+
+Status SegmentWriter::Write(const uint8_t* data, size_t size, int64_t dts_ns, int64_t pts_ns,
+                            int64_t duration_ns, bool key) {
+  Impl& im = *impl_;
+  if (frames_ == 0) {
+    if (!key) return Status::InvalidArgument(fmt::format("{}: first frame is not a key frame", path_));
+    im.first_dts_ns = dts_ns;
+  }
+  AVPacket* pkt = av_packet_alloc();
+  pkt->data = const_cast<uint8_t*>(data);
+  pkt->size = static_cast<int>(size);
+  pkt->stream_index = 0;
+  pkt->dts = NsTo90k(dts_ns - im.first_dts_ns);
+  pkt->pts = NsTo90k(pts_ns - im.first_dts_ns);
+  pkt->duration = NsTo90k(duration_ns);
+  pkt->time_base = kTimeBase90k;
+  if (key) pkt->flags |= AV_PKT_FLAG_KEY;
+  int rc = av_write_frame(im.fmt, pkt);
+  av_packet_free(&pkt);
+  if (rc < 0) {
+    if (im.write_errno) return Status::FromErrno(im.write_errno, "write", path_);
+    return Status::DataLoss(fmt::format("{}: muxer refused frame {}: {}", path_, frames_, AvError(rc)));
+  }
+  im.last_dts_ns = dts_ns;
+  im.last_duration_ns = duration_ns;
+  ++frames_;
+  return Status::Ok();
+}
+
+Result<ClosedFile> SegmentWriter::Close() {
+  Impl& im = *impl_;
+  if (im.fd < 0) return Status::FailedPrecondition(fmt::format("{}: already closed", path_));
+  int rc = av_write_trailer(im.fmt);
+  avio_flush(im.avio);
+  if (im.write_errno) {
+    Status st = Status::FromErrno(im.write_errno, "write", path_);
+    im.Release();
+    return st;
+  }
+  if (rc < 0) {
+    im.Release();
+    return Status::DataLoss(fmt::format("{}: mp4 trailer: {}", path_, AvError(rc)));
+  }
+  // Crash order: the file's bytes are durable before the index says the segment is complete.
+  if (::fsync(im.fd) != 0) {
+    Status st = Status::FromErrno(errno, "fsync", path_);
+    im.Release();
+    return st;
+  }
+  im.Release();
+  VIGIL_RETURN_IF_ERROR(SyncDir(DirName(path_)));
+  ClosedFile out;
+  out.bytes = im.bytes;
+  out.frames = frames_;
+  out.media_duration_90k = NsTo90k(im.last_dts_ns + im.last_duration_ns - im.first_dts_ns);
+  out.sha256 = im.hash.FinishHex();
+  return out;
+}
+
+}  // namespace vigil::ingest

@@ -1,0 +1,70 @@
+#pragma once
+// Writes one recording segment: a fragmented MP4 (ISO BMFF: ftyp, empty moov, then moof+mdat
+// fragments) of encoded access units, as they arrive, without decoding. Each fragment is at most
+// `fragment_ns` long and reaches the file as soon as it is complete, so a crash loses at most the
+// fragment being built. The file is written strictly sequentially and hashed as it is written.
+//
+// Not thread-safe: one writer thread per segment.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace vigil::ingest {
+
+enum class VideoCodec { kH264, kH265 };
+const char* VideoCodecName(VideoCodec codec);
+
+struct StreamFormat {
+  VideoCodec codec = VideoCodec::kH264;
+  int width = 0;
+  int height = 0;
+  // avcC / hvcC decoder configuration record (GStreamer's codec_data for stream-format avc/hvc1).
+  std::vector<uint8_t> codec_data;
+
+  bool operator==(const StreamFormat&) const = default;
+};
+
+struct ClosedFile {
+  int64_t bytes = 0;
+  int64_t frames = 0;
+  int64_t media_duration_90k = 0;
+  std::string sha256;
+};
+
+class SegmentWriter {
+ public:
+  // Creates `path` (which must not exist) and writes the MP4 header. Errors name the path.
+  static Result<std::unique_ptr<SegmentWriter>> Create(const std::string& path,
+                                                       const StreamFormat& format,
+                                                       int64_t fragment_ns);
+  ~SegmentWriter();  // closes without trailer or fsync if Close() was not called
+  SegmentWriter(const SegmentWriter&) = delete;
+  SegmentWriter& operator=(const SegmentWriter&) = delete;
+
+  // Appends one access unit (length-prefixed NAL units, as in avcC/hvcC). Times are nanoseconds on
+  // any monotonic media clock; the first frame written must be a key frame. `duration_ns` is the
+  // frame's display duration (used for the last frame of a fragment).
+  Status Write(const uint8_t* data, size_t size, int64_t dts_ns, int64_t pts_ns,
+               int64_t duration_ns, bool key);
+
+  // Writes the last fragment and trailer, fsyncs the file and its directory, and returns its size,
+  // frame count, media duration and SHA-256.
+  Result<ClosedFile> Close();
+
+  const std::string& path() const { return path_; }
+  int64_t bytes() const;
+  int64_t frames() const { return frames_; }
+
+ private:
+  struct Impl;
+  explicit SegmentWriter(std::string path);
+  std::string path_;
+  std::unique_ptr<Impl> impl_;
+  int64_t frames_ = 0;
+};
+
+}  // namespace vigil::ingest

@@ -1,0 +1,76 @@
+#pragma once
+// vigil-camsim's engine: an RTSP server (gst-rtsp-server) of N simulated cameras, each with a main and
+// a sub stream at rtsp://127.0.0.1:PORT/camK/main and /camK/sub (K from 1).
+//
+// Live mode renders every camera's scene with OpenCV and encodes it once per stream, however many
+// clients watch. Replay mode encodes one loop per stream kind once at start and serves it to every
+// camera with continuing timestamps: hundreds of streams for little CPU.
+//
+// Faults (per camera, on command): stop (close its sessions, refuse new ones: a powered-off camera),
+// start, freeze (sessions stay open, no frames flow: a hung encoder), thaw, refuse (new sessions get
+// 503, existing ones go on), accept.
+//
+// Thread-safety: all public methods may be called from any thread.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <opencv2/core.hpp>
+
+#include "base/status.h"
+
+namespace vigil::camsim {
+
+enum class Codec { kH264, kH265, kMjpeg };
+Result<Codec> ParseCodec(const std::string& name);
+const char* CodecName(Codec codec);
+
+struct SimOptions {
+  int cameras = 1;
+  int port = 8554;  // 0: any free port, read back with port()
+  uint64_t seed = 1;
+  Codec codec = Codec::kH264;
+  std::map<int, Codec> codec_of;  // per-camera overrides, by camera number K
+  bool replay = false;
+  double replay_seconds = 10;  // loop length, rounded up to whole GOPs
+  cv::Size main_size{1920, 1080};
+  cv::Size sub_size{640, 360};
+  int fps = 25;
+  int gop_seconds = 2;
+  int main_kbps = 4000;
+  int sub_kbps = 512;
+};
+
+struct StreamStats {
+  int64_t frames_published = 0;  // access units handed to at least one client
+  int clients = 0;
+};
+
+class Simulator {
+ public:
+  // Encodes replay loops (if asked), binds the RTSP port and starts serving. Errors name the cause
+  // (port in use, missing encoder plugin, bad options).
+  static Result<std::unique_ptr<Simulator>> Start(const SimOptions& options);
+  ~Simulator();
+  Simulator(const Simulator&) = delete;
+  Simulator& operator=(const Simulator&) = delete;
+
+  int port() const;
+  std::string Url(int camera, bool main) const;
+
+  // Applies "ACTION camK" (stop, start, freeze, thaw, refuse, accept). InvalidArgument on a bad
+  // action, NotFound on an unknown camera.
+  Status Apply(const std::string& command);
+
+  StreamStats Stats(int camera, bool main) const;
+
+  struct Impl;
+
+ private:
+  explicit Simulator(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vigil::camsim
