@@ -74,6 +74,9 @@ Status CameraRecorder::StartPipeline() {
   g_object_set(src, "location", camera_.main_url.c_str(), "latency",
                static_cast<guint>(options_.latency_ms), nullptr);
   gst_util_set_object_arg(G_OBJECT(src), "protocols", options_.tcp ? "tcp" : "udp");
+  // Timestamps from the camera's RTP clock, not arrival: a burst of frames after a (re)connect keeps
+  // its true spacing. Wall time is mapped per segment by the writer (ingest/wall_clock.h).
+  gst_util_set_object_arg(G_OBJECT(src), "buffer-mode", "none");
   // Connection attempts give up after a few seconds so that the backoff, not the library, paces
   // retries; teardown of a dead camera must not hold the supervisor long.
   g_object_set(src, "tcp-timeout", static_cast<guint64>(5'000'000), "timeout",
@@ -83,7 +86,6 @@ Status CameraRecorder::StartPipeline() {
   g_signal_connect(src, "select-stream", G_CALLBACK(&CameraRecorder::OnSelectStream), this);
   gst_bin_add(GST_BIN(pipeline_.get()), src);
 
-  have_offset_ = false;
   last_caps_.reset();
   prev_dts_ns_ = -1;
   overflowing_ = false;
@@ -187,21 +189,12 @@ GstFlowReturn CameraRecorder::OnSample(GstAppSink* sink, gpointer self_ptr) {
     }
     if (!self->format_ || !(*self->format_ == *fmt)) self->format_ = std::move(fmt);
   }
-  if (!self->have_offset_) {
-    // Wall time of a frame = pipeline clock time of its arrival (the jitter buffer's skew-corrected
-    // receive time) + an offset fixed per connection, so a server clock step never reorders frames.
-    GstPtr<GstClock> clock(gst_element_get_clock(GST_ELEMENT(sink)));
-    if (clock) {
-      self->wall_offset_ns_ = self->clock_.WallNs() - static_cast<int64_t>(gst_clock_get_time(clock.get()));
-      self->have_offset_ = true;
-    }
-  }
-  const int64_t base = static_cast<int64_t>(gst_element_get_base_time(GST_ELEMENT(sink)));
+  // Media time: the running time of the buffer, which in buffer-mode none follows RTP timestamps.
   GstClockTime ts = GST_BUFFER_DTS_IS_VALID(buf) ? GST_BUFFER_DTS(buf) : GST_BUFFER_PTS(buf);
   if (!GST_CLOCK_TIME_IS_VALID(ts)) return GST_FLOW_OK;
   Frame f;
-  f.dts_ns = static_cast<int64_t>(ts) + base;
-  f.pts_ns = GST_BUFFER_PTS_IS_VALID(buf) ? static_cast<int64_t>(GST_BUFFER_PTS(buf)) + base : f.dts_ns;
+  f.dts_ns = static_cast<int64_t>(ts);
+  f.pts_ns = GST_BUFFER_PTS_IS_VALID(buf) ? static_cast<int64_t>(GST_BUFFER_PTS(buf)) : f.dts_ns;
   if (GST_BUFFER_DURATION_IS_VALID(buf)) {
     f.duration_ns = static_cast<int64_t>(GST_BUFFER_DURATION(buf));
   } else {
@@ -210,7 +203,9 @@ GstFlowReturn CameraRecorder::OnSample(GstAppSink* sink, gpointer self_ptr) {
                         : 40 * kNsPerMs;
   }
   self->prev_dts_ns_ = f.dts_ns;
-  f.wall_ns = f.dts_ns + self->wall_offset_ns_;
+  // The jitter buffer holds each frame `latency` before releasing it (buffer-mode none does not
+  // re-pace frames, so this is the network arrival plus a constant).
+  f.arrival_wall_ns = self->clock_.WallNs() - self->options_.latency_ms * kNsPerMs;
   f.key = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
   f.format = self->format_;
   const size_t size = gst_buffer_get_size(buf);
@@ -239,7 +234,7 @@ void CameraRecorder::Enqueue(WriterItem item, size_t bytes) {
           WriterItem gap;
           gap.kind = WriterItem::Kind::kDiscontinuity;
           gap.reason = "recording queue overflow: the disk is too slow";
-          gap.wall_ns = item.frame.wall_ns;
+          gap.wall_ns = item.frame.arrival_wall_ns;
           queue_.push_back(std::move(gap));
         }
         UpdateHealth([](CameraHealth& h) { ++h.frames_dropped; });

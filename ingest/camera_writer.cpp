@@ -1,5 +1,7 @@
 #include "ingest/internal/camera_writer.h"
 
+#include <cstdlib>
+
 #include "base/fs.h"
 #include "ingest/segment_recovery.h"
 
@@ -10,6 +12,9 @@ namespace {
 constexpr int64_t kGapThresholdNs = 1 * kNsPerSec;
 // After a disk error, how long to drop frames before trying to open a segment again.
 constexpr int64_t kDiskRetryNs = 5 * kNsPerSec;
+// Media time going backwards, or jumping forward by more than this between two frames, is a camera
+// clock step: the segment ends there.
+constexpr int64_t kMaxFrameStepNs = 5 * kNsPerSec;
 
 std::string SegmentRelPath(const std::string& camera, int64_t wall_ns) {
   std::string utc = FormatUtc(wall_ns);  // 2026-11-23T09:30:12.345Z
@@ -45,6 +50,7 @@ Status CameraWriter::Init(bool crashed) {
   }
   startup_gap_reason_ = crashed ? "vigild stopped unexpectedly (segment recovered at restart)"
                                 : "vigild was not running";
+  wall_.NewRun();
   return Status::Ok();
 }
 
@@ -54,10 +60,10 @@ void CameraWriter::Handle(WriterItem& item) {
       OnFrame(item.frame);
       break;
     case WriterItem::Kind::kDiscontinuity:
-      OnDiscontinuity(item.reason, item.wall_ns);
+      EndRun(item.reason, item.wall_ns);
       break;
     case WriterItem::Kind::kStop:
-      if (segment_) CloseSegment(*last_end_wall_);
+      if (segment_) CloseSegment(prev_end_media_);
       health_([](CameraHealth& h) { h.state = CameraState::kStopped; });
       break;
   }
@@ -68,9 +74,14 @@ void CameraWriter::OnFrame(Frame& f) {
     health_([](CameraHealth& h) { ++h.frames_dropped; });
     return;
   }
+  if (segment_ && prev_dts_ && (f.dts_ns <= *prev_dts_ || f.dts_ns - *prev_dts_ > kMaxFrameStepNs)) {
+    EndRun(fmt::format("camera timestamps jumped by {:+.3f} s",
+                       static_cast<double>(f.dts_ns - *prev_dts_) / kNsPerSec),
+           f.arrival_wall_ns);
+  }
   bool format_changed = segment_ && f.format != format_ && !(*f.format == *format_);
   if (segment_ && f.key && (format_changed || f.dts_ns - seg_first_dts_ >= options_.segment_ns)) {
-    CloseSegment(f.wall_ns);  // the next segment starts exactly where this one ends
+    CloseSegment(f.dts_ns);  // the next segment starts exactly where this one ends
   } else if (format_changed) {
     // A new SPS/PPS mid-GOP cannot go into this file; the next key frame starts a new one.
     health_([](CameraHealth& h) { ++h.frames_dropped; });
@@ -80,7 +91,7 @@ void CameraWriter::OnFrame(Frame& f) {
     if (!f.key) return;  // undecodable without its key frame; the segment starts at the next one
     Status st = OpenSegment(f);
     if (!st.ok()) {
-      DiskError(st, f.wall_ns);
+      DiskError(st, f.arrival_wall_ns);
       return;
     }
   }
@@ -90,14 +101,16 @@ void CameraWriter::OnFrame(Frame& f) {
   gst_buffer_unmap(f.buffer.get(), &map);
   if (!st.ok()) {
     // The file holds what was written before; close it as far as it goes and report the disk.
-    CloseSegment(last_end_wall_.value_or(f.wall_ns));
-    DiskError(st, f.wall_ns);
+    CloseSegment(prev_end_media_);
+    DiskError(st, f.arrival_wall_ns);
     return;
   }
-  last_end_wall_ = f.wall_ns + f.duration_ns;
+  wall_.Observe(f.dts_ns, f.arrival_wall_ns);
+  prev_dts_ = f.dts_ns;
+  prev_end_media_ = f.dts_ns + f.duration_ns;
   health_([&](CameraHealth& h) {
     ++h.frames;
-    h.last_frame_wall_ns = f.wall_ns;
+    h.last_frame_wall_ns = f.arrival_wall_ns;
     if (h.state == CameraState::kDiskError || h.state == CameraState::kConnecting) {
       h.state = CameraState::kRecording;
     }
@@ -124,28 +137,33 @@ void CameraWriter::OpenGapIfNone(int64_t start_ns, const std::string& reason) {
 }
 
 Status CameraWriter::OpenSegment(const Frame& f) {
-  // Footage resumes: end the outage, or record the hole since vigild last ran.
-  if (open_gap_id_) {
-    (void)store_.CloseGap(*open_gap_id_, f.wall_ns);
-    open_gap_id_.reset();
-    health_([&](CameraHealth& h) { h.last_gap_end_ns = f.wall_ns; });
-  } else if (last_end_wall_ && f.wall_ns - *last_end_wall_ > kGapThresholdNs &&
-             !startup_gap_reason_.empty()) {
-    OpenGapIfNone(*last_end_wall_, startup_gap_reason_);
-    if (open_gap_id_) {
-      (void)store_.CloseGap(*open_gap_id_, f.wall_ns);
-      open_gap_id_.reset();
-      health_([&](CameraHealth& h) { h.last_gap_end_ns = f.wall_ns; });
+  const bool first_of_run = !wall_.anchored();
+  wall_.BeginSegment(f.dts_ns);
+  wall_.Observe(f.dts_ns, f.arrival_wall_ns);
+  // Exact for a continuing run; a first estimate (refined at close) for a new one.
+  const int64_t start = first_of_run ? wall_.Provisional(f.dts_ns) : *last_end_wall_;
+  if (first_of_run) {
+    // Footage resumes: end the outage, or record the hole since vigild last ran.
+    if (!open_gap_id_ && last_end_wall_ && start - *last_end_wall_ > kGapThresholdNs &&
+        !startup_gap_reason_.empty()) {
+      OpenGapIfNone(*last_end_wall_, startup_gap_reason_);
     }
+    if (open_gap_id_) {
+      (void)store_.CloseGap(*open_gap_id_, start);
+      gap_to_refine_ = open_gap_id_;
+      open_gap_id_.reset();
+      health_([&](CameraHealth& h) { h.last_gap_end_ns = start; });
+    }
+    startup_gap_reason_.clear();
   }
-  startup_gap_reason_.clear();
 
-  std::string rel = SegmentRelPath(camera_.id, f.wall_ns);
+  std::string rel = SegmentRelPath(camera_.id, start);
   std::string abs = JoinPath(options_.data_dir, rel);
   VIGIL_RETURN_IF_ERROR(MakeDirs(DirName(abs)));
   index::Segment row;
   row.camera = camera_.id;
-  row.start_ns = f.wall_ns;
+  row.start_ns = start;
+  row.end_ns = start;
   row.path = rel;
   row.codec = VideoCodecName(f.format->codec);
   row.width = f.format->width;
@@ -172,15 +190,17 @@ Status CameraWriter::OpenSegment(const Frame& f) {
   return Status::Ok();
 }
 
-void CameraWriter::CloseSegment(int64_t end_wall_ns) {
+void CameraWriter::CloseSegment(int64_t media_end_ns) {
   std::unique_ptr<SegmentWriter> seg = std::move(segment_);
   index::Segment row = row_;
   std::string abs = JoinPath(options_.data_dir, row.path);
   auto closed = seg->Close();
   seg.reset();
+  WallSpan span = wall_.EndSegment(media_end_ns);
+  row.start_ns = span.start_ns;
+  row.end_ns = span.end_ns;
   if (closed.ok()) {
     row.state = index::SegmentState::kClosed;
-    row.end_ns = end_wall_ns;
     row.bytes = closed->bytes;
     row.frames = closed->frames;
     row.media_duration_90k = closed->media_duration_90k;
@@ -200,14 +220,21 @@ void CameraWriter::CloseSegment(int64_t end_wall_ns) {
     row.end_ns = row.start_ns + rec->media_duration_90k * 100'000 / 9;
     row.sha256 = rec->sha256;
   }
+  if (gap_to_refine_) {
+    (void)store_.CloseGap(*gap_to_refine_, row.start_ns);
+    gap_to_refine_.reset();
+  }
+  last_end_wall_ = row.end_ns;
   Status st = store_.FinishSegment(row);
   if (!st.ok()) log_->error("camera {}: indexing {}: {}", camera_.id, row.path, st);
   health_([](CameraHealth& h) { ++h.segments; });
 }
 
-void CameraWriter::OnDiscontinuity(const std::string& reason, int64_t wall_ns) {
-  if (segment_) CloseSegment(*last_end_wall_);
+void CameraWriter::EndRun(const std::string& reason, int64_t wall_ns) {
+  if (segment_) CloseSegment(prev_end_media_);
   OpenGapIfNone(last_end_wall_.value_or(wall_ns), reason);
+  wall_.NewRun();
+  prev_dts_.reset();
 }
 
 void CameraWriter::DiskError(const Status& st, int64_t wall_ns) {
@@ -217,6 +244,9 @@ void CameraWriter::DiskError(const Status& st, int64_t wall_ns) {
   }
   disk_retry_mono_ = clock_.MonotonicNs() + kDiskRetryNs;
   OpenGapIfNone(last_end_wall_.value_or(wall_ns), st.message());
+  // Footage after the error is placed afresh from its arrival times.
+  wall_.NewRun();
+  prev_dts_.reset();
   health_([&](CameraHealth& h) {
     h.state = CameraState::kDiskError;
     h.last_error = st.message();

@@ -78,8 +78,6 @@ class CameraRecorder {
   std::atomic<int64_t> bytes_in_{0};
   GstPtr<GstCaps> last_caps_;  // held, so that a new caps object can never reuse its address
   std::shared_ptr<const StreamFormat> format_;
-  int64_t wall_offset_ns_ = 0;  // server wall time minus pipeline clock time, per run
-  bool have_offset_ = false;
   int64_t prev_dts_ns_ = -1;
   bool overflowing_ = false;
   std::atomic<bool> linked_video_{false};

@@ -18,16 +18,17 @@
 #include "ingest/health.h"
 #include "ingest/recording_config.h"
 #include "ingest/segment_writer.h"
+#include "ingest/wall_clock.h"
 
 namespace vigil::ingest::internal {
 
 struct Frame {
   GstPtr<GstBuffer> buffer;
   std::shared_ptr<const StreamFormat> format;
-  int64_t dts_ns = 0;  // media clock (monotonic), ns
+  int64_t dts_ns = 0;  // media clock (the camera's RTP clock), ns
   int64_t pts_ns = 0;
   int64_t duration_ns = 0;
-  int64_t wall_ns = 0;  // server wall time of this frame
+  int64_t arrival_wall_ns = 0;  // server wall time the frame was received
   bool key = false;
 };
 
@@ -54,7 +55,10 @@ class CameraWriter {
   void OnFrame(Frame& f);
   void OnDiscontinuity(const std::string& reason, int64_t wall_ns);
   Status OpenSegment(const Frame& f);
-  void CloseSegment(int64_t end_wall_ns);
+  // Closes the open segment at media time `media_end_ns` (the next segment's first frame, or the
+  // end of the last frame).
+  void CloseSegment(int64_t media_end_ns);
+  void EndRun(const std::string& reason, int64_t wall_ns);
   void DiskError(const Status& st, int64_t wall_ns);
   void OpenGapIfNone(int64_t start_ns, const std::string& reason);
 
@@ -68,9 +72,15 @@ class CameraWriter {
   std::unique_ptr<SegmentWriter> segment_;
   index::Segment row_;
   std::shared_ptr<const StreamFormat> format_;
+  WallClockMapper wall_;
   int64_t seg_first_dts_ = 0;
-  std::optional<int64_t> last_end_wall_;  // end of the last frame written (this run or before)
+  std::optional<int64_t> prev_dts_;        // media time of the last frame written this run
+  int64_t prev_end_media_ = 0;             // its end (dts + duration)
+  std::optional<int64_t> last_end_wall_;  // end of the last footage indexed (this run or before)
   std::optional<int64_t> open_gap_id_;
+  // The gap closed by the current run's first segment: its end is refined when that segment's wall
+  // start is known exactly.
+  std::optional<int64_t> gap_to_refine_;
   std::string startup_gap_reason_;
   int64_t disk_retry_mono_ = 0;
   std::string last_disk_error_;

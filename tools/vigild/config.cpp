@@ -1,0 +1,362 @@
+#include "tools/vigild/config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <map>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+#include "base/fs.h"
+
+namespace vigil::vigild {
+namespace {
+
+std::string Where(const std::string& path, const toml::node& node) {
+  return fmt::format("{}:{}", path, node.source().begin.line);
+}
+
+class Reader {
+ public:
+  Reader(const std::string& path, const toml::table& table, std::string context)
+      : path_(path), table_(table), context_(std::move(context)) {}
+
+  // Refuses keys this table does not know.
+  Status CheckKeys(std::initializer_list<std::string_view> known) const {
+    std::set<std::string_view> allowed(known);
+    for (auto&& [key, node] : table_) {
+      if (!allowed.count(key.str())) {
+        std::string list;
+        for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+        return Status::InvalidArgument(fmt::format("{}: unknown key '{}' in {} (known: {})",
+                                                   Where(path_, node), key.str(), context_, list));
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status String(std::string_view key, std::string& out, bool required = false) const {
+    const toml::node* n = table_.get(key);
+    if (!n) return required ? Missing(key) : Status::Ok();
+    auto v = n->value<std::string>();
+    if (!v) return TypeError(*n, key, "a string");
+    out = *v;
+    return Status::Ok();
+  }
+
+  Status Double(std::string_view key, double& out, double lo, double hi, bool required = false) const {
+    const toml::node* n = table_.get(key);
+    if (!n) return required ? Missing(key) : Status::Ok();
+    auto v = n->value<double>();
+    if (!v) return TypeError(*n, key, "a number");
+    if (!(*v >= lo && *v <= hi)) {
+      return Status::InvalidArgument(fmt::format("{}: {} = {} in {} is out of range [{}, {}]",
+                                                 Where(path_, *n), key, *v, context_, lo, hi));
+    }
+    out = *v;
+    return Status::Ok();
+  }
+
+  Status Int(std::string_view key, int64_t& out, int64_t lo, int64_t hi) const {
+    const toml::node* n = table_.get(key);
+    if (!n) return Status::Ok();
+    auto v = n->value<int64_t>();
+    if (!v) return TypeError(*n, key, "an integer");
+    if (*v < lo || *v > hi) {
+      return Status::InvalidArgument(fmt::format("{}: {} = {} in {} is out of range [{}, {}]",
+                                                 Where(path_, *n), key, *v, context_, lo, hi));
+    }
+    out = *v;
+    return Status::Ok();
+  }
+
+  // Seconds (integer or fractional) into nanoseconds.
+  Status Seconds(std::string_view key, int64_t& out_ns, double lo, double hi) const {
+    double s = static_cast<double>(out_ns) / kNsPerSec;
+    VIGIL_RETURN_IF_ERROR(Double(key, s, lo, hi));
+    out_ns = static_cast<int64_t>(std::llround(s * kNsPerSec));
+    return Status::Ok();
+  }
+
+  Status Millis(std::string_view key, int64_t& out_ns, int64_t lo, int64_t hi) const {
+    int64_t ms = out_ns / kNsPerMs;
+    VIGIL_RETURN_IF_ERROR(Int(key, ms, lo, hi));
+    out_ns = ms * kNsPerMs;
+    return Status::Ok();
+  }
+
+  Status Bytes(std::string_view key, int64_t& out) const {
+    const toml::node* n = table_.get(key);
+    if (!n) return Status::Ok();
+    if (auto i = n->value_exact<int64_t>()) {
+      if (*i < 0) return Status::InvalidArgument(fmt::format("{}: {} must not be negative", Where(path_, *n), key));
+      out = *i;
+      return Status::Ok();
+    }
+    auto s = n->value<std::string>();
+    if (!s) return TypeError(*n, key, "a size such as \"500GB\" or a number of bytes");
+    auto parsed = ParseByteSize(*s);
+    if (!parsed.ok()) {
+      return Status::InvalidArgument(fmt::format("{}: {}: {}", Where(path_, *n), key, parsed.error().message()));
+    }
+    out = *parsed;
+    return Status::Ok();
+  }
+
+  Status Bool(std::string_view key, bool& out) const {
+    const toml::node* n = table_.get(key);
+    if (!n) return Status::Ok();
+    auto v = n->value<bool>();
+    if (!v) return TypeError(*n, key, "true or false");
+    out = *v;
+    return Status::Ok();
+  }
+
+  Status Strings(std::string_view key, std::vector<std::string>& out) const {
+    const toml::node* n = table_.get(key);
+    if (!n) return Status::Ok();
+    const toml::array* arr = n->as_array();
+    if (!arr) return TypeError(*n, key, "an array of strings");
+    for (const auto& el : *arr) {
+      auto v = el.value<std::string>();
+      if (!v) return TypeError(el, key, "an array of strings");
+      out.push_back(*v);
+    }
+    return Status::Ok();
+  }
+
+  std::string Line(std::string_view key) const {
+    const toml::node* n = table_.get(key);
+    return n ? Where(path_, *n) : fmt::format("{}:{}", path_, table_.source().begin.line);
+  }
+
+ private:
+  Status Missing(std::string_view key) const {
+    return Status::InvalidArgument(
+        fmt::format("{}:{}: {} needs '{}'", path_, table_.source().begin.line, context_, key));
+  }
+  Status TypeError(const toml::node& n, std::string_view key, std::string_view want) const {
+    return Status::InvalidArgument(
+        fmt::format("{}: {} in {} must be {}", Where(path_, n), key, context_, want));
+  }
+
+  const std::string& path_;
+  const toml::table& table_;
+  std::string context_;
+};
+
+bool ValidCameraId(const std::string& id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+  }
+  return id != "." && id != "..";
+}
+
+Status ParseCamera(const std::string& path, const toml::table& t, int index,
+                   ingest::CameraConfig& cam) {
+  Reader r(path, t, fmt::format("[[cameras]] #{}", index));
+  VIGIL_RETURN_IF_ERROR(r.CheckKeys({"id", "name", "main", "sub", "lat", "lon", "place", "district",
+                                     "tags", "record", "retain_days", "retain_bytes"}));
+  VIGIL_RETURN_IF_ERROR(r.String("id", cam.id, true));
+  if (!ValidCameraId(cam.id)) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: camera id '{}' must be 1-64 letters, digits, '-', '_' or '.' (it names directories)",
+        r.Line("id"), cam.id));
+  }
+  cam.name = cam.id;
+  VIGIL_RETURN_IF_ERROR(r.String("name", cam.name));
+  VIGIL_RETURN_IF_ERROR(r.String("main", cam.main_url, true));
+  if (Status st = ValidateRtspUrl(cam.main_url); !st.ok()) {
+    return Status::InvalidArgument(
+        fmt::format("{}: camera {}: main: {}", r.Line("main"), cam.id, st.message()));
+  }
+  VIGIL_RETURN_IF_ERROR(r.String("sub", cam.sub_url));
+  if (!cam.sub_url.empty()) {
+    if (Status st = ValidateRtspUrl(cam.sub_url); !st.ok()) {
+      return Status::InvalidArgument(
+          fmt::format("{}: camera {}: sub: {}", r.Line("sub"), cam.id, st.message()));
+    }
+  }
+  VIGIL_RETURN_IF_ERROR(r.Double("lat", cam.lat, -90, 90, true));
+  VIGIL_RETURN_IF_ERROR(r.Double("lon", cam.lon, -180, 180, true));
+  VIGIL_RETURN_IF_ERROR(r.String("place", cam.place));
+  VIGIL_RETURN_IF_ERROR(r.String("district", cam.district));
+  VIGIL_RETURN_IF_ERROR(r.Strings("tags", cam.tags));
+  VIGIL_RETURN_IF_ERROR(r.Bool("record", cam.record));
+  VIGIL_RETURN_IF_ERROR(r.Int("retain_days", cam.retain_days, 0, 100 * 365));
+  VIGIL_RETURN_IF_ERROR(r.Bytes("retain_bytes", cam.retain_bytes));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateRtspUrl(const std::string& url) {
+  std::string rest;
+  if (url.rfind("rtsp://", 0) == 0) {
+    rest = url.substr(7);
+  } else if (url.rfind("rtsps://", 0) == 0) {
+    rest = url.substr(8);
+  } else {
+    return Status::InvalidArgument(fmt::format("'{}' is not an rtsp:// or rtsps:// URL", url));
+  }
+  std::string authority = rest.substr(0, rest.find('/'));
+  auto at = authority.rfind('@');
+  std::string hostport = at == std::string::npos ? authority : authority.substr(at + 1);
+  std::string host = hostport, port;
+  if (!hostport.empty() && hostport[0] == '[') {  // [IPv6]:port
+    auto close = hostport.find(']');
+    if (close == std::string::npos) return Status::InvalidArgument(fmt::format("'{}': unclosed '[' in host", url));
+    host = hostport.substr(1, close - 1);
+    if (close + 1 < hostport.size()) {
+      if (hostport[close + 1] != ':') return Status::InvalidArgument(fmt::format("'{}': junk after host", url));
+      port = hostport.substr(close + 2);
+    }
+  } else if (auto colon = hostport.rfind(':'); colon != std::string::npos) {
+    host = hostport.substr(0, colon);
+    port = hostport.substr(colon + 1);
+  }
+  if (host.empty()) return Status::InvalidArgument(fmt::format("'{}' has no host", url));
+  for (char c : host) {
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      return Status::InvalidArgument(fmt::format("'{}': host contains a space", url));
+    }
+  }
+  if (!port.empty() || (hostport.size() && hostport.back() == ':')) {
+    bool digits = !port.empty() && port.size() <= 5 &&
+                  std::all_of(port.begin(), port.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+    int p = digits ? std::stoi(port) : 0;
+    if (!digits || p < 1 || p > 65535) {
+      return Status::InvalidArgument(fmt::format("'{}': port '{}' is not 1-65535", url, port));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<int64_t> ParseByteSize(const std::string& text) {
+  double value = 0;
+  size_t used = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (...) {
+    return Status::InvalidArgument(fmt::format("'{}' is not a size (e.g. 500GB, 2TiB)", text));
+  }
+  std::string unit = text.substr(used);
+  unit.erase(std::remove_if(unit.begin(), unit.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); }), unit.end());
+  for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  static const std::pair<const char*, double> kUnits[] = {
+      {"", 1},        {"B", 1},          {"KB", 1e3},         {"MB", 1e6},
+      {"GB", 1e9},    {"TB", 1e12},      {"KIB", 1024.0},     {"MIB", 1048576.0},
+      {"GIB", 1073741824.0}, {"TIB", 1099511627776.0}};
+  for (auto [name, mult] : kUnits) {
+    if (unit == name) {
+      if (value < 0) return Status::InvalidArgument(fmt::format("'{}' is negative", text));
+      return static_cast<int64_t>(value * mult);
+    }
+  }
+  return Status::InvalidArgument(fmt::format("'{}': unknown unit '{}' (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)", text, unit));
+}
+
+Result<Config> ParseConfig(std::string_view text, const std::string& path) {
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    return Status::InvalidArgument(
+        fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
+  }
+  Config cfg;
+  cfg.path = path;
+  Reader top(path, root, "the top level");
+  VIGIL_RETURN_IF_ERROR(top.CheckKeys({"data_dir", "log_level", "api", "recording", "cameras"}));
+  VIGIL_RETURN_IF_ERROR(top.String("data_dir", cfg.recording.data_dir, true));
+  VIGIL_RETURN_IF_ERROR(top.String("log_level", cfg.log_level));
+  if (cfg.recording.data_dir.empty()) {
+    return Status::InvalidArgument(fmt::format("{}: data_dir is empty", top.Line("data_dir")));
+  }
+  if (cfg.recording.data_dir[0] != '/') {
+    std::string base = path.find('/') == std::string::npos ? "." : DirName(path);
+    cfg.recording.data_dir = JoinPath(base, cfg.recording.data_dir);
+  }
+
+  if (const toml::node* api = root.get("api")) {
+    const toml::table* t = api->as_table();
+    if (!t) return Status::InvalidArgument(fmt::format("{}: [api] must be a table", Where(path, *api)));
+    Reader r(path, *t, "[api]");
+    VIGIL_RETURN_IF_ERROR(r.CheckKeys({"requests", "events"}));
+    VIGIL_RETURN_IF_ERROR(r.String("requests", cfg.api.requests));
+    VIGIL_RETURN_IF_ERROR(r.String("events", cfg.api.events));
+  }
+
+  ingest::RecordingOptions& rec = cfg.recording;
+  if (const toml::node* node = root.get("recording")) {
+    const toml::table* t = node->as_table();
+    if (!t) return Status::InvalidArgument(fmt::format("{}: [recording] must be a table", Where(path, *node)));
+    Reader r(path, *t, "[recording]");
+    VIGIL_RETURN_IF_ERROR(r.CheckKeys({"segment_seconds", "fragment_ms", "stall_seconds",
+                                       "connect_timeout_seconds", "retry_initial_ms", "retry_max_ms",
+                                       "latency_ms", "transport", "queue_bytes", "max_bytes",
+                                       "min_free_bytes", "retention_interval_seconds",
+                                       "audit_interval_seconds"}));
+    VIGIL_RETURN_IF_ERROR(r.Seconds("segment_seconds", rec.segment_ns, 1, 3600));
+    VIGIL_RETURN_IF_ERROR(r.Millis("fragment_ms", rec.fragment_ns, 40, 1000));
+    VIGIL_RETURN_IF_ERROR(r.Seconds("stall_seconds", rec.stall_ns, 1, 600));
+    VIGIL_RETURN_IF_ERROR(r.Seconds("connect_timeout_seconds", rec.connect_timeout_ns, 1, 600));
+    VIGIL_RETURN_IF_ERROR(r.Millis("retry_initial_ms", rec.retry_initial_ns, 10, 600'000));
+    VIGIL_RETURN_IF_ERROR(r.Millis("retry_max_ms", rec.retry_max_ns, 10, 3'600'000));
+    int64_t latency = rec.latency_ms;
+    VIGIL_RETURN_IF_ERROR(r.Int("latency_ms", latency, 0, 5000));
+    rec.latency_ms = static_cast<int>(latency);
+    std::string transport = rec.tcp ? "tcp" : "udp";
+    VIGIL_RETURN_IF_ERROR(r.String("transport", transport));
+    if (transport != "tcp" && transport != "udp") {
+      return Status::InvalidArgument(fmt::format("{}: transport must be \"tcp\" or \"udp\", not \"{}\"",
+                                                 r.Line("transport"), transport));
+    }
+    rec.tcp = transport == "tcp";
+    VIGIL_RETURN_IF_ERROR(r.Bytes("queue_bytes", rec.queue_max_bytes));
+    VIGIL_RETURN_IF_ERROR(r.Bytes("max_bytes", rec.max_bytes));
+    VIGIL_RETURN_IF_ERROR(r.Bytes("min_free_bytes", rec.min_free_bytes));
+    VIGIL_RETURN_IF_ERROR(r.Seconds("retention_interval_seconds", rec.retention_interval_ns, 1, 86400));
+    VIGIL_RETURN_IF_ERROR(r.Seconds("audit_interval_seconds", rec.audit_interval_ns, 1, 86400));
+    if (rec.retry_max_ns < rec.retry_initial_ns) {
+      return Status::InvalidArgument(fmt::format("{}: retry_max_ms is below retry_initial_ms",
+                                                 r.Line("retry_max_ms")));
+    }
+  }
+
+  const toml::node* cams = root.get("cameras");
+  if (!cams) return Status::InvalidArgument(fmt::format("{}: no [[cameras]]", path));
+  const toml::array* arr = cams->as_array();
+  if (!arr) return Status::InvalidArgument(fmt::format("{}: cameras must be [[cameras]] tables", Where(path, *cams)));
+  std::map<std::string, std::string> seen;  // id -> where
+  int index = 0;
+  for (const toml::node& n : *arr) {
+    ++index;
+    const toml::table* t = n.as_table();
+    if (!t) return Status::InvalidArgument(fmt::format("{}: cameras must be [[cameras]] tables", Where(path, n)));
+    ingest::CameraConfig cam;
+    VIGIL_RETURN_IF_ERROR(ParseCamera(path, *t, index, cam));
+    std::string where = Reader(path, *t, "").Line("id");
+    auto [it, fresh] = seen.emplace(cam.id, where);
+    if (!fresh) {
+      return Status::InvalidArgument(
+          fmt::format("{}: duplicate camera id '{}' (first defined at {})", where, cam.id, it->second));
+    }
+    cfg.cameras.push_back(std::move(cam));
+  }
+  return cfg;
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return Status::NotFound(fmt::format("cannot read config {}", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseConfig(ss.str(), path);
+}
+
+}  // namespace vigil::vigild

@@ -1,0 +1,39 @@
+#pragma once
+// vigild's configuration file (TOML). Reference: docs/config.md. Every problem is refused at start
+// with "FILE:LINE: reason", never guessed around: an unknown key (a typo would silently disable what
+// the operator asked for), a malformed URL, a duplicate camera id, a value out of range.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "ingest/recording_config.h"
+
+namespace vigil::vigild {
+
+struct ApiConfig {
+  std::string requests = "tcp://127.0.0.1:7700";
+  std::string events = "tcp://127.0.0.1:7701";
+};
+
+struct Config {
+  std::string path;  // the file it came from
+  ApiConfig api;
+  ingest::RecordingOptions recording;  // recording.data_dir is absolute after loading
+  std::vector<ingest::CameraConfig> cameras;
+  std::string log_level = "info";
+};
+
+// Reads and validates `path`. A relative data_dir is taken relative to the config file's directory.
+// Errors are InvalidArgument (NotFound for a missing file) with "path:line: reason".
+Result<Config> LoadConfig(const std::string& path);
+// The same from text; `path` names it in errors and anchors a relative data_dir.
+Result<Config> ParseConfig(std::string_view text, const std::string& path);
+
+// Checks an RTSP URL: rtsp:// or rtsps://, optional user:password@, a host, an optional port 1-65535.
+Status ValidateRtspUrl(const std::string& url);
+// Parses "20GB", "500 MiB", "1.5TB", or a plain integer number of bytes.
+Result<int64_t> ParseByteSize(const std::string& text);
+
+}  // namespace vigil::vigild
