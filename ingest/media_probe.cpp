@@ -25,6 +25,23 @@ bool DecodeOne(const AVCodecParameters* par, AVPacket* pkt) {
   return ok;
 }
 
+// Whether a length-prefixed (avcC/hvcC, 4-byte lengths) access unit holds a random-access picture.
+bool HasRandomAccessNal(AVCodecID codec, const uint8_t* data, int size) {
+  int pos = 0;
+  while (pos + 5 <= size) {
+    uint32_t len = (uint32_t{data[pos]} << 24) | (uint32_t{data[pos + 1]} << 16) |
+                   (uint32_t{data[pos + 2]} << 8) | data[pos + 3];
+    uint8_t header = data[pos + 4];
+    if (codec == AV_CODEC_ID_H264 && (header & 0x1f) == 5) return true;
+    if (codec == AV_CODEC_ID_HEVC) {
+      int type = (header >> 1) & 0x3f;
+      if (type >= 16 && type <= 23) return true;
+    }
+    pos += 4 + static_cast<int>(len);
+  }
+  return false;
+}
+
 }  // namespace
 
 Result<MediaProbe> ProbeMedia(const std::string& path, bool decode_first_frame) {
@@ -57,6 +74,7 @@ Result<MediaProbe> ProbeMedia(const std::string& path, bool decode_first_frame) 
         bool key = pkt->flags & AV_PKT_FLAG_KEY;
         if (probe.frames == 0) {
           probe.first_is_key = key;
+          probe.first_is_irap = HasRandomAccessNal(st->codecpar->codec_id, pkt->data, pkt->size);
           probe.first_dts_90k = dts;
           if (decode_first_frame) probe.first_frame_decoded = DecodeOne(st->codecpar, pkt);
         }

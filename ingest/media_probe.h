@@ -15,7 +15,8 @@ struct MediaProbe {
   int height = 0;
   int64_t frames = 0;
   int64_t key_frames = 0;
-  bool first_is_key = false;
+  bool first_is_key = false;    // flagged as a sync sample by the container
+  bool first_is_irap = false;   // and truly is one: its NAL units include an IDR (H.264) or IRAP (H.265)
   int64_t first_dts_90k = 0;
   int64_t duration_90k = 0;  // from the first frame's dts to the end of the last frame
   bool first_frame_decoded = false;  // only when asked

@@ -46,6 +46,7 @@ TEST_CASE("a closed segment plays back with every frame, starts on a key frame a
     CHECK(probe->frames == 100);
     CHECK(probe->key_frames == 2);
     CHECK(probe->first_is_key);
+    CHECK(probe->first_is_irap);
     CHECK(probe->first_frame_decoded);
     CHECK(probe->width == 320);
     CHECK(probe->duration_90k == 4 * 90000);

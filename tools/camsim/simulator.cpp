@@ -142,7 +142,9 @@ struct Simulator::Impl {
   std::thread server_thread;
   int bound_port = 0;
 
-  // Clients seen per camera (server thread only), so that "stop camK" can close them.
+  // Clients seen per camera, so that "stop camK" can close them. Client signals come from the
+  // server's thread pool, hence the lock.
+  std::mutex clients_mu;
   std::map<GstRTSPClient*, std::set<int>> clients;
 
   std::atomic<bool> quitting{false};
@@ -177,6 +179,7 @@ GstRTSPStatusCode CheckRequest(GstRTSPClient* client, GstRTSPContext* ctx, gpoin
   CameraState* cam = impl->Find(number);
   if (!cam) return GST_RTSP_STS_NOT_FOUND;
   if (cam->stopped || cam->refusing) return GST_RTSP_STS_SERVICE_UNAVAILABLE;
+  std::lock_guard lock(impl->clients_mu);
   auto [it, inserted] = impl->clients.try_emplace(client);
   if (inserted) g_object_ref(client);
   it->second.insert(number);
@@ -185,6 +188,7 @@ GstRTSPStatusCode CheckRequest(GstRTSPClient* client, GstRTSPContext* ctx, gpoin
 
 void OnClientClosed(GstRTSPClient* client, gpointer user) {
   auto* impl = static_cast<Simulator::Impl*>(user);
+  std::lock_guard lock(impl->clients_mu);
   auto it = impl->clients.find(client);
   if (it != impl->clients.end()) {
     impl->clients.erase(it);
@@ -193,8 +197,8 @@ void OnClientClosed(GstRTSPClient* client, gpointer user) {
 }
 
 void OnClientConnected(GstRTSPServer*, GstRTSPClient* client, gpointer user) {
-  for (const char* sig : {"pre-options-request", "pre-describe-request", "pre-setup-request",
-                          "pre-play-request"}) {
+  // OPTIONS is always answered (as a camera's web server would be); the media requests are refused.
+  for (const char* sig : {"pre-describe-request", "pre-setup-request", "pre-play-request"}) {
     g_signal_connect(client, sig, G_CALLBACK(CheckRequest), user);
   }
   g_signal_connect(client, "closed", G_CALLBACK(OnClientClosed), user);
@@ -366,11 +370,16 @@ void Simulator::Impl::CloseClientsOf(int number) {
       context.get(), G_PRIORITY_DEFAULT,
       [](gpointer data) -> gboolean {
         auto* c = static_cast<Call*>(data);
-        std::vector<GstRTSPClient*> victims;
-        for (auto& [client, cams] : c->impl->clients) {
-          if (cams.count(c->number) || c->number == 0) victims.push_back(client);
+        // Held across the call: closing emits "closed", whose handler drops the map's reference,
+        // and the client must outlive gst_rtsp_client_close itself.
+        std::vector<GstPtr<GstRTSPClient>> victims;
+        {
+          std::lock_guard lock(c->impl->clients_mu);
+          for (auto& [client, cams] : c->impl->clients) {
+            if (cams.count(c->number) || c->number == 0) victims.push_back(GstRef(client));
+          }
         }
-        for (GstRTSPClient* client : victims) gst_rtsp_client_close(client);
+        for (auto& client : victims) gst_rtsp_client_close(client.get());
         return G_SOURCE_REMOVE;
       },
       call, [](gpointer data) { delete static_cast<Call*>(data); });
@@ -389,8 +398,11 @@ Status Simulator::Impl::Shutdown() {
     g_main_loop_quit(loop.get());
     server_thread.join();
   }
-  for (auto& [client, cams] : clients) g_object_unref(client);
-  clients.clear();
+  {
+    std::lock_guard lock(clients_mu);
+    for (auto& [client, cams] : clients) g_object_unref(client);
+    clients.clear();
+  }
   server.reset();
   for (auto& cam : cameras) {
     cam->main_encoder.reset();

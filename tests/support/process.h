@@ -1,0 +1,38 @@
+#pragma once
+// A child process for end-to-end tests (vigild as users run it): started with posix_spawn, output to
+// files, signalled, waited for with a bound. The destructor kills what is still running.
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace vigil::testing {
+
+class Process {
+ public:
+  // Starts `argv[0]` with stdout and stderr appended to `log_path`.
+  Process(const std::vector<std::string>& argv, const std::string& log_path);
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  bool started() const { return pid_ > 0; }
+  void Signal(int sig);
+  // Waits up to timeout_s; returns the exit code, 128+signal if killed, or -1 on time-out.
+  int Wait(double timeout_s);
+  bool Running();
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = -1;
+};
+
+// Reads a whole file ("" if missing).
+std::string ReadFile(const std::string& path);
+// Writes a whole file.
+void WriteFile(const std::string& path, const std::string& text);
+// Path of a built binary, from the environment variable meson sets for the tests.
+std::string BinaryFromEnv(const char* var);
+
+}  // namespace vigil::testing
