@@ -1,6 +1,7 @@
 #include "ingest/internal/camera_writer.h"
 
 #include <cstdlib>
+#include <utility>
 
 #include "base/fs.h"
 #include "ingest/segment_recovery.h"
@@ -106,6 +107,7 @@ void CameraWriter::OnFrame(Frame& f) {
     return;
   }
   wall_.Observe(f.dts_ns, f.arrival_wall_ns);
+  if (resume_at_ && segment_->has_fragment()) FootageResumed(*std::exchange(resume_at_, std::nullopt));
   prev_dts_ = f.dts_ns;
   prev_end_media_ = f.dts_ns + f.duration_ns;
   health_([&](CameraHealth& h) {
@@ -115,6 +117,22 @@ void CameraWriter::OnFrame(Frame& f) {
       h.state = CameraState::kRecording;
     }
   });
+}
+
+void CameraWriter::FootageResumed(int64_t start) {
+  // End the outage, or record the hole since vigild last ran. Only now, with a fragment on disk: a
+  // retry that fails again must not split one outage into many gaps.
+  if (!open_gap_id_ && last_end_wall_ && start - *last_end_wall_ > kGapThresholdNs &&
+      !startup_gap_reason_.empty()) {
+    OpenGapIfNone(*last_end_wall_, startup_gap_reason_);
+  }
+  if (open_gap_id_) {
+    (void)store_.CloseGap(*open_gap_id_, start);
+    gap_to_refine_ = open_gap_id_;
+    open_gap_id_.reset();
+    health_([&](CameraHealth& h) { h.last_gap_end_ns = start; });
+  }
+  startup_gap_reason_.clear();
 }
 
 void CameraWriter::OpenGapIfNone(int64_t start_ns, const std::string& reason) {
@@ -142,21 +160,6 @@ Status CameraWriter::OpenSegment(const Frame& f) {
   wall_.Observe(f.dts_ns, f.arrival_wall_ns);
   // Exact for a continuing run; a first estimate (refined at close) for a new one.
   const int64_t start = first_of_run ? wall_.Provisional(f.dts_ns) : *last_end_wall_;
-  if (first_of_run) {
-    // Footage resumes: end the outage, or record the hole since vigild last ran.
-    if (!open_gap_id_ && last_end_wall_ && start - *last_end_wall_ > kGapThresholdNs &&
-        !startup_gap_reason_.empty()) {
-      OpenGapIfNone(*last_end_wall_, startup_gap_reason_);
-    }
-    if (open_gap_id_) {
-      (void)store_.CloseGap(*open_gap_id_, start);
-      gap_to_refine_ = open_gap_id_;
-      open_gap_id_.reset();
-      health_([&](CameraHealth& h) { h.last_gap_end_ns = start; });
-    }
-    startup_gap_reason_.clear();
-  }
-
   std::string rel = SegmentRelPath(camera_.id, start);
   std::string abs = JoinPath(options_.data_dir, rel);
   VIGIL_RETURN_IF_ERROR(MakeDirs(DirName(abs)));
@@ -177,6 +180,7 @@ Status CameraWriter::OpenSegment(const Frame& f) {
     return writer.error();
   }
   segment_ = std::move(writer).value();
+  resume_at_ = first_of_run ? std::optional<int64_t>(start) : std::nullopt;
   row_ = row;
   format_ = f.format;
   seg_first_dts_ = f.dts_ns;
@@ -211,6 +215,7 @@ void CameraWriter::CloseSegment(int64_t media_end_ns) {
     if (!rec.ok()) {
       (void)RemoveFile(abs);
       (void)store_.DeleteSegments({row.id});
+      resume_at_.reset();  // nothing playable came of it: the outage goes on
       return;
     }
     row.state = index::SegmentState::kRecovered;
@@ -219,6 +224,10 @@ void CameraWriter::CloseSegment(int64_t media_end_ns) {
     row.media_duration_90k = rec->media_duration_90k;
     row.end_ns = row.start_ns + rec->media_duration_90k * 100'000 / 9;
     row.sha256 = rec->sha256;
+  }
+  if (resume_at_) {  // closed before its first fragment flushed, but it holds footage
+    resume_at_.reset();
+    FootageResumed(row.start_ns);
   }
   if (gap_to_refine_) {
     (void)store_.CloseGap(*gap_to_refine_, row.start_ns);

@@ -39,6 +39,7 @@ struct SegmentWriter::Impl {
   int fd = -1;
   int write_errno = 0;  // first failed write(2), reported with the path
   int64_t bytes = 0;
+  int64_t header_bytes = 0;
   Sha256 hash;
   AVFormatContext* fmt = nullptr;
   AVIOContext* avio = nullptr;
@@ -89,6 +90,8 @@ SegmentWriter::~SegmentWriter() { impl_->Release(); }
 
 int64_t SegmentWriter::bytes() const { return impl_->bytes; }
 
+bool SegmentWriter::has_fragment() const { return impl_->bytes > impl_->header_bytes; }
+
 Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(const std::string& path,
                                                              const StreamFormat& format,
                                                              int64_t fragment_ns) {
@@ -134,6 +137,9 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(const std::string& 
                                    : Status::Internal(fmt::format("{}: mp4 header: {}", path, AvError(rc)));
     return st_err;
   }
+  avio_flush(im.avio);
+  if (im.write_errno) return Status::FromErrno(im.write_errno, "write", path);
+  im.header_bytes = im.bytes;
   im.header_written = true;
   return w;
 }

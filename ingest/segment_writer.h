@@ -57,6 +57,8 @@ class SegmentWriter {
 
   const std::string& path() const { return path_; }
   int64_t bytes() const;
+  // Whether at least one fragment of media (not just the header) has been written to the file.
+  bool has_fragment() const;
   int64_t frames() const { return frames_; }
 
  private:

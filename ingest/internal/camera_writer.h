@@ -59,6 +59,7 @@ class CameraWriter {
   // end of the last frame).
   void CloseSegment(int64_t media_end_ns);
   void EndRun(const std::string& reason, int64_t wall_ns);
+  void FootageResumed(int64_t start_wall_ns);
   void DiskError(const Status& st, int64_t wall_ns);
   void OpenGapIfNone(int64_t start_ns, const std::string& reason);
 
@@ -81,6 +82,8 @@ class CameraWriter {
   // The gap closed by the current run's first segment: its end is refined when that segment's wall
   // start is known exactly.
   std::optional<int64_t> gap_to_refine_;
+  // Set when a connection's first segment opens; cleared once its first fragment is on disk.
+  std::optional<int64_t> resume_at_;
   std::string startup_gap_reason_;
   int64_t disk_retry_mono_ = 0;
   std::string last_disk_error_;

@@ -331,6 +331,10 @@ Status Simulator::Impl::StartServer() {
   std::string service = std::to_string(options.port);
   gst_rtsp_server_set_service(server.get(), service.c_str());
   g_signal_connect(server.get(), "client-connected", G_CALLBACK(OnClientConnected), this);
+  // Serve clients from a pool of threads: by default every client shares the server's main context,
+  // and one media that is slow to prepare (a live source waiting for data) stalls every camera.
+  GstPtr<GstRTSPThreadPool> pool(gst_rtsp_server_get_thread_pool(server.get()));
+  gst_rtsp_thread_pool_set_max_threads(pool.get(), 16);
   GstPtr<GstRTSPMountPoints> mounts(gst_rtsp_server_get_mount_points(server.get()));
   for (auto& cam : cameras) {
     for (bool is_main : {true, false}) {

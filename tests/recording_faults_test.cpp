@@ -1,0 +1,172 @@
+// Bad input at run time: cameras that cannot be reached, speak the wrong codec, freeze, or write to a
+// broken or full disk are each reported with a reason while the other cameras keep recording.
+
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include <doctest/doctest.h>
+
+#include "base/fs.h"
+#include "index/store.h"
+#include "ingest/recorder.h"
+#include "tests/support/process.h"
+#include "tests/support/recording_fixture.h"
+
+namespace vigil::testing {
+namespace {
+
+ingest::CameraConfig Cam(const std::string& id, const std::string& url) {
+  ingest::CameraConfig c;
+  c.id = id;
+  c.name = id;
+  c.main_url = url;
+  c.lat = 24.88;
+  c.lon = 102.83;
+  return c;
+}
+
+const ingest::CameraHealth& HealthOf(const std::vector<ingest::CameraHealth>& all,
+                                     const std::string& id) {
+  for (const auto& h : all) {
+    if (h.camera == id) return h;
+  }
+  FAIL("no health for " << id);
+  return all.front();
+}
+
+// A small tmpfs mounted for the test's life, to fill up for real.
+class SmallDisk {
+ public:
+  SmallDisk(const std::string& path, const char* size) : path_(path) {
+    REQUIRE(MakeDirs(path).ok());
+    std::string opts = std::string("size=") + size;
+    mounted_ = ::mount("tmpfs", path.c_str(), "tmpfs", 0, opts.c_str()) == 0;
+  }
+  ~SmallDisk() {
+    if (mounted_) ::umount2(path_.c_str(), MNT_DETACH);
+  }
+  bool mounted() const { return mounted_; }
+
+ private:
+  std::string path_;
+  bool mounted_ = false;
+};
+
+TEST_CASE("unreachable, non-H.264/H.265, frozen, unwritable and full-disk cameras are reported while the others record") {
+  camsim::SimOptions sim_opt;
+  sim_opt.cameras = 3;
+  sim_opt.codec_of[2] = camsim::Codec::kMjpeg;
+  sim_opt.replay_seconds = 4;
+  auto sim = StartCamsim(sim_opt);
+  TempDir dir;
+  std::string data = dir / "data";
+  REQUIRE(MakeDirs(data + "/recordings").ok());
+  // An unwritable place: a plain file where the camera's directory should be (root ignores modes).
+  WriteFile(data + "/recordings/blocked", "not a directory");
+  std::unique_ptr<SmallDisk> disk;
+  if (::geteuid() == 0) {
+    disk = std::make_unique<SmallDisk>(data + "/recordings/full", "1m");
+    REQUIRE_MESSAGE(disk->mounted(), "mounting a 1 MB tmpfs failed although running as root");
+  } else {
+    MESSAGE("not root: the full-disk case is skipped (tools/test runs as root)");
+  }
+
+  ingest::RecordingOptions opt;
+  opt.data_dir = data;
+  opt.segment_ns = 4 * kNsPerSec;
+  opt.stall_ns = 3 * kNsPerSec;
+  opt.connect_timeout_ns = 5 * kNsPerSec;
+  opt.retry_initial_ns = 250 * kNsPerMs;
+  opt.retry_max_ns = 1 * kNsPerSec;
+  std::vector<ingest::CameraConfig> cams = {
+      Cam("good", sim->Url(1, true)),
+      Cam("mjpeg", sim->Url(2, true)),
+      Cam("frozen", sim->Url(3, true)),
+      Cam("unreachable", "rtsp://127.0.0.1:1/nothing-listens"),
+      Cam("blocked", sim->Url(1, true)),
+  };
+  if (disk) cams.push_back(Cam("full", sim->Url(1, true)));
+
+  auto store = index::OpenSqliteStore(data + "/index.db");
+  REQUIRE(store.ok());
+  auto rec = ingest::Recorder::Start(cams, opt, **store);
+  REQUIRE_MESSAGE(rec.ok(), rec.status().ToString());
+  REQUIRE(WaitFor([&] { return RecordingFiles(data).size() >= 2; }, 20));  // "blocked" is one
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  REQUIRE(sim->Apply("freeze cam3").ok());
+  std::this_thread::sleep_for(std::chrono::seconds(9));
+  auto health = (*rec)->Health();
+  (*rec)->Stop();
+
+  auto gap_reason = [&](const std::string& cam) {
+    auto gaps = (*store)->Gaps(cam, INT64_MIN, INT64_MAX);
+    REQUIRE(gaps.ok());
+    REQUIRE_MESSAGE(gaps->size() == 1, cam << " has " << gaps->size() << " gaps");
+    return gaps->at(0).reason;
+  };
+  auto segments = [&](const std::string& cam) {
+    index::SegmentFilter f;
+    f.camera = cam;
+    return (*store)->Segments(f).value();
+  };
+
+  {  // the good camera records throughout, untouched
+    INFO("the good camera records throughout, untouched");
+    auto segs = segments("good");
+    CHECK(segs.size() >= 3);
+    for (size_t i = 1; i < segs.size(); ++i) CHECK(segs[i].start_ns == segs[i - 1].end_ns);
+    CHECK((*store)->Gaps("good", INT64_MIN, INT64_MAX)->empty());
+    CHECK(HealthOf(health, "good").state == ingest::CameraState::kRecording);
+    CHECK(HealthOf(health, "good").fps > 20);
+    CheckSegmentsMatchFiles(data, segs);
+  }
+  {  // a camera speaking MJPEG is refused by name and retried
+    INFO("a camera speaking MJPEG is refused by name and retried");
+    std::string reason = gap_reason("mjpeg");
+    CAPTURE(reason);
+    CHECK(reason.find("unsupported codec JPEG") != std::string::npos);
+    CHECK(segments("mjpeg").empty());
+    CHECK(HealthOf(health, "mjpeg").state == ingest::CameraState::kRetrying);
+    CHECK(HealthOf(health, "mjpeg").reconnects >= 1);
+  }
+  {  // an unreachable camera has a gap with the connection error and keeps being retried
+    INFO("an unreachable camera has a gap with the connection error and keeps being retried");
+    std::string reason = gap_reason("unreachable");
+    CAPTURE(reason);
+    CHECK(!reason.empty());
+    CHECK(HealthOf(health, "unreachable").reconnects >= 3);
+    CHECK(segments("unreachable").empty());
+  }
+  {  // a frozen camera is detected as stalled
+    INFO("a frozen camera is detected as stalled");
+    std::string reason = gap_reason("frozen");
+    CHECK(reason == "stalled: no frame for 3 s");
+    CHECK(!segments("frozen").empty());
+  }
+  {  // an unwritable directory is an error naming the path
+    INFO("an unwritable directory is an error naming the path");
+    std::string reason = gap_reason("blocked");
+    CAPTURE(reason);
+    CHECK(reason.find(data + "/recordings/blocked") != std::string::npos);
+    CHECK(HealthOf(health, "blocked").state == ingest::CameraState::kDiskError);
+    CHECK(segments("blocked").empty());
+  }
+  {  // a full disk is an error naming the path; what was written before stays indexed
+    INFO("a full disk is an error naming the path; what was written before stays indexed");
+    if (disk) {
+    std::string reason = gap_reason("full");
+    CAPTURE(reason);
+    CHECK(reason.find("No space left on device") != std::string::npos);
+    CHECK(reason.find(data + "/recordings/full") != std::string::npos);
+    auto segs = segments("full");
+    REQUIRE(!segs.empty());
+    CheckSegmentsMatchFiles(data, segs);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace vigil::testing
