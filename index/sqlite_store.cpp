@@ -88,10 +88,14 @@ class SqliteStore final : public Store {
   SqliteStore(std::unique_ptr<Db> writer, std::unique_ptr<Db> reader, SqliteOptions options)
       : writer_db_(std::move(writer)),
         reader_db_(std::move(reader)),
-        writer_stmts_(*writer_db_),
         options_(options),
         log_(Logger("index")) {
-    thread_ = std::thread([this] { WriterLoop(); });
+    if (writer_db_) {
+      writer_stmts_ = std::make_unique<StmtCache>(*writer_db_);
+      thread_ = std::thread([this] { WriterLoop(); });
+    } else {
+      stopping_ = true;  // read-only: every write is refused
+    }
   }
 
   ~SqliteStore() override {
@@ -100,7 +104,7 @@ class SqliteStore final : public Store {
       stopping_ = true;
     }
     cv_.notify_all();
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
   }
 
   Status UpsertCamera(const Camera& c) override {
@@ -306,7 +310,10 @@ class SqliteStore final : public Store {
   Status Enqueue(Op op) {
     {
       std::lock_guard lock(mu_);
-      if (stopping_) return Status::FailedPrecondition("index store is closing");
+      if (stopping_) {
+        return Status::FailedPrecondition(writer_db_ ? "index store is closing"
+                                                     : "index store is open read-only");
+      }
       queue_.push_back(std::move(op));
     }
     cv_.notify_one();
@@ -337,7 +344,7 @@ class SqliteStore final : public Store {
     if (txn.ok()) {
       for (size_t i = 0; i < batch.size(); ++i) {
         (void)writer_db_->Exec("SAVEPOINT op");
-        results[i] = batch[i].fn(writer_stmts_);
+        results[i] = batch[i].fn(*writer_stmts_);
         if (!results[i].ok()) (void)writer_db_->Exec("ROLLBACK TO op");
         (void)writer_db_->Exec("RELEASE op");
       }
@@ -358,7 +365,7 @@ class SqliteStore final : public Store {
 
   std::unique_ptr<Db> writer_db_;
   std::unique_ptr<Db> reader_db_;
-  StmtCache writer_stmts_;  // writer thread only
+  std::unique_ptr<StmtCache> writer_stmts_;  // writer thread only
   SqliteOptions options_;
   std::shared_ptr<spdlog::logger> log_;
 
@@ -379,6 +386,18 @@ class SqliteStore final : public Store {
 int SqliteSchemaVersion() { return static_cast<int>(internal::Migrations().size()); }
 
 Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, SqliteOptions options) {
+  if (options.read_only) {
+    VIGIL_ASSIGN_OR_RETURN(auto reader, Db::Open(path, true));
+    VIGIL_ASSIGN_OR_RETURN(Stmt v, reader->Prepare("PRAGMA user_version"));
+    VIGIL_ASSIGN_OR_RETURN(bool row, v.Step());
+    int64_t version = row ? v.Int(0) : 0;
+    if (version != SqliteSchemaVersion()) {
+      return Status::FailedPrecondition(fmt::format(
+          "index {} has schema version {}, this vigil reads version {}{}", path, version,
+          SqliteSchemaVersion(), version < SqliteSchemaVersion() ? " (start vigild to upgrade it)" : ""));
+    }
+    return std::unique_ptr<Store>(new SqliteStore(nullptr, std::move(reader), options));
+  }
   VIGIL_ASSIGN_OR_RETURN(auto writer, Db::Open(path, false));
   // WAL: readers never block the writer. synchronous=FULL: a committed row survives power loss, which
   // the segment crash-order relies on (row before file, fsync before completion).

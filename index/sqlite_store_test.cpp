@@ -124,3 +124,26 @@ TEST_CASE("gaps are open until closed and found by time overlap") {
 
 }  // namespace
 }  // namespace vigil::index
+
+namespace vigil::index {
+namespace {
+
+TEST_CASE("a read-only store reads beside a writer and refuses writes") {
+  testing::TempDir dir;
+  auto writer = std::move(OpenSqliteStore(dir / "index.db").value());
+  REQUIRE(writer->UpsertCamera(MakeCamera("cam1")).ok());
+  SqliteOptions ro;
+  ro.read_only = true;
+  auto reader = OpenSqliteStore(dir / "index.db", ro);
+  REQUIRE(reader.ok());
+  CHECK((*reader)->Cameras()->size() == 1);
+  Status st = (*reader)->UpsertCamera(MakeCamera("cam2"));
+  CHECK(st.code() == StatusCode::kFailedPrecondition);
+  CHECK(st.message().find("read-only") != std::string::npos);
+  REQUIRE(writer->UpsertCamera(MakeCamera("cam3")).ok());
+  CHECK((*reader)->Cameras()->size() == 2);  // sees the writer's commits
+  CHECK_FALSE(OpenSqliteStore(dir / "missing.db", ro).ok());
+}
+
+}  // namespace
+}  // namespace vigil::index

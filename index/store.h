@@ -53,6 +53,9 @@ class Store {
 struct SqliteOptions {
   // Most writes committed per transaction.
   int max_batch = 4096;
+  // Open for reading only (the command line beside a running vigild): no writer thread, no
+  // migrations; writes fail with FailedPrecondition. A file of another schema version is refused.
+  bool read_only = false;
 };
 
 // Opens (creating if needed) the SQLite index at `path` and applies pending migrations. Refuses a file

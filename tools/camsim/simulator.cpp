@@ -309,16 +309,23 @@ void Simulator::Impl::StartLive(CameraState& cam) {
     Scene scene(options.seed + static_cast<uint64_t>(cam.number) * 7919, options.main_size,
                 fmt::format("cam{}  vigil-camsim seed {}", cam.number, options.seed));
     const auto frame_dur = std::chrono::nanoseconds(kNsPerSec / options.fps);
-    auto next = std::chrono::steady_clock::now();
+    const auto start = std::chrono::steady_clock::now();
     cv::Mat frame, small;
-    for (int64_t i = 0; !quitting; ++i) {
+    int64_t last = -1;
+    while (!quitting) {
+      // Like a real camera's encoder, one that cannot keep up drops frames: frame i is always the
+      // picture of time i / fps, so media time never falls behind the clock.
+      int64_t i = (std::chrono::steady_clock::now() - start) / frame_dur;
+      if (i <= last) {
+        std::this_thread::sleep_until(start + (last + 1) * frame_dur);
+        continue;
+      }
+      last = i;
       double t = static_cast<double>(i) / options.fps;
       scene.Render(t, FormatLocal(SystemClock().WallNs()), frame);
       (void)cam.main_encoder->Push(ToI420(frame), i);
       cv::resize(frame, small, options.sub_size, 0, 0, cv::INTER_AREA);
       (void)cam.sub_encoder->Push(ToI420(small), i);
-      next += frame_dur;
-      std::this_thread::sleep_until(next);
     }
   });
 }

@@ -1,0 +1,72 @@
+#include "tools/vigil/time_input.h"
+
+#include <ctime>
+
+#include "base/clock.h"
+
+namespace vigil::cli {
+namespace {
+
+Result<int64_t> LocalToUtc(int y, int mo, int d, int h, int mi, int s) {
+  std::tm t{};
+  t.tm_year = y - 1900;
+  t.tm_mon = mo - 1;
+  t.tm_mday = d;
+  t.tm_hour = h;
+  t.tm_min = mi;
+  t.tm_sec = s;
+  t.tm_isdst = -1;
+  std::time_t secs = std::mktime(&t);
+  if (secs == -1) return Status::InvalidArgument("time out of range");
+  return static_cast<int64_t>(secs) * kNsPerSec;
+}
+
+}  // namespace
+
+Result<int64_t> ParseTimeInput(const std::string& text, int64_t now_ns) {
+  auto bad = [&] {
+    return Status::InvalidArgument(fmt::format(
+        "cannot read time '{}' (try \"2026-11-22 21:00\", \"-30m\", \"yesterday 21:00\", \"now\")",
+        text));
+  };
+  if (text == "now") return now_ns;
+  if (!text.empty() && text[0] == '-') {
+    double n = 0;
+    char unit = 0;
+    if (std::sscanf(text.c_str(), "-%lf%c", &n, &unit) != 2 || n < 0) return bad();
+    double mult = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : -1;
+    if (mult < 0) return bad();
+    return now_ns - static_cast<int64_t>(n * mult * kNsPerSec);
+  }
+  int y, mo, d, h, mi, s = 0;
+  char z = 0;
+  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d%c", &y, &mo, &d, &h, &mi, &s, &z) == 7 && z == 'Z') {
+    std::tm t{};
+    t.tm_year = y - 1900;
+    t.tm_mon = mo - 1;
+    t.tm_mday = d;
+    t.tm_hour = h;
+    t.tm_min = mi;
+    t.tm_sec = s;
+    return static_cast<int64_t>(timegm(&t)) * kNsPerSec;
+  }
+  int n = std::sscanf(text.c_str(), "%d-%d-%d %d:%d:%d", &y, &mo, &d, &h, &mi, &s);
+  if (n == 5 || n == 6) {
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return bad();
+    return LocalToUtc(y, mo, d, h, mi, n == 6 ? s : 0);
+  }
+  if (n == 3) return LocalToUtc(y, mo, d, 0, 0, 0);
+  bool yesterday = text.rfind("yesterday ", 0) == 0;
+  std::string clock = yesterday ? text.substr(10) : text;
+  s = 0;
+  n = std::sscanf(clock.c_str(), "%d:%d:%d", &h, &mi, &s);
+  if (n >= 2 && h <= 23 && mi <= 59) {
+    std::time_t now = static_cast<std::time_t>(now_ns / kNsPerSec);
+    std::tm t{};
+    localtime_r(&now, &t);
+    return LocalToUtc(t.tm_year + 1900, t.tm_mon + 1, t.tm_mday - (yesterday ? 1 : 0), h, mi, s);
+  }
+  return bad();
+}
+
+}  // namespace vigil::cli

@@ -1,0 +1,16 @@
+#pragma once
+// Times as people type them at the command line, to UTC nanoseconds:
+//   now | -30s -30m -2h -1d (relative to now) | 21:00 (today, local) | yesterday 21:00 |
+//   2026-11-22 21:00[:05] (local) | 2026-11-22T13:00:05Z (UTC, RFC 3339)
+
+#include <cstdint>
+#include <string>
+
+#include "base/status.h"
+
+namespace vigil::cli {
+
+// `now_ns` anchors relative and day-relative forms. InvalidArgument names the text on failure.
+Result<int64_t> ParseTimeInput(const std::string& text, int64_t now_ns);
+
+}  // namespace vigil::cli

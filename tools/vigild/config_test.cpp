@@ -1,0 +1,126 @@
+#include "tools/vigild/config.h"
+
+#include <doctest/doctest.h>
+
+namespace vigil::vigild {
+namespace {
+
+const char* kGood = R"(data_dir = "/var/lib/vigil"
+log_level = "debug"
+
+[api]
+requests = "tcp://127.0.0.1:7700"
+
+[recording]
+segment_seconds = 30
+fragment_ms = 250
+max_bytes = "2TB"
+transport = "udp"
+
+[[cameras]]
+id = "cam-431"
+name = "Dongfeng Square north"
+main = "rtsp://admin:secret@10.1.4.31:554/Streaming/Channels/101"
+sub = "rtsp://10.1.4.31/Streaming/Channels/102"
+lat = 24.8801
+lon = 102.8329
+place = "Dongfeng Square"
+district = "Panlong"
+tags = ["plaza", "ptz"]
+retain_days = 30
+retain_bytes = "500GiB"
+
+[[cameras]]
+id = "cam-432"
+main = "rtsp://[fe80::1]:8554/main"
+lat = 24.88
+lon = 102.83
+record = false
+)";
+
+TEST_CASE("a complete config is read with every field") {
+  auto cfg = ParseConfig(kGood, "/etc/vigil/vigild.toml");
+  REQUIRE_MESSAGE(cfg.ok(), cfg.status().ToString());
+  CHECK(cfg->recording.data_dir == "/var/lib/vigil");
+  CHECK(cfg->log_level == "debug");
+  CHECK(cfg->recording.segment_ns == 30'000'000'000);
+  CHECK(cfg->recording.fragment_ns == 250'000'000);
+  CHECK(cfg->recording.max_bytes == 2'000'000'000'000);
+  CHECK_FALSE(cfg->recording.tcp);
+  REQUIRE(cfg->cameras.size() == 2);
+  const auto& c = cfg->cameras[0];
+  CHECK(c.id == "cam-431");
+  CHECK(c.name == "Dongfeng Square north");
+  CHECK(c.sub_url == "rtsp://10.1.4.31/Streaming/Channels/102");
+  CHECK(c.lat == doctest::Approx(24.8801));
+  CHECK(c.tags == std::vector<std::string>{"plaza", "ptz"});
+  CHECK(c.retain_days == 30);
+  CHECK(c.retain_bytes == 500LL * 1024 * 1024 * 1024);
+  CHECK(cfg->cameras[1].name == "cam-432");  // defaults to the id
+  CHECK_FALSE(cfg->cameras[1].record);
+}
+
+TEST_CASE("a relative data_dir is anchored at the config file's directory") {
+  auto cfg = ParseConfig("data_dir = \"data\"\n[[cameras]]\nid = \"a\"\nmain = \"rtsp://h/x\"\n"
+                         "lat = 1.0\nlon = 1.0\n",
+                         "samples/demo.toml");
+  REQUIRE(cfg.ok());
+  CHECK(cfg->recording.data_dir == "samples/data");
+}
+
+struct Bad {
+  const char* name;
+  std::string toml;
+  const char* message;
+};
+
+TEST_CASE("each config mistake is refused with the file, the line and the reason") {
+  const std::string head = "data_dir = \"d\"\n";
+  const std::string cam = "[[cameras]]\nid = \"cam1\"\nmain = \"rtsp://h:554/x\"\nlat = 1.0\nlon = 2.0\n";
+  std::vector<Bad> cases = {
+      {"typo at top level", "data_dri = \"d\"\n", "c.toml:1: unknown key 'data_dri' in the top level"},
+      {"typo in a camera", head + cam + "retian_days = 3\n", "c.toml:7: unknown key 'retian_days' in [[cameras]] #1"},
+      {"typo in recording", head + "[recording]\nsegment_secs = 5\n" + cam, "c.toml:3: unknown key 'segment_secs' in [recording]"},
+      {"no data_dir", cam, "c.toml:1: the top level needs 'data_dir'"},
+      {"no cameras", head, "c.toml: no [[cameras]]"},
+      {"http url", head + "[[cameras]]\nid = \"c\"\nmain = \"http://h/x\"\nlat = 1.0\nlon = 1.0\n", "c.toml:4: camera c: main: 'http://h/x' is not an rtsp:// or rtsps:// URL"},
+      {"no host", head + "[[cameras]]\nid = \"c\"\nmain = \"rtsp:///x\"\nlat = 1.0\nlon = 1.0\n", "has no host"},
+      {"bad port", head + "[[cameras]]\nid = \"c\"\nmain = \"rtsp://h:99999/x\"\nlat = 1.0\nlon = 1.0\n", "port '99999' is not 1-65535"},
+      {"duplicate id", head + cam + cam, "c.toml:8: duplicate camera id 'cam1' (first defined at c.toml:3)"},
+      {"id with a slash", head + "[[cameras]]\nid = \"../etc\"\nmain = \"rtsp://h/x\"\nlat = 1.0\nlon = 1.0\n", "camera id '../etc' must be"},
+      {"latitude out of range", head + "[[cameras]]\nid = \"c\"\nmain = \"rtsp://h/x\"\nlat = 91.0\nlon = 1.0\n", "c.toml:5: lat = 91 in [[cameras]] #1 is out of range"},
+      {"missing latitude", head + "[[cameras]]\nid = \"c\"\nmain = \"rtsp://h/x\"\nlon = 1.0\n", "needs 'lat'"},
+      {"wrong type", head + "[recording]\nsegment_seconds = \"long\"\n" + cam, "c.toml:3: segment_seconds in [recording] must be a number"},
+      {"bad size", head + "[recording]\nmax_bytes = \"12 parsecs\"\n" + cam, "unknown unit 'PARSECS'"},
+      {"bad transport", head + "[recording]\ntransport = \"sctp\"\n" + cam, "transport must be \"tcp\" or \"udp\""},
+      {"fragment too long", head + "[recording]\nfragment_ms = 5000\n" + cam, "fragment_ms = 5000 in [recording] is out of range"},
+      {"not toml", "data_dir = \n", "c.toml:1:"},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.name);
+    auto cfg = ParseConfig(c.toml, "c.toml");
+    REQUIRE_FALSE(cfg.ok());
+    CHECK(cfg.error().code() == StatusCode::kInvalidArgument);
+    CAPTURE(cfg.error().message());
+    CHECK(cfg.error().message().find(c.message) != std::string::npos);
+  }
+}
+
+TEST_CASE("a missing config file is NotFound naming it") {
+  auto cfg = LoadConfig("/nonexistent/vigild.toml");
+  REQUIRE_FALSE(cfg.ok());
+  CHECK(cfg.error().code() == StatusCode::kNotFound);
+  CHECK(cfg.error().message().find("/nonexistent/vigild.toml") != std::string::npos);
+}
+
+TEST_CASE("byte sizes take SI and binary units") {
+  CHECK(ParseByteSize("1500").value() == 1500);
+  CHECK(ParseByteSize("3MB").value() == 3'000'000);
+  CHECK(ParseByteSize("1.5 GiB").value() == 1610612736);
+  CHECK(ParseByteSize("2tb").value() == 2'000'000'000'000);
+  CHECK_FALSE(ParseByteSize("lots").ok());
+  CHECK_FALSE(ParseByteSize("-5GB").ok());
+}
+
+}  // namespace
+}  // namespace vigil::vigild
