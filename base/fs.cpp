@@ -68,3 +68,18 @@ std::string DirName(const std::string& path) {
 }
 
 }  // namespace vigil
+
+#include <sys/resource.h>
+
+namespace vigil {
+int64_t RaiseFileLimit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return -1;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+  getrlimit(RLIMIT_NOFILE, &lim);
+  return static_cast<int64_t>(lim.rlim_cur);
+}
+}  // namespace vigil

@@ -50,7 +50,9 @@ void CameraRecorder::UpdateHealth(const std::function<void(CameraHealth&)>& fn) 
 
 CameraHealth CameraRecorder::Health() const {
   std::lock_guard lock(health_mu_);
-  return health_;
+  CameraHealth h = health_;
+  h.bytes = bytes_in_;  // live, not as of the last rate window
+  return h;
 }
 
 bool CameraRecorder::Recording() const {

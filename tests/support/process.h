@@ -22,6 +22,7 @@ class Process {
   // Waits up to timeout_s; returns the exit code, 128+signal if killed, or -1 on time-out.
   int Wait(double timeout_s);
   bool Running();
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;

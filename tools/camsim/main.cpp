@@ -17,6 +17,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/fs.h"
 #include "base/log.h"
 #include "tools/camsim/simulator.h"
 
@@ -103,6 +104,7 @@ int main(int argc, char** argv) {
     }
   }
 
+  RaiseFileLimit();
   auto sim = camsim::Simulator::Start(opt);
   if (!sim.ok()) {
     std::cerr << "vigil-camsim: " << sim.error().ToString() << "\n";

@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  RaiseFileLimit();
   const std::string& dir = cfg->recording.data_dir;
   if (Status st = MakeDirs(dir); !st.ok()) {
     log->critical("data directory: {}", st);
