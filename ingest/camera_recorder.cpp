@@ -79,10 +79,11 @@ Status CameraRecorder::StartPipeline() {
   // Timestamps from the camera's RTP clock, not arrival: a burst of frames after a (re)connect keeps
   // its true spacing. Wall time is mapped per segment by the writer (ingest/wall_clock.h).
   gst_util_set_object_arg(G_OBJECT(src), "buffer-mode", "none");
-  // Connection attempts give up after a few seconds so that the backoff, not the library, paces
-  // retries; teardown of a dead camera must not hold the supervisor long.
-  g_object_set(src, "tcp-timeout", static_cast<guint64>(5'000'000), "timeout",
-               static_cast<guint64>(5'000'000), "teardown-timeout",
+  // The library's own timeouts match ours (the connect timeout): long enough for a camera server
+  // answering a connection storm after a network outage, short enough that the backoff, not the
+  // library, paces retries. Teardown of a dead camera must not hold the supervisor long.
+  const auto timeout_us = static_cast<guint64>(options_.connect_timeout_ns / 1000);
+  g_object_set(src, "tcp-timeout", timeout_us, "timeout", timeout_us, "teardown-timeout",
                static_cast<guint64>(100 * GST_MSECOND), nullptr);
   g_signal_connect(src, "pad-added", G_CALLBACK(&CameraRecorder::OnPadAdded), this);
   g_signal_connect(src, "select-stream", G_CALLBACK(&CameraRecorder::OnSelectStream), this);
