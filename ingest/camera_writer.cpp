@@ -218,12 +218,7 @@ void CameraWriter::CloseSegment(int64_t media_end_ns) {
       resume_at_.reset();  // nothing playable came of it: the outage goes on
       return;
     }
-    row.state = index::SegmentState::kRecovered;
-    row.bytes = rec->bytes;
-    row.frames = rec->frames;
-    row.media_duration_90k = rec->media_duration_90k;
-    row.end_ns = row.start_ns + rec->media_duration_90k * 100'000 / 9;
-    row.sha256 = rec->sha256;
+    MarkRecovered(*rec, row);
   }
   if (resume_at_) {  // closed before its first fragment flushed, but it holds footage
     resume_at_.reset();

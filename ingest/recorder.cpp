@@ -43,12 +43,7 @@ Result<RecoveryReport> RecoverOpenSegments(index::Store& store, const std::strin
       ++report.discarded;
       continue;
     }
-    seg.state = index::SegmentState::kRecovered;
-    seg.bytes = rec->bytes;
-    seg.frames = rec->frames;
-    seg.media_duration_90k = rec->media_duration_90k;
-    seg.end_ns = seg.start_ns + rec->media_duration_90k * 100'000 / 9;
-    seg.sha256 = rec->sha256;
+    MarkRecovered(*rec, seg);
     VIGIL_RETURN_IF_ERROR(store.FinishSegment(seg));
     log->info("recovery: {}: {} frames, {:.1f} s kept, {} bytes of an unfinished fragment cut",
               seg.path, rec->frames, static_cast<double>(rec->media_duration_90k) / 90000,

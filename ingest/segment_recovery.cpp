@@ -81,4 +81,13 @@ Result<RecoveredFile> RecoverSegmentFile(const std::string& path) {
   return out;
 }
 
+void MarkRecovered(const RecoveredFile& file, index::Segment& row) {
+  row.state = index::SegmentState::kRecovered;
+  row.bytes = file.bytes;
+  row.frames = file.frames;
+  row.media_duration_90k = file.media_duration_90k;
+  row.end_ns = row.start_ns + file.media_duration_90k * 100'000 / 9;
+  row.sha256 = file.sha256;
+}
+
 }  // namespace vigil::ingest

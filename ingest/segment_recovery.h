@@ -6,6 +6,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "index/types.h"
 
 namespace vigil::ingest {
 
@@ -24,5 +25,9 @@ Result<int64_t> PlayablePrefix(const std::string& path);
 // Truncates `path` to its playable prefix, fsyncs it, and probes it. DataLoss when nothing playable
 // remains (the caller then deletes the file and its row).
 Result<RecoveredFile> RecoverSegmentFile(const std::string& path);
+
+// Completes a segment row from its recovered file: state recovered, size, frames, media duration,
+// hash, and an end time of start plus media duration.
+void MarkRecovered(const RecoveredFile& file, index::Segment& row);
 
 }  // namespace vigil::ingest

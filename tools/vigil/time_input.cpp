@@ -7,7 +7,7 @@
 namespace vigil::cli {
 namespace {
 
-Result<int64_t> LocalToUtc(int y, int mo, int d, int h, int mi, int s) {
+std::tm Parts(int y, int mo, int d, int h, int mi, int s) {
   std::tm t{};
   t.tm_year = y - 1900;
   t.tm_mon = mo - 1;
@@ -15,6 +15,11 @@ Result<int64_t> LocalToUtc(int y, int mo, int d, int h, int mi, int s) {
   t.tm_hour = h;
   t.tm_min = mi;
   t.tm_sec = s;
+  return t;
+}
+
+Result<int64_t> LocalToUtc(int y, int mo, int d, int h, int mi, int s) {
+  std::tm t = Parts(y, mo, d, h, mi, s);
   t.tm_isdst = -1;
   std::time_t secs = std::mktime(&t);
   if (secs == -1) return Status::InvalidArgument("time out of range");
@@ -41,13 +46,7 @@ Result<int64_t> ParseTimeInput(const std::string& text, int64_t now_ns) {
   int y, mo, d, h, mi, s = 0;
   char z = 0;
   if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d%c", &y, &mo, &d, &h, &mi, &s, &z) == 7 && z == 'Z') {
-    std::tm t{};
-    t.tm_year = y - 1900;
-    t.tm_mon = mo - 1;
-    t.tm_mday = d;
-    t.tm_hour = h;
-    t.tm_min = mi;
-    t.tm_sec = s;
+    std::tm t = Parts(y, mo, d, h, mi, s);
     return static_cast<int64_t>(timegm(&t)) * kNsPerSec;
   }
   int n = std::sscanf(text.c_str(), "%d-%d-%d %d:%d:%d", &y, &mo, &d, &h, &mi, &s);
