@@ -35,7 +35,7 @@ struct RecordingOptions {
   int64_t retry_max_ns = 10 * kNsPerSec;
   int latency_ms = 100;                      // RTP jitter buffer
   bool tcp = true;                           // RTP over the RTSP connection (interleaved)
-  int64_t queue_max_bytes = 64 << 20;        // per camera, between network and disk
+  int64_t queue_max_bytes = 16 << 20;        // per camera, between network and disk (~30 s at 4 Mb/s)
   int64_t max_bytes = 0;                     // global quota over all cameras; 0: none
   int64_t min_free_bytes = 0;                // keep at least this free on the disk; 0: no check
   int64_t retention_interval_ns = 10 * kNsPerSec;

@@ -118,6 +118,27 @@ TEST_CASE("an H.265 camera records as well as an H.264 one") {
   for (const auto& s : segs) CHECK(s.codec == "h265");
 }
 
+TEST_CASE("a camera can be recorded with RTP over UDP as well as inside the RTSP connection") {
+  camsim::SimOptions sim_opt;
+  sim_opt.replay_seconds = 4;
+  sim_opt.main_size = {1280, 720};
+  sim_opt.main_kbps = 2000;
+  auto sim = StartCamsim(sim_opt);
+  TempDir dir;
+  std::string data = dir / "data";
+  Vigild vigild(dir, VigildConfig(data, "segment_seconds = 4\ntransport = \"udp\"",
+                                  {{"cam1", sim->Url(1, true)}}));
+  auto proc = vigild.Start();
+  Sleep(11);
+  proc->Signal(SIGTERM);
+  REQUIRE(proc->Wait(30) == 0);
+  INFO(ReadFile(vigild.log));
+  auto segs = IndexSegments(data, "cam1");
+  REQUIRE(segs.size() >= 2);
+  CheckSegmentsMatchFiles(data, segs);
+  CHECK(segs.front().width == 1280);
+}
+
 TEST_CASE("after kill -9 mid-segment the open segment is recovered, playable to within 1 s of the kill") {
   camsim::SimOptions sim_opt;
   sim_opt.replay_seconds = 4;
