@@ -382,6 +382,10 @@ void CameraRecorder::Shutdown() {
     }
     cv_.notify_one();
     writer_thread_.join();
+    CameraHealth h = Health();
+    log_->info("camera {}: {} frames written in {} segments, {} dropped, {} reconnects, {:.1f} MB received",
+               camera_.id, h.frames, h.segments, h.frames_dropped, h.reconnects,
+               static_cast<double>(h.bytes) / 1e6);
   }
 }
 
