@@ -51,6 +51,7 @@ Status CameraWriter::Init(bool crashed) {
   }
   startup_gap_reason_ = crashed ? "vigild stopped unexpectedly (segment recovered at restart)"
                                 : "vigild was not running";
+  started_wall_ = clock_.WallNs();
   wall_.NewRun();
   return Status::Ok();
 }
@@ -236,9 +237,24 @@ void CameraWriter::CloseSegment(int64_t media_end_ns) {
 
 void CameraWriter::EndRun(const std::string& reason, int64_t wall_ns) {
   if (segment_) CloseSegment(prev_end_media_);
-  OpenGapIfNone(last_end_wall_.value_or(wall_ns), reason);
+  OpenOutage(reason, wall_ns);
   wall_.NewRun();
   prev_dts_.reset();
+}
+
+void CameraWriter::OpenOutage(const std::string& reason, int64_t wall_ns) {
+  if (!open_gap_id_ && !startup_gap_reason_.empty() && last_end_wall_ &&
+      started_wall_ - *last_end_wall_ > kGapThresholdNs) {
+    // The camera failed before any footage since vigild started: two causes, two gaps. Until the
+    // start it was vigild; from the start on it is the camera's.
+    OpenGapIfNone(*last_end_wall_, startup_gap_reason_);
+    if (open_gap_id_) {
+      (void)store_.CloseGap(*std::exchange(open_gap_id_, std::nullopt), started_wall_);
+    }
+    OpenGapIfNone(started_wall_, reason);
+    startup_gap_reason_.clear();
+  }
+  OpenGapIfNone(last_end_wall_.value_or(wall_ns), reason);
 }
 
 void CameraWriter::DiskError(const Status& st, int64_t wall_ns) {
@@ -247,7 +263,7 @@ void CameraWriter::DiskError(const Status& st, int64_t wall_ns) {
     last_disk_error_ = st.message();
   }
   disk_retry_mono_ = clock_.MonotonicNs() + kDiskRetryNs;
-  OpenGapIfNone(last_end_wall_.value_or(wall_ns), st.message());
+  OpenOutage(st.message(), wall_ns);
   // Footage after the error is placed afresh from its arrival times.
   wall_.NewRun();
   prev_dts_.reset();

@@ -208,6 +208,26 @@ TEST_CASE("the time vigild was not running is a gap between the last footage and
   CHECK(crashed.Gaps()[0].reason.find("unexpectedly") != std::string::npos);
 }
 
+TEST_CASE("a camera failing right after a restart has two gaps: vigild's absence, then the camera's fault") {
+  Fixture fx;
+  fx.Start();
+  fx.FeedRun(0, 100);  // footage until kWall0 + 4 s
+  fx.Stop();
+  fx.clock.wall = kWall0 + 60 * kNsPerSec;  // vigild comes back a minute later ...
+  fx.Start();
+  fx.Discontinuity("connection refused");   // ... and the camera is down
+  fx.FeedRun(0, 100, 90 * kNsPerSec);       // until 90 s
+  fx.Stop();
+  auto gaps = fx.Gaps();
+  REQUIRE(gaps.size() == 2);
+  CHECK(gaps[0].reason == "vigild was not running");
+  CHECK(gaps[0].start_ns == kWall0 + 4 * kNsPerSec + 5 * kNsPerMs);
+  CHECK(*gaps[0].end_ns == kWall0 + 60 * kNsPerSec);
+  CHECK(gaps[1].reason == "connection refused");
+  CHECK(gaps[1].start_ns == kWall0 + 60 * kNsPerSec);
+  CHECK(*gaps[1].end_ns == kWall0 + 90 * kNsPerSec + 5 * kNsPerMs);
+}
+
 TEST_CASE("an unwritable directory is one gap naming the path; recording resumes when it is fixed") {
   Fixture fx;
   std::string blocked = JoinPath(fx.dir.path(), "recordings/cam1");

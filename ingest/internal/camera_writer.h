@@ -59,6 +59,9 @@ class CameraWriter {
   // end of the last frame).
   void CloseSegment(int64_t media_end_ns);
   void EndRun(const std::string& reason, int64_t wall_ns);
+  // Opens the gap for an outage that began at wall_ns (or at the end of the last footage), split in
+  // two when the previous footage predates this vigild's start.
+  void OpenOutage(const std::string& reason, int64_t wall_ns);
   void FootageResumed(int64_t start_wall_ns);
   void DiskError(const Status& st, int64_t wall_ns);
   void OpenGapIfNone(int64_t start_ns, const std::string& reason);
@@ -84,7 +87,8 @@ class CameraWriter {
   std::optional<int64_t> gap_to_refine_;
   // Set when a connection's first segment opens; cleared once its first fragment is on disk.
   std::optional<int64_t> resume_at_;
-  std::string startup_gap_reason_;
+  std::string startup_gap_reason_;  // cleared once this run's footage or first failure is recorded
+  int64_t started_wall_ = 0;        // when this vigild began recording the camera
   int64_t disk_retry_mono_ = 0;
   std::string last_disk_error_;
 };
