@@ -1,6 +1,7 @@
 #include "base/fs.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -67,11 +68,6 @@ std::string DirName(const std::string& path) {
   return path.substr(0, pos);
 }
 
-}  // namespace vigil
-
-#include <sys/resource.h>
-
-namespace vigil {
 int64_t RaiseFileLimit() {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return -1;
@@ -82,4 +78,5 @@ int64_t RaiseFileLimit() {
   getrlimit(RLIMIT_NOFILE, &lim);
   return static_cast<int64_t>(lim.rlim_cur);
 }
+
 }  // namespace vigil

@@ -20,11 +20,8 @@ Result<int64_t> FreeBytes(const std::string& path);
 // Joins two path parts with one '/'.
 std::string JoinPath(const std::string& a, const std::string& b);
 std::string DirName(const std::string& path);
-
-}  // namespace vigil
-
-namespace vigil {
 // Raises this process's open-file limit to its hard limit (a node records hundreds of cameras, each
 // with sockets, files and GStreamer's wake-up fds). Returns the new soft limit.
 int64_t RaiseFileLimit();
+
 }  // namespace vigil

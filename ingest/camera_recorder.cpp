@@ -31,7 +31,6 @@ CameraRecorder::CameraRecorder(const CameraConfig& camera, const RecordingOption
                                index::Store& store, Clock& clock, uint64_t seed)
     : camera_(camera),
       options_(options),
-      store_(store),
       clock_(clock),
       log_(Logger("ingest")),
       writer_(camera, options, store, clock,

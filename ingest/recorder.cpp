@@ -58,7 +58,6 @@ Result<RecoveryReport> RecoverOpenSegments(index::Store& store, const std::strin
 
 struct Recorder::Impl {
   RecordingOptions options;
-  std::vector<CameraConfig> cameras;
   index::Store* store = nullptr;
   Clock* clock = nullptr;
   std::shared_ptr<spdlog::logger> log = Logger("ingest");
@@ -118,7 +117,6 @@ Result<std::unique_ptr<Recorder>> Recorder::Start(std::vector<CameraConfig> came
   VIGIL_RETURN_IF_ERROR(MakeDirs(JoinPath(options.data_dir, "recordings")));
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  impl->cameras = cameras;
   impl->store = &store;
   impl->clock = &clock;
 

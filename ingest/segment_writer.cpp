@@ -42,11 +42,11 @@ struct SegmentWriter::Impl {
   int64_t header_bytes = 0;
   Sha256 hash;
   AVFormatContext* fmt = nullptr;
+  AVPacket* pkt = av_packet_alloc();  // reused for every frame
   AVIOContext* avio = nullptr;
   int64_t first_dts_ns = 0;
   int64_t last_dts_ns = 0;
   int64_t last_duration_ns = 0;
-  bool header_written = false;
 
   // AVIO write callback: plain sequential write(2) plus hashing. The muxer never seeks (non-seekable
   // output), so the hash is of the file exactly as it lies on disk.
@@ -67,6 +67,8 @@ struct SegmentWriter::Impl {
     self->bytes += size;
     return size;
   }
+
+  ~Impl() { av_packet_free(&pkt); }
 
   void Release() {
     if (fmt) {
@@ -140,7 +142,6 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(const std::string& 
   avio_flush(im.avio);
   if (im.write_errno) return Status::FromErrno(im.write_errno, "write", path);
   im.header_bytes = im.bytes;
-  im.header_written = true;
   return w;
 }
 
@@ -151,7 +152,8 @@ Status SegmentWriter::Write(const uint8_t* data, size_t size, int64_t dts_ns, in
     if (!key) return Status::InvalidArgument(fmt::format("{}: first frame is not a key frame", path_));
     im.first_dts_ns = dts_ns;
   }
-  AVPacket* pkt = av_packet_alloc();
+  AVPacket* pkt = im.pkt;
+  av_packet_unref(pkt);
   pkt->data = const_cast<uint8_t*>(data);
   pkt->size = static_cast<int>(size);
   pkt->stream_index = 0;
@@ -161,7 +163,6 @@ Status SegmentWriter::Write(const uint8_t* data, size_t size, int64_t dts_ns, in
   pkt->time_base = kTimeBase90k;
   if (key) pkt->flags |= AV_PKT_FLAG_KEY;
   int rc = av_write_frame(im.fmt, pkt);
-  av_packet_free(&pkt);
   if (rc < 0) {
     if (im.write_errno) return Status::FromErrno(im.write_errno, "write", path_);
     return Status::DataLoss(fmt::format("{}: muxer refused frame {}: {}", path_, frames_, AvError(rc)));

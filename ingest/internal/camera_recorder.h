@@ -57,7 +57,6 @@ class CameraRecorder {
 
   const CameraConfig camera_;
   const RecordingOptions options_;
-  index::Store& store_;
   Clock& clock_;
   std::shared_ptr<spdlog::logger> log_;
   CameraWriter writer_;

@@ -354,9 +354,7 @@ Status Simulator::Impl::StartServer() {
       gst_rtsp_mount_points_add_factory(mounts.get(), path.c_str(), factory);  // takes ownership
     }
   }
-  GError* raw_err = nullptr;
   guint source_id = gst_rtsp_server_attach(server.get(), context.get());
-  (void)raw_err;
   if (source_id == 0) {
     return Status::Unavailable(
         fmt::format("cannot listen on 127.0.0.1:{} (port in use?)", options.port));
