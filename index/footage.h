@@ -19,6 +19,11 @@ struct FootageSpan {
   int64_t bytes = 0;
 };
 
+struct FootageResult {
+  std::vector<FootageSpan> spans;  // by camera, then start
+  std::vector<Gap> gaps;           // by camera, then start
+};
+
 // Merges segments (any order, any cameras) into spans per camera, sorted by camera then start.
 // Segments closer than `tolerance_ns` (default: one frame at 25 fps) are one span. Segments still
 // being written (open) or being deleted are left out.

@@ -53,7 +53,123 @@ CREATE TABLE gaps (
 CREATE INDEX gaps_by_camera_time ON gaps (camera, start_ns);
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations = {kV1};
+// Events, plate reads, places, watchlist, alerts, audit.
+constexpr std::string_view kV2 = R"sql(
+-- Integer camera keys: events and plate reads are the big tables (100M+ rows); a 1-2 byte key per row
+-- instead of the text id. num never changes once given.
+ALTER TABLE cameras ADD COLUMN num INTEGER;
+UPDATE cameras SET num = rowid;
+CREATE UNIQUE INDEX cameras_by_num ON cameras (num);
+
+-- Camera positions for place queries (bounding-box prefilter; exact great-circle test after).
+-- Cameras at (0, 0) are "not placed" and have no row.
+CREATE VIRTUAL TABLE cameras_rtree USING rtree (num, min_lat, max_lat, min_lon, max_lon);
+INSERT INTO cameras_rtree SELECT num, lat, lat, lon, lon FROM cameras WHERE lat != 0 OR lon != 0;
+
+-- Counters persisted with the rows they number (ids are handed out before the batch commits).
+CREATE TABLE counters (
+  name   TEXT PRIMARY KEY,
+  value  INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO counters VALUES ('next_event_id', 1), ('next_plate_read_id', 1);
+
+-- Events, clustered by time: the all-camera time scan reads the table in order and inserts append.
+-- Queries start in [from, to); see docs/storage.md.
+CREATE TABLE events (
+  start_ns    INTEGER NOT NULL,
+  id          INTEGER NOT NULL,
+  camera      INTEGER NOT NULL,          -- cameras.num
+  end_ns      INTEGER NOT NULL,
+  type        INTEGER NOT NULL,          -- EventType: GA/T 2000.254 codes 1-12, vigil's own from 101
+  zone        TEXT NOT NULL DEFAULT '',
+  track       INTEGER NOT NULL DEFAULT 0,
+  score       INTEGER NOT NULL DEFAULT 0, -- 0..1000
+  x INTEGER NOT NULL DEFAULT 0, y INTEGER NOT NULL DEFAULT 0,
+  w INTEGER NOT NULL DEFAULT 0, h INTEGER NOT NULL DEFAULT 0,
+  snapshot    TEXT NOT NULL DEFAULT '',
+  attributes  TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (start_ns, id)
+) WITHOUT ROWID;
+-- Holds (camera, start_ns, id): per-camera time ranges without touching the table.
+CREATE INDEX events_by_camera ON events (camera, start_ns);
+
+-- Per camera, type and UTC hour: dashboards read this instead of counting millions of rows.
+CREATE TABLE event_counts (
+  hour_ns  INTEGER NOT NULL,
+  camera   INTEGER NOT NULL,
+  type     INTEGER NOT NULL,
+  n        INTEGER NOT NULL,
+  PRIMARY KEY (hour_ns, camera, type)
+) WITHOUT ROWID;
+
+-- Distinct plates seen, with the keys plate search uses: text (exact, and prefix ranges for
+-- wildcards), rev (the text reversed: suffix ranges), class (confusable-class key: fuzzy search).
+CREATE TABLE plates (
+  id     INTEGER PRIMARY KEY,
+  text   TEXT NOT NULL UNIQUE,
+  rev    TEXT NOT NULL,
+  class  TEXT NOT NULL
+);
+CREATE INDEX plates_by_rev ON plates (rev);
+CREATE INDEX plates_by_class ON plates (class);
+
+CREATE TABLE plate_reads (
+  time_ns     INTEGER NOT NULL,
+  id          INTEGER NOT NULL,
+  camera      INTEGER NOT NULL,          -- cameras.num
+  plate       INTEGER NOT NULL,          -- plates.id
+  color       INTEGER NOT NULL DEFAULT 0,
+  confidence  INTEGER NOT NULL DEFAULT 0, -- 0..1000
+  x INTEGER NOT NULL DEFAULT 0, y INTEGER NOT NULL DEFAULT 0,
+  w INTEGER NOT NULL DEFAULT 0, h INTEGER NOT NULL DEFAULT 0,
+  snapshot    TEXT NOT NULL DEFAULT '',
+  track       INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (time_ns, id)
+) WITHOUT ROWID;
+CREATE INDEX plate_reads_by_camera ON plate_reads (camera, time_ns);
+CREATE INDEX plate_reads_by_plate ON plate_reads (plate, time_ns);
+
+CREATE TABLE watchlist (
+  id                 INTEGER PRIMARY KEY,
+  pattern            TEXT NOT NULL,
+  match              INTEGER NOT NULL,   -- 0 exact, 1 wildcard, 2 fuzzy
+  max_substitutions  INTEGER NOT NULL DEFAULT 0,
+  reason             TEXT NOT NULL,
+  added_by           TEXT NOT NULL,
+  added_ns           INTEGER NOT NULL,
+  removed_by         TEXT,
+  removed_ns         INTEGER
+);
+
+CREATE TABLE alerts (
+  id             INTEGER PRIMARY KEY,
+  camera         INTEGER NOT NULL,
+  time_ns        INTEGER NOT NULL,
+  kind           TEXT NOT NULL,
+  message        TEXT NOT NULL DEFAULT '',
+  event_id       INTEGER NOT NULL DEFAULT 0,
+  plate_read_id  INTEGER NOT NULL DEFAULT 0,
+  watch_id       INTEGER NOT NULL DEFAULT 0,
+  state          INTEGER NOT NULL DEFAULT 0 CHECK (state BETWEEN 0 AND 2),
+  state_by       TEXT NOT NULL DEFAULT '',
+  state_ns       INTEGER NOT NULL DEFAULT 0,
+  note           TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX alerts_by_time ON alerts (time_ns);
+
+CREATE TABLE audit (
+  id             INTEGER PRIMARY KEY,
+  time_ns        INTEGER NOT NULL,
+  who            TEXT NOT NULL,
+  action         TEXT NOT NULL,
+  detail         TEXT NOT NULL DEFAULT '',
+  result_sha256  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX audit_by_time ON audit (time_ns);
+CREATE INDEX audit_by_who ON audit (who, time_ns);
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
 
 }  // namespace
 

@@ -2,6 +2,11 @@
 // The index: one interface for what vigil stores about cameras and footage. The SQLite implementation
 // is the embedded default; a PostgreSQL one can follow behind the same interface.
 //
+// Queries take a time range (half-open, start < end, else InvalidArgument), name cameras by id (an
+// unknown one is NotFound) and page with keyset tokens: a token is only valid for the query that
+// produced it (InvalidArgument otherwise); rows never repeat or go missing across pages, also while
+// writes continue (rows added behind the cursor show up in no page of that walk).
+//
 // Thread-safety: every method may be called from any thread. Writes go through one writer thread that
 // batches them into transactions; "durable" methods return after their transaction commits, the others
 // return once queued (call Flush() to wait). Reads never block the writer (WAL).
@@ -12,6 +17,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "index/footage.h"
 #include "index/types.h"
 
 namespace vigil::index {
@@ -46,6 +52,42 @@ class Store {
   virtual Result<std::vector<Gap>> Gaps(const std::string& camera, int64_t start_ns,
                                         int64_t end_ns) = 0;
 
+  // ---- Places. Cameras without coordinates (lat = lon = 0) are in no area.
+  // Cameras inside a circle (nearest first) or a polygon (by id).
+  virtual Result<std::vector<CameraDistance>> CamerasIn(const Area& area) = 0;
+  // The k cameras nearest to a point, nearest first (1 <= k <= 1000).
+  virtual Result<std::vector<CameraDistance>> NearestCameras(LatLon point, int k) = 0;
+
+  // Recorded spans (segments merged) and gaps per camera over a range, cameras in id order.
+  virtual Result<FootageResult> Footage(const FootageQuery& query) = 0;
+
+  // ---- Events and plate reads. Queued: the id is assigned at once, the row is readable once its
+  // batch commits (Flush waits). InvalidArgument for a bad row (end before start, unknown type,
+  // plate with characters no plate has), NotFound for an unknown camera, ResourceExhausted when
+  // max_pending rows already wait (the caller counts the drop; nothing blocks on disk).
+  virtual Result<int64_t> AddEvent(const Event& event) = 0;
+  virtual Result<int64_t> AddPlateRead(const PlateRead& read) = 0;
+  virtual Result<Page<Event>> Events(const EventQuery& query) = 0;
+  // Per camera, type and UTC hour, for dashboards; the range is widened to whole hours.
+  virtual Result<Page<EventCount>> CountEvents(const CountQuery& query) = 0;
+  virtual Result<Page<PlateHit>> Plates(const PlateQuery& query) = 0;
+
+  // ---- Watchlist (durable). Removed entries stay in the file for the record.
+  virtual Result<int64_t> AddWatch(const WatchEntry& entry) = 0;
+  virtual Status RemoveWatch(int64_t id, const std::string& by, int64_t now_ns) = 0;
+  virtual Result<std::vector<WatchEntry>> Watchlist() = 0;
+
+  // ---- Alerts (durable). new -> acknowledged -> closed, or new -> closed; anything else is
+  // FailedPrecondition naming both states.
+  virtual Result<int64_t> RaiseAlert(const Alert& alert) = 0;
+  virtual Status SetAlertState(int64_t id, AlertState state, const std::string& by,
+                               const std::string& note, int64_t now_ns) = 0;
+  virtual Result<Page<Alert>> Alerts(const AlertQuery& query) = 0;
+
+  // ---- Audit (durable): who asked for what, when, and the hash of what they got.
+  virtual Result<int64_t> AppendAudit(const AuditEntry& entry) = 0;
+  virtual Result<Page<AuditEntry>> Audit(const AuditQuery& query) = 0;
+
   // Waits until every queued write has committed; returns the first write error since the last Flush.
   virtual Status Flush() = 0;
 };
@@ -53,6 +95,10 @@ class Store {
 struct SqliteOptions {
   // Most writes committed per transaction.
   int max_batch = 4096;
+  // Most queued event and plate-read rows; AddEvent/AddPlateRead beyond it are ResourceExhausted.
+  int64_t max_pending = 1'000'000;
+  // SQLite page cache per connection, bytes.
+  int64_t cache_bytes = 64 << 20;
   // Open for reading only (the command line beside a running vigild): no writer thread, no
   // migrations; writes fail with FailedPrecondition. A file of another schema version is refused.
   bool read_only = false;

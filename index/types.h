@@ -69,4 +69,210 @@ struct CameraUsage {
   int64_t oldest_start_ns = 0;
 };
 
+// ---------------------------------------------------------------------------------------------
+// Events, plate reads, alerts, audit.
+
+// Event types: 1..12 are the GA/T 2000.254 codes; vigil's own kinds (no code there) start at 101.
+enum class EventType : int {
+  kVehicle = 1,         // 过车
+  kPerson = 2,          // 过人
+  kFight = 3,
+  kRunning = 4,
+  kTripwire = 5,        // 绊线: directed line crossing
+  kIntrusion = 6,       // 入侵: object inside a closed zone
+  kWrongWay = 7,        // 逆行
+  kLoitering = 8,       // 徘徊
+  kDisappearance = 9,
+  kViolation = 10,
+  kGathering = 11,      // 聚集
+  kCongestion = 12,
+  kMotion = 101,
+  kTamperCovered = 102,
+  kTamperDefocused = 103,
+  kTamperMoved = 104,
+};
+
+// "vehicle", "intrusion", "tamper_covered", ...; ParseEventType also accepts the numeric code.
+std::string_view EventTypeName(EventType type);
+std::optional<EventType> ParseEventType(std::string_view name);
+// Every known type, in code order.
+const std::vector<EventType>& AllEventTypes();
+
+// Pixel box in the analysed frame.
+struct Box {
+  int x = 0;
+  int y = 0;
+  int w = 0;
+  int h = 0;
+  bool operator==(const Box&) const = default;
+};
+
+struct Event {
+  int64_t id = 0;          // assigned by the store
+  std::string camera;
+  int64_t start_ns = 0;
+  int64_t end_ns = 0;      // >= start_ns
+  EventType type = EventType::kMotion;
+  std::string zone;        // zone or line name; empty when the event has none
+  int64_t track = 0;       // tracker id, 0 when none
+  double score = 0;        // 0..1, stored to 1/1000
+  Box box;
+  std::string snapshot;    // path relative to the data directory, may be empty
+  std::string attributes;  // JSON object text, may be empty
+};
+
+enum class PlateColor : int { kUnknown = 0, kBlue = 1, kYellow = 2, kGreen = 3, kWhite = 4, kBlack = 5 };
+std::string_view PlateColorName(PlateColor color);
+std::optional<PlateColor> ParsePlateColor(std::string_view name);
+
+struct PlateRead {
+  int64_t id = 0;  // assigned by the store
+  std::string camera;
+  int64_t time_ns = 0;
+  std::string plate;  // normalised UTF-8, e.g. "云A12345"
+  PlateColor color = PlateColor::kUnknown;
+  double confidence = 0;  // 0..1, stored to 1/1000
+  Box box;
+  std::string snapshot;
+  int64_t track = 0;
+};
+
+// Half-open [start_ns, end_ns) wall-clock range.
+struct TimeRange {
+  int64_t start_ns = 0;
+  int64_t end_ns = 0;
+};
+
+struct LatLon {
+  double lat = 0;
+  double lon = 0;
+};
+
+// A place: a circle (radius_m > 0) or a polygon (3+ vertices, radius_m unused).
+struct Area {
+  LatLon center;
+  double radius_m = 0;
+  std::vector<LatLon> polygon;
+};
+
+// A page request: at most `limit` rows after the row `token` points at ("" for the first page).
+struct PageRequest {
+  int64_t limit = 100;
+  std::string token;
+};
+
+template <typename T>
+struct Page {
+  std::vector<T> items;
+  std::string next_token;  // empty when there are no more rows
+};
+
+// Events whose start lies in `range`, from `cameras` (all when empty) and, when given, inside `area`;
+// of `types` (all when empty) and `zones` (all when empty). Ordered by (start, id).
+struct EventQuery {
+  TimeRange range;
+  std::vector<std::string> cameras;
+  std::optional<Area> area;
+  std::vector<EventType> types;
+  std::vector<std::string> zones;
+  bool newest_first = false;
+  PageRequest page;
+};
+
+enum class PlateMatch { kExact, kWildcard, kFuzzy };
+
+// Plate reads in `range` matching `pattern`. Fuzzy: same length, every difference a confusable pair
+// (base/plate_text.h), at most max_substitutions of them. Ranked by substitutions, then newest first.
+struct PlateQuery {
+  std::string pattern;
+  PlateMatch match = PlateMatch::kExact;
+  int max_substitutions = 1;
+  TimeRange range;
+  std::vector<std::string> cameras;
+  std::optional<Area> area;
+  PageRequest page;
+};
+
+struct PlateHit {
+  PlateRead read;
+  int substitutions = 0;
+};
+
+struct CameraDistance {
+  Camera camera;
+  double distance_m = 0;  // great-circle, from the query point (0 for polygon queries)
+};
+
+// Recorded spans and gaps of cameras over a range (footage.h merges segments into spans).
+struct FootageQuery {
+  TimeRange range;
+  std::vector<std::string> cameras;  // all when empty
+  std::optional<Area> area;
+};
+
+struct EventCount {
+  std::string camera;
+  EventType type = EventType::kMotion;
+  int64_t hour_ns = 0;  // start of the UTC hour
+  int64_t count = 0;
+};
+
+struct CountQuery {
+  TimeRange range;  // rounded out to whole hours
+  std::vector<std::string> cameras;
+  std::vector<EventType> types;
+  PageRequest page;  // by (hour, camera, type)
+};
+
+struct WatchEntry {
+  int64_t id = 0;
+  std::string pattern;     // plate, or wildcard pattern
+  PlateMatch match = PlateMatch::kExact;
+  int max_substitutions = 0;
+  std::string reason;      // "stolen vehicle, case 2026-1123-07"
+  std::string added_by;
+  int64_t added_ns = 0;
+};
+
+enum class AlertState : int { kNew = 0, kAcknowledged = 1, kClosed = 2 };
+std::string_view AlertStateName(AlertState state);
+std::optional<AlertState> ParseAlertState(std::string_view name);
+
+struct Alert {
+  int64_t id = 0;
+  std::string camera;
+  int64_t time_ns = 0;
+  std::string kind;             // "watchlist", "intrusion", "tamper_covered", ...
+  std::string message;
+  int64_t event_id = 0;         // 0 when none
+  int64_t plate_read_id = 0;    // 0 when none
+  int64_t watch_id = 0;         // 0 when none
+  AlertState state = AlertState::kNew;
+  std::string state_by;         // who acknowledged or closed it
+  int64_t state_ns = 0;         // when the state last changed
+  std::string note;
+};
+
+struct AlertQuery {
+  TimeRange range;
+  std::vector<std::string> cameras;
+  std::vector<AlertState> states;  // all when empty
+  PageRequest page;                // newest first
+};
+
+struct AuditEntry {
+  int64_t id = 0;
+  int64_t time_ns = 0;
+  std::string who;
+  std::string action;   // "export", "footage", "plates", ...
+  std::string detail;   // the request, as text
+  std::string result_sha256;
+};
+
+struct AuditQuery {
+  TimeRange range;
+  std::string who;  // all when empty
+  PageRequest page; // newest first
+};
+
 }  // namespace vigil::index

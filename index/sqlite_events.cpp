@@ -1,0 +1,371 @@
+// SQLite Store, part 2: events, event counts, places and footage.
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "base/clock.h"
+#include "index/geo.h"
+#include "index/internal/merge.h"
+#include "index/internal/page_token.h"
+#include "index/internal/sqlite_store.h"
+
+namespace vigil::index::internal {
+namespace {
+
+constexpr int64_t kNsPerHour = 3600 * kNsPerSec;
+
+int64_t Milli(double v) { return static_cast<int64_t>(std::llround(v * 1000)); }
+
+void AddSorted(Fingerprint& fp, std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  fp.Add(static_cast<int64_t>(v.size()));
+  for (const auto& s : v) fp.Add(s);
+}
+
+std::vector<int64_t> TypeCodes(const std::vector<EventType>& types) {
+  std::vector<int64_t> codes;
+  for (EventType t : types) codes.push_back(static_cast<int64_t>(t));
+  std::sort(codes.begin(), codes.end());
+  codes.erase(std::unique(codes.begin(), codes.end()), codes.end());
+  return codes;
+}
+
+Status ValidateTypes(const std::vector<EventType>& types) {
+  for (EventType t : types) {
+    if (EventTypeName(t) == "unknown") {
+      return Status::InvalidArgument(fmt::format("unknown event type code {}", static_cast<int>(t)));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+void AddArea(Fingerprint& fp, const std::optional<Area>& area) {
+  if (!area) return fp.Add("no-area"), void();
+  fp.Add("area").Add(Milli(area->center.lat * 1e4)).Add(Milli(area->center.lon * 1e4));
+  fp.Add(Milli(area->radius_m));
+  for (const auto& p : area->polygon) fp.Add(Milli(p.lat * 1e4)).Add(Milli(p.lon * 1e4));
+}
+
+// ---- Places ---------------------------------------------------------------------------------------
+
+Result<std::vector<CameraDistance>> SqliteStore::CamerasInLocked(const Area& area) {
+  bool circle = area.polygon.empty();
+  BoundingBox box = circle ? BoxAround(area.center, area.radius_m) : BoxOf(area.polygon);
+  std::vector<int64_t> nums;
+  if (box.valid) {
+    std::lock_guard lock(read_mu_);
+    VIGIL_ASSIGN_OR_RETURN(
+        Stmt * s, reader_stmts_.Get("SELECT num FROM cameras_rtree WHERE min_lat <= ?2 AND "
+                                    "max_lat >= ?1 AND min_lon <= ?4 AND max_lon >= ?3"));
+    s->Bind(1, box.min_lat).Bind(2, box.max_lat).Bind(3, box.min_lon).Bind(4, box.max_lon);
+    for (;;) {
+      VIGIL_ASSIGN_OR_RETURN(bool row, s->Step());
+      if (!row) break;
+      nums.push_back(s->Int(0));
+    }
+  }
+  std::vector<CameraDistance> out;
+  std::lock_guard lock(cam_mu_);
+  auto consider = [&](const Camera& c) {
+    if (!HasPosition(c)) return;
+    LatLon p{c.lat, c.lon};
+    if (circle) {
+      double d = DistanceM(area.center, p);
+      if (d <= area.radius_m) out.push_back({c, d});
+    } else if (InsidePolygon(area.polygon, p)) {
+      out.push_back({c, 0});
+    }
+  };
+  if (box.valid) {
+    for (int64_t n : nums) {
+      auto it = camera_by_num_.find(n);
+      if (it != camera_by_num_.end()) consider(it->second);
+    }
+  } else {
+    for (const auto& [n, c] : camera_by_num_) consider(c);
+  }
+  std::sort(out.begin(), out.end(), [](const CameraDistance& a, const CameraDistance& b) {
+    return a.distance_m != b.distance_m ? a.distance_m < b.distance_m : a.camera.id < b.camera.id;
+  });
+  return out;
+}
+
+Result<std::vector<CameraDistance>> SqliteStore::CamerasIn(const Area& area) {
+  VIGIL_RETURN_IF_ERROR(ValidateArea(area));
+  if (!writer_db_) VIGIL_RETURN_IF_ERROR(LoadCameras());
+  return CamerasInLocked(area);
+}
+
+Result<std::vector<CameraDistance>> SqliteStore::NearestCameras(LatLon point, int k) {
+  VIGIL_RETURN_IF_ERROR(ValidatePoint(point, "point"));
+  if (k < 1 || k > 1000) {
+    return Status::InvalidArgument(fmt::format("k = {}: ask for 1 to 1000 nearest cameras", k));
+  }
+  if (!writer_db_) VIGIL_RETURN_IF_ERROR(LoadCameras());
+  // Grow a circle until it holds k cameras: every camera nearer than the k-th is inside it.
+  for (double r = 1000; r <= 20'000'000; r *= 4) {
+    VIGIL_ASSIGN_OR_RETURN(auto in, CamerasInLocked(Area{point, r, {}}));
+    if (in.size() >= static_cast<size_t>(k)) {
+      in.resize(static_cast<size_t>(k));
+      return in;
+    }
+  }
+  VIGIL_ASSIGN_OR_RETURN(auto all, CamerasInLocked(Area{point, 20'000'000, {}}));
+  if (all.size() > static_cast<size_t>(k)) all.resize(static_cast<size_t>(k));
+  return all;
+}
+
+Result<std::optional<std::vector<int64_t>>> SqliteStore::ResolveCameras(
+    const std::vector<std::string>& ids, const std::optional<Area>& area) {
+  std::optional<std::vector<int64_t>> nums;
+  if (!ids.empty()) {
+    nums.emplace();
+    for (const auto& id : ids) {
+      VIGIL_ASSIGN_OR_RETURN(int64_t n, CameraNum(id));
+      nums->push_back(n);
+    }
+  }
+  if (area) {
+    VIGIL_ASSIGN_OR_RETURN(auto in, CamerasIn(*area));
+    std::vector<int64_t> area_nums;
+    for (const auto& cd : in) {
+      std::lock_guard lock(cam_mu_);
+      area_nums.push_back(num_by_id_.at(cd.camera.id));
+    }
+    if (nums) {
+      std::vector<int64_t> both;
+      for (int64_t n : *nums) {
+        if (std::find(area_nums.begin(), area_nums.end(), n) != area_nums.end()) both.push_back(n);
+      }
+      nums = std::move(both);
+    } else {
+      nums = std::move(area_nums);
+    }
+  }
+  if (nums) {
+    std::sort(nums->begin(), nums->end());
+    nums->erase(std::unique(nums->begin(), nums->end()), nums->end());
+  }
+  return nums;
+}
+
+// ---- Footage --------------------------------------------------------------------------------------
+
+Result<FootageResult> SqliteStore::Footage(const FootageQuery& q) {
+  VIGIL_RETURN_IF_ERROR(ValidateRange(q.range, "footage"));
+  if (q.area) VIGIL_RETURN_IF_ERROR(ValidateArea(*q.area));
+  VIGIL_ASSIGN_OR_RETURN(auto nums, ResolveCameras(q.cameras, q.area));
+  std::vector<std::string> ids;
+  if (nums) {
+    for (int64_t n : *nums) ids.push_back(CameraId(n));
+  } else {
+    VIGIL_ASSIGN_OR_RETURN(auto cams, Cameras());
+    for (const auto& c : cams) ids.push_back(c.id);
+  }
+  std::sort(ids.begin(), ids.end());
+  FootageResult out;
+  for (const auto& id : ids) {
+    SegmentFilter f;
+    f.camera = id;
+    f.start_ns = q.range.start_ns;
+    f.end_ns = q.range.end_ns;
+    VIGIL_ASSIGN_OR_RETURN(auto segs, Segments(f));
+    // Segments ending exactly at the start do not overlap [start, end).
+    std::erase_if(segs, [&](const Segment& s) { return s.end_ns <= q.range.start_ns; });
+    auto spans = MergeFootage(std::move(segs));
+    out.spans.insert(out.spans.end(), spans.begin(), spans.end());
+    VIGIL_ASSIGN_OR_RETURN(auto gaps, Gaps(id, q.range.start_ns, q.range.end_ns));
+    out.gaps.insert(out.gaps.end(), gaps.begin(), gaps.end());
+  }
+  return out;
+}
+
+// ---- Events ---------------------------------------------------------------------------------------
+
+Result<int64_t> SqliteStore::AddEvent(const Event& e) {
+  if (e.end_ns < e.start_ns) {
+    return Status::InvalidArgument(fmt::format("event ends ({}) before it starts ({})",
+                                               FormatUtc(e.end_ns), FormatUtc(e.start_ns)));
+  }
+  if (EventTypeName(e.type) == "unknown") {
+    return Status::InvalidArgument(
+        fmt::format("unknown event type code {}", static_cast<int>(e.type)));
+  }
+  if (!(e.score >= 0 && e.score <= 1)) {
+    return Status::InvalidArgument(fmt::format("event score {} is not in [0, 1]", e.score));
+  }
+  VIGIL_ASSIGN_OR_RETURN(int64_t num, CameraNum(e.camera));
+  int64_t id = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return ClosedError();
+    if (static_cast<int64_t>(pending_events_.size() + pending_reads_.size()) >= options_.max_pending) {
+      return Status::ResourceExhausted(fmt::format(
+          "index write queue is full ({} rows wait for the disk): event dropped",
+          options_.max_pending));
+    }
+    id = next_event_id_++;
+    pending_events_.push_back({e, num});
+    pending_events_.back().event.id = id;
+  }
+  cv_.notify_one();
+  return id;
+}
+
+Status SqliteStore::InsertEvents(StmtCache& sc, const std::vector<EventRow>& rows) {
+  VIGIL_ASSIGN_OR_RETURN(
+      Stmt * s, sc.Get("INSERT INTO events (start_ns, id, camera, end_ns, type, zone, track, "
+                       "score, x, y, w, h, snapshot, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+                       "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
+  std::map<std::tuple<int64_t, int64_t, int64_t>, int64_t> counts;
+  int64_t max_id = 0;
+  for (const auto& r : rows) {
+    const Event& e = r.event;
+    s->Bind(1, e.start_ns).Bind(2, e.id).Bind(3, r.camera_num).Bind(4, e.end_ns);
+    s->Bind(5, static_cast<int64_t>(e.type)).Bind(6, e.zone).Bind(7, e.track);
+    s->Bind(8, Milli(e.score)).Bind(9, e.box.x).Bind(10, e.box.y).Bind(11, e.box.w);
+    s->Bind(12, e.box.h).Bind(13, e.snapshot).Bind(14, e.attributes);
+    VIGIL_RETURN_IF_ERROR(s->Run());
+    int64_t hour = e.start_ns - ((e.start_ns % kNsPerHour) + kNsPerHour) % kNsPerHour;
+    ++counts[{hour, r.camera_num, static_cast<int64_t>(e.type)}];
+    max_id = std::max(max_id, e.id);
+  }
+  VIGIL_ASSIGN_OR_RETURN(
+      Stmt * c, sc.Get("INSERT INTO event_counts (hour_ns, camera, type, n) VALUES (?1, ?2, ?3, ?4) "
+                       "ON CONFLICT DO UPDATE SET n = n + excluded.n"));
+  for (const auto& [k, n] : counts) {
+    c->Bind(1, std::get<0>(k)).Bind(2, std::get<1>(k)).Bind(3, std::get<2>(k)).Bind(4, n);
+    VIGIL_RETURN_IF_ERROR(c->Run());
+  }
+  VIGIL_ASSIGN_OR_RETURN(
+      Stmt * n, sc.Get("UPDATE counters SET value = max(value, ?1) WHERE name = 'next_event_id'"));
+  n->Bind(1, max_id + 1);
+  return n->Run();
+}
+
+Result<Page<Event>> SqliteStore::Events(const EventQuery& q) {
+  VIGIL_RETURN_IF_ERROR(ValidateRange(q.range, "events"));
+  VIGIL_RETURN_IF_ERROR(ValidateLimit(q.page.limit));
+  VIGIL_RETURN_IF_ERROR(ValidateTypes(q.types));
+  if (q.area) VIGIL_RETURN_IF_ERROR(ValidateArea(*q.area));
+  Fingerprint fp;
+  fp.Add(q.range.start_ns).Add(q.range.end_ns).Add(q.newest_first ? 1 : 0);
+  AddSorted(fp, q.cameras);
+  AddSorted(fp, q.zones);
+  AddArea(fp, q.area);
+  std::vector<int64_t> types = TypeCodes(q.types);
+  for (int64_t t : types) fp.Add(t);
+  VIGIL_ASSIGN_OR_RETURN(auto token, DecodeToken(q.page.token, "events", fp.value(), 2));
+  VIGIL_ASSIGN_OR_RETURN(auto nums, ResolveCameras(q.cameras, q.area));
+
+  Page<Event> page;
+  if (nums && nums->empty()) return page;  // an area without cameras
+
+  std::vector<std::string> zones = q.zones;
+  std::sort(zones.begin(), zones.end());
+  zones.erase(std::unique(zones.begin(), zones.end()), zones.end());
+  const bool desc = q.newest_first;
+  std::string zone_params;
+  for (size_t i = 0; i < zones.size(); ++i) {
+    zone_params += fmt::format("{}?{}", i ? ", " : "", 7 + i);
+  }
+  std::string sql = fmt::format(
+      "SELECT start_ns, id, camera, end_ns, type, zone, track, score, x, y, w, h, snapshot, "
+      "attributes FROM events WHERE {} start_ns >= ?2 AND start_ns < ?3 AND (start_ns, id) {} "
+      "(?4, ?5) {} {} ORDER BY start_ns {}, id {} LIMIT ?6",
+      nums ? "camera = ?1 AND" : "", desc ? "<" : ">",
+      types.empty() ? "" : fmt::format("AND type IN ({})", IntList(types)),
+      zones.empty() ? "" : fmt::format("AND zone IN ({})", zone_params), desc ? "DESC" : "ASC",
+      desc ? "DESC" : "ASC");
+
+  std::lock_guard lock(read_mu_);
+  VIGIL_ASSIGN_OR_RETURN(Stmt stmt, reader_db_->Prepare(sql));
+  const size_t sources = nums ? nums->size() : 1;
+  std::function<Result<std::vector<Event>>(size_t, std::optional<Key>, size_t)> fetch =
+      [&](size_t src, std::optional<Key> after, size_t n) -> Result<std::vector<Event>> {
+    Key from = after ? *after
+               : token.empty() ? (desc ? Key{INT64_MAX, INT64_MAX} : Key{INT64_MIN, INT64_MIN})
+                               : Key{token[0], token[1]};
+    stmt.Reset();
+    if (nums) stmt.Bind(1, (*nums)[src]);
+    stmt.Bind(2, q.range.start_ns).Bind(3, q.range.end_ns).Bind(4, from.first).Bind(5, from.second);
+    stmt.Bind(6, static_cast<int64_t>(n));
+    for (size_t i = 0; i < zones.size(); ++i) stmt.Bind(static_cast<int>(7 + i), zones[i]);
+    std::vector<Event> rows;
+    for (;;) {
+      VIGIL_ASSIGN_OR_RETURN(bool row, stmt.Step());
+      if (!row) break;
+      Event e;
+      e.start_ns = stmt.Int(0);
+      e.id = stmt.Int(1);
+      e.camera = CameraId(stmt.Int(2));
+      e.end_ns = stmt.Int(3);
+      e.type = static_cast<EventType>(stmt.Int(4));
+      e.zone = stmt.Text(5);
+      e.track = stmt.Int(6);
+      e.score = static_cast<double>(stmt.Int(7)) / 1000.0;
+      e.box = {static_cast<int>(stmt.Int(8)), static_cast<int>(stmt.Int(9)),
+               static_cast<int>(stmt.Int(10)), static_cast<int>(stmt.Int(11))};
+      e.snapshot = stmt.Text(12);
+      e.attributes = stmt.Text(13);
+      rows.push_back(std::move(e));
+    }
+    return rows;
+  };
+  std::function<Key(const Event&)> key = [](const Event& e) { return Key{e.start_ns, e.id}; };
+  const size_t want = static_cast<size_t>(q.page.limit) + 1;
+  VIGIL_ASSIGN_OR_RETURN(page.items, MergeSources<Event>(sources, want, desc, key, fetch));
+  if (page.items.size() == want) {
+    page.items.pop_back();
+    const Event& last = page.items.back();
+    page.next_token = EncodeToken("events", fp.value(), {last.start_ns, last.id});
+  }
+  return page;
+}
+
+Result<Page<EventCount>> SqliteStore::CountEvents(const CountQuery& q) {
+  VIGIL_RETURN_IF_ERROR(ValidateRange(q.range, "event counts"));
+  VIGIL_RETURN_IF_ERROR(ValidateLimit(q.page.limit));
+  VIGIL_RETURN_IF_ERROR(ValidateTypes(q.types));
+  Fingerprint fp;
+  fp.Add(q.range.start_ns).Add(q.range.end_ns);
+  AddSorted(fp, q.cameras);
+  std::vector<int64_t> types = TypeCodes(q.types);
+  for (int64_t t : types) fp.Add(t);
+  VIGIL_ASSIGN_OR_RETURN(auto token, DecodeToken(q.page.token, "counts", fp.value(), 3));
+  VIGIL_ASSIGN_OR_RETURN(auto nums, ResolveCameras(q.cameras, std::nullopt));
+  int64_t from = q.range.start_ns - ((q.range.start_ns % kNsPerHour) + kNsPerHour) % kNsPerHour;
+  std::string sql = fmt::format(
+      "SELECT hour_ns, camera, type, n FROM event_counts WHERE hour_ns >= ?1 AND hour_ns < ?2 AND "
+      "(hour_ns, camera, type) > (?3, ?4, ?5) {} {} ORDER BY hour_ns, camera, type LIMIT ?6",
+      nums ? fmt::format("AND camera IN ({})", IntList(*nums)) : "",
+      types.empty() ? "" : fmt::format("AND type IN ({})", IntList(types)));
+  std::lock_guard lock(read_mu_);
+  VIGIL_ASSIGN_OR_RETURN(Stmt s, reader_db_->Prepare(sql));
+  s.Bind(1, from).Bind(2, q.range.end_ns);
+  if (token.empty()) {
+    s.Bind(3, INT64_MIN).Bind(4, INT64_MIN).Bind(5, INT64_MIN);
+  } else {
+    s.Bind(3, token[0]).Bind(4, token[1]).Bind(5, token[2]);
+  }
+  s.Bind(6, q.page.limit + 1);
+  Page<EventCount> page;
+  std::vector<int64_t> last;
+  for (;;) {
+    VIGIL_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    if (static_cast<int64_t>(page.items.size()) == q.page.limit) {
+      page.next_token = EncodeToken("counts", fp.value(), last);
+      break;
+    }
+    page.items.push_back(
+        {CameraId(s.Int(1)), static_cast<EventType>(s.Int(2)), s.Int(0), s.Int(3)});
+    last = {s.Int(0), s.Int(1), s.Int(2)};
+  }
+  return page;
+}
+
+}  // namespace vigil::index::internal
