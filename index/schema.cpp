@@ -71,7 +71,7 @@ CREATE TABLE counters (
   name   TEXT PRIMARY KEY,
   value  INTEGER NOT NULL
 ) WITHOUT ROWID;
-INSERT INTO counters VALUES ('next_event_id', 1), ('next_plate_read_id', 1);
+INSERT INTO counters VALUES ('next_event_id', 1), ('next_plate_read_id', 1), ('cameras_version', 1);
 
 -- Events, clustered by time: the all-camera time scan reads the table in order and inserts append.
 -- Queries start in [from, to); see docs/storage.md.

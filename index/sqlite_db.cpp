@@ -83,6 +83,13 @@ std::string Stmt::Text(int col) const {
 }
 
 Result<std::unique_ptr<Db>> Db::Open(const std::string& path, bool read_only) {
+  // Memory statistics take a process-wide mutex on every SQLite allocation; vigil does not read
+  // them. Only possible before SQLite initialises (harmless no-op after).
+  static const bool configured = [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return true;
+  }();
+  (void)configured;
   sqlite3* raw = nullptr;
   int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <map>
+#include <unordered_map>
 
 #include "base/clock.h"
 #include "index/geo.h"
@@ -95,7 +95,7 @@ Result<std::vector<CameraDistance>> SqliteStore::CamerasInLocked(const Area& are
 
 Result<std::vector<CameraDistance>> SqliteStore::CamerasIn(const Area& area) {
   VIGIL_RETURN_IF_ERROR(ValidateArea(area));
-  if (!writer_db_) VIGIL_RETURN_IF_ERROR(LoadCameras());
+  VIGIL_RETURN_IF_ERROR(RefreshCameras());
   return CamerasInLocked(area);
 }
 
@@ -104,7 +104,7 @@ Result<std::vector<CameraDistance>> SqliteStore::NearestCameras(LatLon point, in
   if (k < 1 || k > 1000) {
     return Status::InvalidArgument(fmt::format("k = {}: ask for 1 to 1000 nearest cameras", k));
   }
-  if (!writer_db_) VIGIL_RETURN_IF_ERROR(LoadCameras());
+  VIGIL_RETURN_IF_ERROR(RefreshCameras());
   // Grow a circle until it holds k cameras: every camera nearer than the k-th is inside it.
   for (double r = 1000; r <= 20'000'000; r *= 4) {
     VIGIL_ASSIGN_OR_RETURN(auto in, CamerasInLocked(Area{point, r, {}}));
@@ -220,7 +220,8 @@ Status SqliteStore::InsertEvents(StmtCache& sc, const std::vector<EventRow>& row
       Stmt * s, sc.Get("INSERT INTO events (start_ns, id, camera, end_ns, type, zone, track, "
                        "score, x, y, w, h, snapshot, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
                        "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
-  std::map<std::tuple<int64_t, int64_t, int64_t>, int64_t> counts;
+  // (hour, camera, type) -> rows; hours since the epoch fit 24 bits for 1900 years, camera nums 32.
+  std::unordered_map<int64_t, int64_t> counts;
   int64_t max_id = 0;
   for (const auto& r : rows) {
     const Event& e = r.event;
@@ -230,14 +231,14 @@ Status SqliteStore::InsertEvents(StmtCache& sc, const std::vector<EventRow>& row
     s->Bind(12, e.box.h).Bind(13, e.snapshot).Bind(14, e.attributes);
     VIGIL_RETURN_IF_ERROR(s->Run());
     int64_t hour = e.start_ns - ((e.start_ns % kNsPerHour) + kNsPerHour) % kNsPerHour;
-    ++counts[{hour, r.camera_num, static_cast<int64_t>(e.type)}];
+    ++counts[((hour / kNsPerHour) << 40) | (r.camera_num << 8) | static_cast<int64_t>(e.type)];
     max_id = std::max(max_id, e.id);
   }
   VIGIL_ASSIGN_OR_RETURN(
       Stmt * c, sc.Get("INSERT INTO event_counts (hour_ns, camera, type, n) VALUES (?1, ?2, ?3, ?4) "
                        "ON CONFLICT DO UPDATE SET n = n + excluded.n"));
   for (const auto& [k, n] : counts) {
-    c->Bind(1, std::get<0>(k)).Bind(2, std::get<1>(k)).Bind(3, std::get<2>(k)).Bind(4, n);
+    c->Bind(1, (k >> 40) * kNsPerHour).Bind(2, (k >> 8) & 0xFFFFFFFF).Bind(3, k & 0xFF).Bind(4, n);
     VIGIL_RETURN_IF_ERROR(c->Run());
   }
   VIGIL_ASSIGN_OR_RETURN(

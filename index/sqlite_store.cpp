@@ -4,6 +4,8 @@
 
 #include "index/internal/sqlite_store.h"
 
+#include <chrono>
+
 #include "base/clock.h"
 #include "index/geo.h"
 #include "index/internal/schema.h"
@@ -129,11 +131,35 @@ Status SqliteStore::Init() {
 
 // ---- Cameras --------------------------------------------------------------------------------------
 
+Status SqliteStore::RefreshCameras() {
+  if (writer_db_) return Status::Ok();  // this store makes every camera change itself
+  int64_t version = 0;
+  {
+    std::lock_guard lock(read_mu_);
+    VIGIL_ASSIGN_OR_RETURN(
+        Stmt * s, reader_stmts_.Get("SELECT value FROM counters WHERE name = 'cameras_version'"));
+    VIGIL_ASSIGN_OR_RETURN(bool row, s->Step());
+    version = row ? s->Int(0) : 0;
+    s->Reset();
+  }
+  {
+    std::lock_guard lock(cam_mu_);
+    if (version == cameras_version_) return Status::Ok();
+  }
+  return LoadCameras();
+}
+
 Status SqliteStore::LoadCameras() {
   std::unordered_map<std::string, int64_t> by_id;
   std::unordered_map<int64_t, Camera> by_num;
+  int64_t version = 0;
   {
     std::lock_guard lock(read_mu_);
+    VIGIL_ASSIGN_OR_RETURN(
+        Stmt * v, reader_stmts_.Get("SELECT value FROM counters WHERE name = 'cameras_version'"));
+    VIGIL_ASSIGN_OR_RETURN(bool vrow, v->Step());
+    version = vrow ? v->Int(0) : 0;
+    v->Reset();
     VIGIL_ASSIGN_OR_RETURN(
         Stmt * s, reader_stmts_.Get("SELECT id, name, main_url, sub_url, lat, lon, place, district, "
                                     "tags, num FROM cameras"));
@@ -156,6 +182,7 @@ Status SqliteStore::LoadCameras() {
     }
   }
   std::lock_guard lock(cam_mu_);
+  cameras_version_ = version;
   num_by_id_ = std::move(by_id);
   camera_by_num_ = std::move(by_num);
   return Status::Ok();
@@ -168,7 +195,7 @@ Result<int64_t> SqliteStore::CameraNum(const std::string& id) {
       auto it = num_by_id_.find(id);
       if (it != num_by_id_.end()) return it->second;
     }
-    if (attempt == 0 && !writer_db_) VIGIL_RETURN_IF_ERROR(LoadCameras());
+    if (attempt == 0) VIGIL_RETURN_IF_ERROR(RefreshCameras());
   }
   return Status::NotFound(fmt::format("unknown camera '{}'", id));
 }
@@ -201,6 +228,9 @@ Status SqliteStore::UpsertCamera(const Camera& c) {
     if (!row) return Status::Internal("camera row vanished after upsert");
     *num = q->Int(0);
     q->Reset();
+    VIGIL_ASSIGN_OR_RETURN(
+        Stmt * v, sc.Get("UPDATE counters SET value = value + 1 WHERE name = 'cameras_version'"));
+    VIGIL_RETURN_IF_ERROR(v->Run());
     VIGIL_ASSIGN_OR_RETURN(Stmt * d, sc.Get("DELETE FROM cameras_rtree WHERE num = ?1"));
     d->Bind(1, *num);
     VIGIL_RETURN_IF_ERROR(d->Run());
@@ -219,7 +249,7 @@ Status SqliteStore::UpsertCamera(const Camera& c) {
 }
 
 Result<std::vector<Camera>> SqliteStore::Cameras() {
-  if (!writer_db_) VIGIL_RETURN_IF_ERROR(LoadCameras());
+  VIGIL_RETURN_IF_ERROR(RefreshCameras());
   std::vector<Camera> out;
   {
     std::lock_guard lock(cam_mu_);
@@ -404,6 +434,8 @@ Status SqliteStore::Enqueue(Op op) {
 }
 
 void SqliteStore::WriterLoop() {
+  int64_t batches = 0, rows = 0, largest = 0;
+  double busy_s = 0;
   std::vector<Op> ops;
   std::vector<EventRow> events;
   std::vector<ReadRow> reads;
@@ -413,7 +445,11 @@ void SqliteStore::WriterLoop() {
       cv_.wait(lock, [&] {
         return stopping_ || !queue_.empty() || !pending_events_.empty() || !pending_reads_.empty();
       });
-      if (queue_.empty() && pending_events_.empty() && pending_reads_.empty() && stopping_) return;
+      if (queue_.empty() && pending_events_.empty() && pending_reads_.empty() && stopping_) {
+        log_->debug("writer: {} transactions, {} rows (largest {}), busy {:.1f} s", batches, rows,
+                    largest, busy_s);
+        return;
+      }
       while (!queue_.empty() && ops.size() < static_cast<size_t>(options_.max_batch)) {
         ops.push_back(std::move(queue_.front()));
         queue_.pop_front();
@@ -423,7 +459,13 @@ void SqliteStore::WriterLoop() {
       events.swap(pending_events_);
       reads.swap(pending_reads_);
     }
+    auto t0 = std::chrono::steady_clock::now();
     CommitBatch(ops, events, reads);
+    busy_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ++batches;
+    int64_t n = static_cast<int64_t>(ops.size() + events.size() + reads.size());
+    rows += n;
+    largest = std::max(largest, n);
     ops.clear();
     events.clear();
     reads.clear();

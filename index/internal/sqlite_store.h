@@ -116,6 +116,8 @@ class SqliteStore final : public Store {
   // Cameras: id <-> num, kept in memory (thousands of rows); reloaded on a miss, since in read-only
   // mode another process may have added cameras.
   Status LoadCameras();
+  // Reloads in read-only mode when another process changed the cameras (counters.cameras_version).
+  Status RefreshCameras();
   Result<int64_t> CameraNum(const std::string& id);
   std::string CameraId(int64_t num);
   // Camera nums for an explicit list and/or an area; nullopt means every camera.
@@ -143,6 +145,7 @@ class SqliteStore final : public Store {
   std::mutex cam_mu_;  // guards the two maps
   std::unordered_map<std::string, int64_t> num_by_id_;
   std::unordered_map<int64_t, Camera> camera_by_num_;
+  int64_t cameras_version_ = -1;
 
   std::unordered_map<std::string, int64_t> plate_ids_;  // writer thread only: text -> plates.id
 
