@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "index/internal/schema.h"
 #include "index/store.h"
 #include "tests/support/temp_dir.h"
 
@@ -143,6 +144,87 @@ TEST_CASE("a read-only store reads beside a writer and refuses writes") {
   REQUIRE(writer->UpsertCamera(MakeCamera("cam3")).ok());
   CHECK((*reader)->Cameras()->size() == 2);  // sees the writer's commits
   CHECK_FALSE(OpenSqliteStore(dir / "missing.db", ro).ok());
+}
+
+}  // namespace
+}  // namespace vigil::index
+
+namespace vigil::index {
+namespace {
+
+TEST_CASE("a schema v1 file (recording only) is migrated to v2 and keeps its rows") {
+  testing::TempDir dir;
+  const std::string path = dir / "index.db";
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  std::string v1(internal::Migrations()[0]);
+  REQUIRE(sqlite3_exec(db, v1.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db,
+                       "PRAGMA user_version = 1;"
+                       "INSERT INTO cameras (id, name, main_url, lat, lon) VALUES "
+                       "('gate', 'Gate', 'rtsp://x/gate', 25.04, 102.71), "
+                       "('yard', 'Yard', 'rtsp://x/yard', 0, 0);"
+                       "INSERT INTO segments (camera, state, start_ns, end_ns, path, codec) VALUES "
+                       "('gate', 1, 1000, 2000, 'recordings/gate/a.mp4', 'h264');",
+                       nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+
+  auto store = OpenSqliteStore(path);
+  REQUIRE(store.ok());
+  auto cams = (*store)->Cameras();
+  REQUIRE(cams.ok());
+  CHECK(cams->size() == 2);
+  SegmentFilter f;
+  CHECK((*store)->Segments(f)->size() == 1);
+  // The migrated camera has a key and a place: events and place queries work on it at once.
+  Event e;
+  e.camera = "gate";
+  e.start_ns = e.end_ns = 1500;
+  REQUIRE((*store)->AddEvent(e).ok());
+  REQUIRE((*store)->Flush().ok());
+  EventQuery q;
+  q.range = {0, 10'000};
+  auto page = (*store)->Events(q);
+  REQUIRE(page.ok());
+  REQUIRE(page->items.size() == 1);
+  CHECK(page->items[0].camera == "gate");
+  auto near = (*store)->CamerasIn(Area{{25.04, 102.71}, 100, {}});
+  REQUIRE(near.ok());
+  REQUIRE(near->size() == 1);  // the unplaced camera (0, 0) is in no area
+  CHECK(near->at(0).camera.id == "gate");
+
+  sqlite3* check = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &check) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(check, "PRAGMA user_version", -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  CHECK(sqlite3_column_int(st, 0) == SqliteSchemaVersion());
+  sqlite3_finalize(st);
+  sqlite3_close(check);
+}
+
+TEST_CASE("a read-only store sees cameras another process adds") {
+  testing::TempDir dir;
+  auto writer = std::move(OpenSqliteStore(dir / "index.db").value());
+  REQUIRE(writer->UpsertCamera(MakeCamera("cam1")).ok());
+  SqliteOptions ro;
+  ro.read_only = true;
+  auto reader = std::move(OpenSqliteStore(dir / "index.db", ro).value());
+  CHECK(reader->Cameras()->size() == 1);
+  REQUIRE(writer->UpsertCamera(MakeCamera("cam2")).ok());
+  Event e;
+  e.camera = "cam2";
+  e.start_ns = e.end_ns = 5;
+  REQUIRE(writer->AddEvent(e).ok());
+  REQUIRE(writer->Flush().ok());
+  CHECK(reader->Cameras()->size() == 2);
+  EventQuery q;
+  q.range = {0, 10};
+  q.cameras = {"cam2"};
+  auto page = reader->Events(q);
+  REQUIRE(page.ok());
+  CHECK(page->items.size() == 1);
+  CHECK(reader->AddEvent(e).error().code() == StatusCode::kFailedPrecondition);
 }
 
 }  // namespace
