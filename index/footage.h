@@ -22,6 +22,7 @@ struct FootageSpan {
 struct FootageResult {
   std::vector<FootageSpan> spans;  // by camera, then start
   std::vector<Gap> gaps;           // by camera, then start
+  std::string next_token;          // empty when there is no more
 };
 
 // Merges segments (any order, any cameras) into spans per camera, sorted by camera then start.

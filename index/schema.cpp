@@ -90,8 +90,9 @@ CREATE TABLE events (
   attributes  TEXT NOT NULL DEFAULT '',
   PRIMARY KEY (start_ns, id)
 ) WITHOUT ROWID;
--- Holds (camera, start_ns, id): per-camera time ranges without touching the table.
-CREATE INDEX events_by_camera ON events (camera, start_ns);
+-- Per-camera time ranges, covering the type filter: a query over many cameras merges these index
+-- entries and reads only the rows it returns from the table.
+CREATE INDEX events_by_camera ON events (camera, start_ns, id, type);
 
 -- Per camera, type and UTC hour: dashboards read this instead of counting millions of rows.
 CREATE TABLE event_counts (
@@ -126,8 +127,8 @@ CREATE TABLE plate_reads (
   track       INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (time_ns, id)
 ) WITHOUT ROWID;
-CREATE INDEX plate_reads_by_camera ON plate_reads (camera, time_ns);
-CREATE INDEX plate_reads_by_plate ON plate_reads (plate, time_ns);
+-- Reads of a plate by time, covering the camera filter.
+CREATE INDEX plate_reads_by_plate ON plate_reads (plate, time_ns, id, camera);
 
 CREATE TABLE watchlist (
   id                 INTEGER PRIMARY KEY,

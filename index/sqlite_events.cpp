@@ -156,29 +156,61 @@ Result<std::optional<std::vector<int64_t>>> SqliteStore::ResolveCameras(
 
 Result<FootageResult> SqliteStore::Footage(const FootageQuery& q) {
   VIGIL_RETURN_IF_ERROR(ValidateRange(q.range, "footage"));
+  VIGIL_RETURN_IF_ERROR(ValidateLimit(q.page.limit));
   if (q.area) VIGIL_RETURN_IF_ERROR(ValidateArea(*q.area));
+  Fingerprint fp;
+  fp.Add(q.range.start_ns).Add(q.range.end_ns);
+  AddSorted(fp, q.cameras);
+  AddArea(fp, q.area);
+  VIGIL_ASSIGN_OR_RETURN(auto token, DecodeToken(q.page.token, "footage", fp.value(), 3));
   VIGIL_ASSIGN_OR_RETURN(auto nums, ResolveCameras(q.cameras, q.area));
-  std::vector<std::string> ids;
-  if (nums) {
-    for (int64_t n : *nums) ids.push_back(CameraId(n));
-  } else {
-    VIGIL_ASSIGN_OR_RETURN(auto cams, Cameras());
-    for (const auto& c : cams) ids.push_back(c.id);
+  if (!nums) {
+    nums.emplace();
+    std::lock_guard lock(cam_mu_);
+    for (const auto& [n, c] : camera_by_num_) nums->push_back(n);
+    std::sort(nums->begin(), nums->end());
   }
-  std::sort(ids.begin(), ids.end());
+  // Rows are keyed (camera num, start, 0 for a span or the gap's id); the token is the last row
+  // returned.
+  using RowKey = std::tuple<int64_t, int64_t, int64_t>;
+  const RowKey after = token.empty() ? RowKey{INT64_MIN, INT64_MIN, INT64_MIN}
+                                     : RowKey{token[0], token[1], token[2]};
   FootageResult out;
-  for (const auto& id : ids) {
+  int64_t emitted = 0;
+  RowKey last = after;
+  for (int64_t num : *nums) {
+    if (num < std::get<0>(after)) continue;
+    const std::string id = CameraId(num);
     SegmentFilter f;
     f.camera = id;
     f.start_ns = q.range.start_ns;
     f.end_ns = q.range.end_ns;
+    f.limit = INT64_MAX;
     VIGIL_ASSIGN_OR_RETURN(auto segs, Segments(f));
     // Segments ending exactly at the start do not overlap [start, end).
     std::erase_if(segs, [&](const Segment& s) { return s.end_ns <= q.range.start_ns; });
     auto spans = MergeFootage(std::move(segs));
-    out.spans.insert(out.spans.end(), spans.begin(), spans.end());
     VIGIL_ASSIGN_OR_RETURN(auto gaps, Gaps(id, q.range.start_ns, q.range.end_ns));
-    out.gaps.insert(out.gaps.end(), gaps.begin(), gaps.end());
+    size_t si = 0, gi = 0;
+    while (si < spans.size() || gi < gaps.size()) {
+      bool span = gi == gaps.size() || (si < spans.size() && spans[si].start_ns <= gaps[gi].start_ns);
+      RowKey key{num, span ? spans[si].start_ns : gaps[gi].start_ns, span ? 0 : gaps[gi].id};
+      if (key > after) {
+        if (emitted == q.page.limit) {
+          out.next_token = EncodeToken("footage", fp.value(),
+                                       {std::get<0>(last), std::get<1>(last), std::get<2>(last)});
+          return out;
+        }
+        if (span) {
+          out.spans.push_back(spans[si]);
+        } else {
+          out.gaps.push_back(gaps[gi]);
+        }
+        ++emitted;
+        last = key;
+      }
+      span ? ++si : ++gi;
+    }
   }
   return out;
 }
@@ -273,16 +305,35 @@ Result<Page<Event>> SqliteStore::Events(const EventQuery& q) {
   for (size_t i = 0; i < zones.size(); ++i) {
     zone_params += fmt::format("{}?{}", i ? ", " : "", 7 + i);
   }
+  // Per-camera sources without a zone filter merge index entries only (the index covers camera,
+  // time, id and type) and read just the rows they return; otherwise rows are read as they merge.
+  const bool keys_only = nums.has_value() && zones.empty();
+  const std::string columns =
+      keys_only ? "start_ns, id"
+                : "start_ns, id, camera, end_ns, type, zone, track, score, x, y, w, h, snapshot, "
+                  "attributes";
   std::string sql = fmt::format(
-      "SELECT start_ns, id, camera, end_ns, type, zone, track, score, x, y, w, h, snapshot, "
-      "attributes FROM events WHERE {} start_ns >= ?2 AND start_ns < ?3 AND (start_ns, id) {} "
+      "SELECT {} FROM events {} WHERE {} start_ns >= ?2 AND start_ns < ?3 AND (start_ns, id) {} "
       "(?4, ?5) {} {} ORDER BY start_ns {}, id {} LIMIT ?6",
-      nums ? "camera = ?1 AND" : "", desc ? "<" : ">",
-      types.empty() ? "" : fmt::format("AND type IN ({})", IntList(types)),
+      columns, keys_only ? "INDEXED BY events_by_camera" : "", nums ? "camera = ?1 AND" : "",
+      desc ? "<" : ">", types.empty() ? "" : fmt::format("AND type IN ({})", IntList(types)),
       zones.empty() ? "" : fmt::format("AND zone IN ({})", zone_params), desc ? "DESC" : "ASC",
       desc ? "DESC" : "ASC");
+  auto read_row = [this](const Stmt& st, Event& e) {
+    e.camera = CameraId(st.Int(2));
+    e.end_ns = st.Int(3);
+    e.type = static_cast<EventType>(st.Int(4));
+    e.zone = st.Text(5);
+    e.track = st.Int(6);
+    e.score = static_cast<double>(st.Int(7)) / 1000.0;
+    e.box = {static_cast<int>(st.Int(8)), static_cast<int>(st.Int(9)),
+             static_cast<int>(st.Int(10)), static_cast<int>(st.Int(11))};
+    e.snapshot = st.Text(12);
+    e.attributes = st.Text(13);
+  };
 
   std::lock_guard lock(read_mu_);
+  ReadTxn txn(*reader_db_);  // one snapshot for the merge and the row reads
   VIGIL_ASSIGN_OR_RETURN(Stmt stmt, reader_db_->Prepare(sql));
   const size_t sources = nums ? nums->size() : 1;
   std::function<Result<std::vector<Event>>(size_t, std::optional<Key>, size_t)> fetch =
@@ -302,16 +353,7 @@ Result<Page<Event>> SqliteStore::Events(const EventQuery& q) {
       Event e;
       e.start_ns = stmt.Int(0);
       e.id = stmt.Int(1);
-      e.camera = CameraId(stmt.Int(2));
-      e.end_ns = stmt.Int(3);
-      e.type = static_cast<EventType>(stmt.Int(4));
-      e.zone = stmt.Text(5);
-      e.track = stmt.Int(6);
-      e.score = static_cast<double>(stmt.Int(7)) / 1000.0;
-      e.box = {static_cast<int>(stmt.Int(8)), static_cast<int>(stmt.Int(9)),
-               static_cast<int>(stmt.Int(10)), static_cast<int>(stmt.Int(11))};
-      e.snapshot = stmt.Text(12);
-      e.attributes = stmt.Text(13);
+      if (!keys_only) read_row(stmt, e);
       rows.push_back(std::move(e));
     }
     return rows;
@@ -319,6 +361,20 @@ Result<Page<Event>> SqliteStore::Events(const EventQuery& q) {
   std::function<Key(const Event&)> key = [](const Event& e) { return Key{e.start_ns, e.id}; };
   const size_t want = static_cast<size_t>(q.page.limit) + 1;
   VIGIL_ASSIGN_OR_RETURN(page.items, MergeSources<Event>(sources, want, desc, key, fetch));
+  if (keys_only) {
+    VIGIL_ASSIGN_OR_RETURN(
+        Stmt * row, reader_stmts_.Get("SELECT start_ns, id, camera, end_ns, type, zone, track, "
+                                      "score, x, y, w, h, snapshot, attributes FROM events WHERE "
+                                      "start_ns = ?1 AND id = ?2"));
+    for (Event& e : page.items) {
+      row->Reset();
+      row->Bind(1, e.start_ns).Bind(2, e.id);
+      VIGIL_ASSIGN_OR_RETURN(bool found, row->Step());
+      if (!found) return Status::Internal(fmt::format("event {} vanished between reads", e.id));
+      read_row(*row, e);
+    }
+    row->Reset();
+  }
   if (page.items.size() == want) {
     page.items.pop_back();
     const Event& last = page.items.back();

@@ -261,12 +261,19 @@ Result<Page<PlateHit>> SqliteStore::Plates(const PlateQuery& q) {
       return a.substitutions != b.substitutions ? a.substitutions < b.substitutions
                                                 : a.plate_id < b.plate_id;
     });
+    // Merge over index entries (plate, time, id, camera) only; read the rows returned.
     std::string sql = fmt::format(
-        "SELECT {} FROM plate_reads r WHERE r.plate = ?1 AND r.time_ns >= ?2 AND r.time_ns < ?3 AND "
-        "(r.time_ns, r.id) < (?4, ?5) {} ORDER BY r.time_ns DESC, r.id DESC LIMIT ?6",
-        kReadColumns, camera_filter);
+        "SELECT r.time_ns, r.id FROM plate_reads r INDEXED BY plate_reads_by_plate WHERE r.plate = ?1 "
+        "AND r.time_ns >= ?2 AND r.time_ns < ?3 AND (r.time_ns, r.id) < (?4, ?5) {} ORDER BY "
+        "r.time_ns DESC, r.id DESC LIMIT ?6",
+        camera_filter);
     std::lock_guard lock(read_mu_);
+    ReadTxn txn(*reader_db_);
     VIGIL_ASSIGN_OR_RETURN(Stmt s, reader_db_->Prepare(sql));
+    VIGIL_ASSIGN_OR_RETURN(
+        Stmt * row, reader_stmts_.Get("SELECT r.time_ns, r.id, r.camera, r.plate, r.color, "
+                                      "r.confidence, r.x, r.y, r.w, r.h, r.snapshot, r.track FROM "
+                                      "plate_reads r WHERE r.time_ns = ?1 AND r.id = ?2"));
     size_t begin = 0;
     while (begin < cands->size() && page.items.size() < want) {
       int subs = (*cands)[begin].substitutions;
@@ -286,9 +293,14 @@ Result<Page<PlateHit>> SqliteStore::Plates(const PlateQuery& q) {
         s.Bind(4, from.first).Bind(5, from.second).Bind(6, static_cast<int64_t>(n));
         std::vector<PlateHit> rows;
         for (;;) {
-          VIGIL_ASSIGN_OR_RETURN(bool row, s.Step());
-          if (!row) break;
-          rows.push_back(read_row(s, c.text, c.substitutions));
+          VIGIL_ASSIGN_OR_RETURN(bool more, s.Step());
+          if (!more) break;
+          PlateHit h;
+          h.read.time_ns = s.Int(0);
+          h.read.id = s.Int(1);
+          h.read.plate = c.text;
+          h.substitutions = c.substitutions;
+          rows.push_back(std::move(h));
         }
         return rows;
       };
@@ -297,7 +309,14 @@ Result<Page<PlateHit>> SqliteStore::Plates(const PlateQuery& q) {
       };
       VIGIL_ASSIGN_OR_RETURN(auto rows, MergeSources<PlateHit>(end - begin, want - page.items.size(),
                                                                true, key, fetch));
-      for (auto& r : rows) page.items.push_back(std::move(r));
+      for (auto& h : rows) {
+        row->Reset();
+        row->Bind(1, h.read.time_ns).Bind(2, h.read.id);
+        VIGIL_ASSIGN_OR_RETURN(bool found, row->Step());
+        if (!found) return Status::Internal(fmt::format("plate read {} vanished", h.read.id));
+        page.items.push_back(read_row(*row, std::move(h.read.plate), h.substitutions));
+      }
+      row->Reset();
       begin = end;
     }
   }

@@ -1,7 +1,12 @@
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <random>
+
 #include <doctest/doctest.h>
 
+#include "base/clock.h"
+#include "index/geo.h"
 #include "index/internal/schema.h"
 #include "index/store.h"
 #include "tests/support/temp_dir.h"
@@ -225,6 +230,106 @@ TEST_CASE("a read-only store sees cameras another process adds") {
   REQUIRE(page.ok());
   CHECK(page->items.size() == 1);
   CHECK(reader->AddEvent(e).error().code() == StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace vigil::index
+
+namespace vigil::index {
+namespace {
+
+TEST_CASE("footage spans and gaps over camera sets, areas and pages match a brute-force merge") {
+  testing::TempDir dir;
+  auto store = std::move(OpenSqliteStore(dir / "index.db").value());
+  std::mt19937 rng(9);
+  std::vector<Camera> cams;
+  for (int i = 0; i < 6; ++i) {
+    Camera c = MakeCamera("cam" + std::to_string(i + 1));
+    c.lat = 24.88 + 0.01 * i;
+    c.lon = 102.83;
+    cams.push_back(c);
+    REQUIRE(store->UpsertCamera(c).ok());
+  }
+  std::vector<Segment> segs;
+  std::vector<Gap> gaps;
+  for (const auto& c : cams) {
+    int64_t t = 1'000'000'000'000;
+    for (int k = 0; k < 60; ++k) {
+      Segment s;
+      s.camera = c.id;
+      s.start_ns = t;
+      s.path = c.id + "/" + std::to_string(k) + ".mp4";
+      s.codec = "h264";
+      auto id = store->BeginSegment(s);
+      REQUIRE(id.ok());
+      s.id = *id;
+      s.end_ns = t + 60 * kNsPerSec;
+      s.state = SegmentState::kClosed;
+      REQUIRE(store->FinishSegment(s).ok());
+      segs.push_back(s);
+      t = s.end_ns;
+      if (rng() % 5 == 0) {  // an outage before the next segment
+        Gap g{0, c.id, t, t + (1 + rng() % 30) * kNsPerSec, "connection refused"};
+        auto gid = store->OpenGap(g);
+        REQUIRE(gid.ok());
+        g.id = *gid;
+        gaps.push_back(g);
+        t = *g.end_ns;
+      }
+    }
+  }
+  REQUIRE(store->Flush().ok());
+  for (int i = 0; i < 300; ++i) {
+    FootageQuery q;
+    int64_t a = 1'000'000'000'000 + static_cast<int64_t>(rng() % 4000) * kNsPerSec;
+    q.range = {a, a + static_cast<int64_t>(1 + rng() % 3000) * kNsPerSec};
+    for (const auto& c : cams) {
+      if (rng() % 3 == 0) q.cameras.push_back(c.id);
+    }
+    if (rng() % 4 == 0) q.area = Area{{24.88 + 0.01 * (rng() % 6), 102.83}, 1500, {}};
+    q.page.limit = 1 + static_cast<int64_t>(rng() % 15);
+    // Brute force: per camera (in the order they were added), spans then gaps by start.
+    std::vector<std::string> wanted_cams;
+    for (const auto& c : cams) {
+      bool listed = q.cameras.empty() || std::count(q.cameras.begin(), q.cameras.end(), c.id);
+      bool inside = !q.area || DistanceM(q.area->center, {c.lat, c.lon}) <= q.area->radius_m;
+      if (listed && inside) wanted_cams.push_back(c.id);
+    }
+    std::vector<std::string> want, got;
+    for (const auto& id : wanted_cams) {
+      std::vector<Segment> mine;
+      for (const auto& s : segs) {
+        if (s.camera == id && s.end_ns > q.range.start_ns && s.start_ns < q.range.end_ns) mine.push_back(s);
+      }
+      std::vector<std::pair<int64_t, std::string>> rows;
+      for (const auto& sp : MergeFootage(mine)) rows.push_back({sp.start_ns, fmt::format("{} span {} {}", id, sp.start_ns, sp.end_ns)});
+      for (const auto& g : gaps) {
+        if (g.camera == id && g.start_ns < q.range.end_ns && *g.end_ns > q.range.start_ns) {
+          rows.push_back({g.start_ns, fmt::format("{} gap {} {}", id, g.start_ns, *g.end_ns)});
+        }
+      }
+      std::stable_sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+      for (auto& r : rows) want.push_back(r.second);
+    }
+    for (int guard = 0; guard < 1000; ++guard) {
+      auto page = store->Footage(q);
+      REQUIRE(page.ok());
+      CHECK(static_cast<int64_t>(page->spans.size() + page->gaps.size()) <= q.page.limit);
+      // Interleave this page's spans and gaps per camera by start, as the brute force does.
+      std::vector<std::tuple<std::string, int64_t, std::string>> rows;
+      for (const auto& sp : page->spans) rows.push_back({sp.camera, sp.start_ns, fmt::format("{} span {} {}", sp.camera, sp.start_ns, sp.end_ns)});
+      for (const auto& g : page->gaps) rows.push_back({g.camera, g.start_ns, fmt::format("{} gap {} {}", g.camera, g.start_ns, *g.end_ns)});
+      std::stable_sort(rows.begin(), rows.end(), [](const auto& x, const auto& y) {
+        return std::pair(std::get<0>(x).size(), std::get<0>(x)) != std::pair(std::get<0>(y).size(), std::get<0>(y))
+                   ? std::pair(std::get<0>(x).size(), std::get<0>(x)) < std::pair(std::get<0>(y).size(), std::get<0>(y))
+                   : std::get<1>(x) < std::get<1>(y);
+      });
+      for (auto& r : rows) got.push_back(std::get<2>(r));
+      if (page->next_token.empty()) break;
+      q.page.token = page->next_token;
+    }
+    CHECK(got == want);
+  }
 }
 
 }  // namespace

@@ -155,6 +155,9 @@ struct Area {
   std::vector<LatLon> polygon;
 };
 
+// Most rows one page may ask for.
+inline constexpr int64_t kMaxPageLimit = 10'000;
+
 // A page request: at most `limit` rows after the row `token` points at ("" for the first page).
 struct PageRequest {
   int64_t limit = 100;
@@ -208,6 +211,7 @@ struct FootageQuery {
   TimeRange range;
   std::vector<std::string> cameras;  // all when empty
   std::optional<Area> area;
+  PageRequest page;  // limit counts spans and gaps together; by camera, then start
 };
 
 struct EventCount {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "index/types.h"
 
 namespace vigil::index::internal {
 
@@ -31,7 +32,6 @@ Result<std::vector<int64_t>> DecodeToken(std::string_view token, std::string_vie
                                          uint64_t fingerprint, size_t key_size);
 
 // InvalidArgument unless 1 <= limit <= kMaxPageLimit.
-inline constexpr int64_t kMaxPageLimit = 10'000;
 Status ValidateLimit(int64_t limit);
 
 }  // namespace vigil::index::internal

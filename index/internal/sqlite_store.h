@@ -37,6 +37,21 @@ Status ValidateRange(const TimeRange& range, std::string_view what);
 // ", 3, 5, 9" style list of integers for IN (...) (only ever integers: never user text).
 std::string IntList(const std::vector<int64_t>& values);
 
+// A read transaction for the life of the object: several statements see one snapshot.
+class ReadTxn {
+ public:
+  explicit ReadTxn(Db& db) : db_(db), open_(db.Exec("BEGIN").ok()) {}
+  ~ReadTxn() {
+    if (open_) (void)db_.Exec("COMMIT");
+  }
+  ReadTxn(const ReadTxn&) = delete;
+  ReadTxn& operator=(const ReadTxn&) = delete;
+
+ private:
+  Db& db_;
+  bool open_;
+};
+
 class Fingerprint;
 // Adds an optional area to a query fingerprint.
 void AddArea(Fingerprint& fp, const std::optional<Area>& area);

@@ -4,6 +4,15 @@
 //   vigil --data DIR [--json] footage  [--camera ID]... [--from T] [--to T]
 //   vigil --data DIR [--json] segments [--camera ID]... [--from T] [--to T] [--limit N]
 //   vigil --data DIR [--json] gaps     [--camera ID]... [--from T] [--to T]
+//   vigil --data DIR [--json] near     --at LAT,LON [--radius M | --nearest K]
+//   vigil --data DIR [--json] events   [--camera ID]... [--from T] [--to T] [--type T]... [--zone Z]...
+//                                      [--at LAT,LON --radius M] [--newest] [--limit N] [--page TOKEN]
+//   vigil --data DIR [--json] plates   PLATE|PATTERN [--fuzzy N] [--camera ID]... [--from T] [--to T]
+//                                      [--at LAT,LON --radius M] [--limit N] [--page TOKEN]
+//   vigil --data DIR [--json] counts   [--camera ID]... [--from T] [--to T] [--type T]...
+//
+// Paged commands print the token for the next page on stderr (tables) or as a last line
+// {"next_page": TOKEN} (--json).
 //
 // Reads the index of a vigild data directory (read-only, safe beside a running vigild). Times are
 // shown in the local zone for people and as UTC (RFC 3339 and nanoseconds) with --json.
@@ -12,12 +21,15 @@
 #include <cstdlib>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 
 #include "base/clock.h"
 #include "base/fs.h"
+#include "base/plate_text.h"
 #include "index/footage.h"
 #include "index/store.h"
 #include "tools/vigil/time_input.h"
@@ -64,6 +76,24 @@ bool Wanted(const Range& r, const std::string& camera) {
          std::find(r.cameras.begin(), r.cameras.end(), camera) != r.cameras.end();
 }
 
+// "25.04,102.71" -> LatLon.
+std::optional<index::LatLon> ParseLatLon(const std::string& s) {
+  double lat = 0, lon = 0;
+  char comma = 0;
+  std::istringstream in(s);
+  if (!(in >> lat >> comma >> lon) || comma != ',') return std::nullopt;
+  return index::LatLon{lat, lon};
+}
+
+void PrintNextPage(const std::string& token, bool json) {
+  if (token.empty()) return;
+  if (json) {
+    fmt::print("{{\"next_page\":{}}}\n", JsonString(token));
+  } else {
+    fmt::print(stderr, "more rows: add --page {}\n", token);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -90,6 +120,40 @@ int main(int argc, char** argv) {
   segments_cmd->add_option("--limit", limit, "most rows");
   CLI::App* gaps_cmd = app.add_subcommand("gaps", "spans without footage and why");
   add_range(gaps_cmd);
+  std::string at, page_token;
+  int64_t page_limit = 100;
+  double radius_m = 0;
+  int nearest = 0, fuzzy = -1;
+  bool newest = false;
+  std::vector<std::string> types, zones;
+  std::string pattern;
+  auto add_place = [&](CLI::App* sub) {
+    sub->add_option("--at", at, "a point: LAT,LON");
+    sub->add_option("--radius", radius_m, "metres around --at");
+  };
+  auto add_page = [&](CLI::App* sub) {
+    sub->add_option("--limit", page_limit, "rows per page (1-10000, default 100)");
+    sub->add_option("--page", page_token, "token printed by the previous page");
+  };
+  CLI::App* near_cmd = app.add_subcommand("near", "cameras around a point, nearest first");
+  add_place(near_cmd);
+  near_cmd->add_option("--nearest", nearest, "the K nearest cameras instead of a radius");
+  CLI::App* events_cmd = app.add_subcommand("events", "events by time, camera, type, zone and place");
+  add_range(events_cmd);
+  add_place(events_cmd);
+  add_page(events_cmd);
+  events_cmd->add_option("--type,-t", types, "vehicle, person, intrusion, tripwire, loitering, ... or a code");
+  events_cmd->add_option("--zone,-z", zones, "zone or line name (repeatable)");
+  events_cmd->add_flag("--newest", newest, "newest first");
+  CLI::App* plates_cmd = app.add_subcommand("plates", "plate reads: exact, wildcard (? one, * any run) or fuzzy");
+  plates_cmd->add_option("plate", pattern, "plate or pattern, e.g. 云A·12345, 云A*12?45")->required();
+  plates_cmd->add_option("--fuzzy", fuzzy, "allow up to N confusable substitutions (0/D/Q/O, 8/B, ...)");
+  add_range(plates_cmd);
+  add_place(plates_cmd);
+  add_page(plates_cmd);
+  CLI::App* counts_cmd = app.add_subcommand("counts", "events per camera, type and hour");
+  add_range(counts_cmd);
+  counts_cmd->add_option("--type,-t", types, "event types (repeatable)");
   CLI11_PARSE(app, argc, argv);
 
   if (index_path.empty()) {
@@ -124,6 +188,33 @@ int main(int argc, char** argv) {
     std::cerr << "vigil: " << st.message() << "\n";
     return 1;
   };
+  std::optional<index::Area> area;
+  if (!at.empty()) {
+    auto p = ParseLatLon(at);
+    if (!p) {
+      std::cerr << "vigil: --at takes LAT,LON (e.g. 25.0389,102.7183), not '" << at << "'\n";
+      return 2;
+    }
+    area = index::Area{*p, radius_m, {}};
+  } else if (radius_m != 0) {
+    std::cerr << "vigil: --radius needs --at LAT,LON\n";
+    return 2;
+  }
+  std::vector<index::EventType> event_types;
+  for (const auto& t : types) {
+    auto parsed = index::ParseEventType(t);
+    if (!parsed) {
+      std::cerr << "vigil: unknown event type '" << t << "'\n";
+      return 2;
+    }
+    event_types.push_back(*parsed);
+  }
+  auto query_fail = [](const Status& st) {
+    std::cerr << "vigil: " << st.message() << "\n";
+    return st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kNotFound ? 2 : 1;
+  };
+  index::TimeRange time_range{range.start_ns, range.end_ns};
+
   auto known = (*store)->Cameras();
   if (!known.ok()) return fail(known.error());
   for (const auto& id : range.cameras) {
@@ -155,7 +246,103 @@ int main(int argc, char** argv) {
     return all;
   };
 
-  if (*cameras_cmd) {
+  if (*near_cmd) {
+    if (!area) {
+      std::cerr << "vigil: near needs --at LAT,LON\n";
+      return 2;
+    }
+    auto found = nearest > 0 ? (*store)->NearestCameras(area->center, nearest) : (*store)->CamerasIn(*area);
+    if (!found.ok()) return query_fail(found.error());
+    if (!json) fmt::print("{:<12} {:>9} {:<24} {}\n", "CAMERA", "DISTANCE", "NAME", "PLACE");
+    for (const auto& cd : *found) {
+      if (json) {
+        fmt::print("{{\"camera\":{},\"distance_m\":{:.1f},\"name\":{},\"place\":{},\"lat\":{},\"lon\":{}}}\n",
+                   JsonString(cd.camera.id), cd.distance_m, JsonString(cd.camera.name),
+                   JsonString(cd.camera.place), cd.camera.lat, cd.camera.lon);
+      } else {
+        fmt::print("{:<12} {:>7.0f} m {:<24} {}\n", cd.camera.id, cd.distance_m, cd.camera.name.substr(0, 24),
+                   cd.camera.place);
+      }
+    }
+  } else if (*events_cmd) {
+    index::EventQuery q;
+    q.range = time_range;
+    q.cameras = range.cameras;
+    q.area = area;
+    q.types = event_types;
+    q.zones = zones;
+    q.newest_first = newest;
+    q.page = {page_limit, page_token};
+    auto page = (*store)->Events(q);
+    if (!page.ok()) return query_fail(page.error());
+    if (!json) fmt::print("{:<10} {:<23} {:>8} {:<16} {:<8} {:>6} {:>5}\n", "CAMERA", "START", "LENGTH", "TYPE", "ZONE", "TRACK", "SCORE");
+    for (const auto& e : page->items) {
+      if (json) {
+        fmt::print("{{\"id\":{},\"camera\":{},\"start\":{},\"end\":{},\"start_ns\":{},\"end_ns\":{},\"type\":\"{}\","
+                   "\"code\":{},\"zone\":{},\"track\":{},\"score\":{:.3f},\"box\":[{},{},{},{}]}}\n",
+                   e.id, JsonString(e.camera), JsonString(FormatUtc(e.start_ns)), JsonString(FormatUtc(e.end_ns)),
+                   e.start_ns, e.end_ns, index::EventTypeName(e.type), static_cast<int>(e.type), JsonString(e.zone),
+                   e.track, e.score, e.box.x, e.box.y, e.box.w, e.box.h);
+      } else {
+        fmt::print("{:<10} {:<23} {:>8} {:<16} {:<8} {:>6} {:>5.2f}\n", e.camera, FormatLocal(e.start_ns),
+                   Duration(e.end_ns - e.start_ns), index::EventTypeName(e.type), e.zone, e.track, e.score);
+      }
+    }
+    PrintNextPage(page->next_token, json);
+  } else if (*plates_cmd) {
+    index::PlateQuery q;
+    q.pattern = pattern;
+    bool wild = pattern.find_first_of("?*") != std::string::npos;
+    if (fuzzy >= 0 && wild) {
+      std::cerr << "vigil: --fuzzy takes a whole plate, not a pattern with ? or *\n";
+      return 2;
+    }
+    q.match = fuzzy >= 0 ? index::PlateMatch::kFuzzy : wild ? index::PlateMatch::kWildcard : index::PlateMatch::kExact;
+    q.max_substitutions = std::max(fuzzy, 0);
+    q.range = time_range;
+    q.cameras = range.cameras;
+    q.area = area;
+    q.page = {page_limit, page_token};
+    auto page = (*store)->Plates(q);
+    if (!page.ok()) return query_fail(page.error());
+    if (!json) fmt::print("{:<10} {:<10} {:<23} {:<7} {:>5} {:>4}\n", "PLATE", "CAMERA", "TIME", "COLOUR", "CONF", "SUBS");
+    for (const auto& h : page->items) {
+      const auto& r = h.read;
+      if (json) {
+        fmt::print("{{\"id\":{},\"plate\":{},\"camera\":{},\"time\":{},\"time_ns\":{},\"color\":\"{}\","
+                   "\"confidence\":{:.3f},\"substitutions\":{},\"box\":[{},{},{},{}]}}\n",
+                   r.id, JsonString(r.plate), JsonString(r.camera), JsonString(FormatUtc(r.time_ns)), r.time_ns,
+                   index::PlateColorName(r.color), r.confidence, h.substitutions, r.box.x, r.box.y, r.box.w, r.box.h);
+      } else {
+        fmt::print("{:<10} {:<10} {:<23} {:<7} {:>5.2f} {:>4}\n", r.plate, r.camera, FormatLocal(r.time_ns),
+                   index::PlateColorName(r.color), r.confidence, h.substitutions);
+      }
+    }
+    PrintNextPage(page->next_token, json);
+  } else if (*counts_cmd) {
+    index::CountQuery q;
+    q.range = time_range;
+    q.cameras = range.cameras;
+    q.types = event_types;
+    q.page.limit = index::kMaxPageLimit;
+    if (!json) fmt::print("{:<17} {:<10} {:<16} {:>8}\n", "HOUR", "CAMERA", "TYPE", "EVENTS");
+    for (;;) {
+      auto page = (*store)->CountEvents(q);
+      if (!page.ok()) return query_fail(page.error());
+      for (const auto& c : page->items) {
+        if (json) {
+          fmt::print("{{\"hour\":{},\"hour_ns\":{},\"camera\":{},\"type\":\"{}\",\"count\":{}}}\n",
+                     JsonString(FormatUtc(c.hour_ns)), c.hour_ns, JsonString(c.camera), index::EventTypeName(c.type),
+                     c.count);
+        } else {
+          fmt::print("{:<17} {:<10} {:<16} {:>8}\n", FormatLocal(c.hour_ns).substr(0, 16), c.camera,
+                     index::EventTypeName(c.type), c.count);
+        }
+      }
+      if (page->next_token.empty()) break;
+      q.page.token = page->next_token;
+    }
+  } else if (*cameras_cmd) {
     auto usage = (*store)->Usage();
     if (!usage.ok()) return fail(usage.error());
     std::map<std::string, index::CameraUsage> by_id;
