@@ -552,6 +552,9 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, SqliteOp
     return std::unique_ptr<Store>(std::move(store));
   }
   VIGIL_ASSIGN_OR_RETURN(writer, Db::Open(path, false));
+  // 16 KB pages for a new file (no effect on an existing one): shallower trees, ~20 % faster event
+  // ingest than 4 KB at 10 M events (tools/bench/index). Must precede the first write.
+  VIGIL_RETURN_IF_ERROR(writer->Exec("PRAGMA page_size=16384"));
   // WAL: readers never block the writer. synchronous=FULL: a committed row survives power loss, which
   // the segment crash-order relies on (row before file, fsync before completion).
   VIGIL_RETURN_IF_ERROR(writer->Exec("PRAGMA journal_mode=WAL"));
