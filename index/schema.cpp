@@ -72,6 +72,9 @@ CREATE TABLE counters (
   value  INTEGER NOT NULL
 ) WITHOUT ROWID;
 INSERT INTO counters VALUES ('next_event_id', 1), ('next_plate_read_id', 1), ('cameras_version', 1);
+-- The longest segment ever finished: "segments overlapping [from, to)" becomes the index range
+-- start in [from - max_segment_ns, to) instead of every segment before `to`.
+INSERT INTO counters SELECT 'max_segment_ns', COALESCE(MAX(end_ns - start_ns), 0) FROM segments;
 
 -- Events, clustered by time: the all-camera time scan reads the table in order and inserts append.
 -- Queries start in [from, to); see docs/storage.md.

@@ -73,7 +73,9 @@ Result<Page<Alert>> SqliteStore::Alerts(const AlertQuery& q) {
   std::lock_guard lock(read_mu_);
   VIGIL_ASSIGN_OR_RETURN(Stmt s, reader_db_->Prepare(sql));
   s.Bind(1, q.range.start_ns).Bind(2, q.range.end_ns);
-  s.Bind(3, token.empty() ? INT64_MAX : token[0]).Bind(4, token.empty() ? INT64_MAX : token[1]);
+  // Without a token the keyset bound is the range's end itself: SQLite seeks on one bound only,
+  // so both must be tight.
+  s.Bind(3, token.empty() ? q.range.end_ns : token[0]).Bind(4, token.empty() ? INT64_MIN : token[1]);
   s.Bind(5, q.page.limit + 1);
   Page<Alert> page;
   for (;;) {
@@ -132,7 +134,7 @@ Result<Page<AuditEntry>> SqliteStore::Audit(const AuditQuery& q) {
                                   "AND (time_ns, id) < (?3, ?4) ORDER BY time_ns DESC, id DESC "
                                   "LIMIT ?6"));
   s->Bind(1, q.range.start_ns).Bind(2, q.range.end_ns);
-  s->Bind(3, token.empty() ? INT64_MAX : token[0]).Bind(4, token.empty() ? INT64_MAX : token[1]);
+  s->Bind(3, token.empty() ? q.range.end_ns : token[0]).Bind(4, token.empty() ? INT64_MIN : token[1]);
   s->Bind(5, q.who).Bind(6, q.page.limit + 1);
   Page<AuditEntry> page;
   for (;;) {

@@ -339,7 +339,9 @@ Result<Page<Event>> SqliteStore::Events(const EventQuery& q) {
   std::function<Result<std::vector<Event>>(size_t, std::optional<Key>, size_t)> fetch =
       [&](size_t src, std::optional<Key> after, size_t n) -> Result<std::vector<Event>> {
     Key from = after ? *after
-               : token.empty() ? (desc ? Key{INT64_MAX, INT64_MAX} : Key{INT64_MIN, INT64_MIN})
+               // Without a token the keyset bound is the range's edge itself: SQLite seeks on
+               // one lower (upper) bound only, so it must be as tight as the range's.
+               : token.empty() ? (desc ? Key{q.range.end_ns, INT64_MIN} : Key{q.range.start_ns, INT64_MIN})
                                : Key{token[0], token[1]};
     stmt.Reset();
     if (nums) stmt.Bind(1, (*nums)[src]);
@@ -404,7 +406,7 @@ Result<Page<EventCount>> SqliteStore::CountEvents(const CountQuery& q) {
   VIGIL_ASSIGN_OR_RETURN(Stmt s, reader_db_->Prepare(sql));
   s.Bind(1, from).Bind(2, q.range.end_ns);
   if (token.empty()) {
-    s.Bind(3, INT64_MIN).Bind(4, INT64_MIN).Bind(5, INT64_MIN);
+    s.Bind(3, from).Bind(4, INT64_MIN).Bind(5, INT64_MIN);  // as tight as the range
   } else {
     s.Bind(3, token[0]).Bind(4, token[1]).Bind(5, token[2]);
   }

@@ -234,7 +234,9 @@ Result<Page<PlateHit>> SqliteStore::Plates(const PlateQuery& q) {
     r.track = s.Int(11);
     return h;
   };
-  const Key start_key = token.empty() ? Key{INT64_MAX, INT64_MAX} : Key{token[1], token[2]};
+  // Newest first: without a token the keyset bound is the range's end (a tight seek bound).
+  const Key range_end{q.range.end_ns, INT64_MIN};
+  const Key start_key = token.empty() ? range_end : Key{token[1], token[2]};
   const int start_subs = token.empty() ? 0 : static_cast<int>(token[0]);
 
   if (!cands) {
@@ -283,7 +285,7 @@ Result<Page<PlateHit>> SqliteStore::Plates(const PlateQuery& q) {
         begin = end;
         continue;
       }
-      Key group_start = subs == start_subs ? start_key : Key{INT64_MAX, INT64_MAX};
+      Key group_start = subs == start_subs ? start_key : range_end;
       std::function<Result<std::vector<PlateHit>>(size_t, std::optional<Key>, size_t)> fetch =
           [&](size_t src, std::optional<Key> after, size_t n) -> Result<std::vector<PlateHit>> {
         const Candidate& c = (*cands)[begin + src];

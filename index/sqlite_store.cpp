@@ -292,19 +292,34 @@ Status SqliteStore::FinishSegment(const Segment& seg) {
     if (sc.db().Changes() != 1) {
       return Status::NotFound(fmt::format("segment {} ({}) has no row", seg.id, seg.path));
     }
-    return Status::Ok();
+    VIGIL_ASSIGN_OR_RETURN(
+        Stmt * m, sc.Get("UPDATE counters SET value = max(value, ?1) WHERE name = 'max_segment_ns'"));
+    m->Bind(1, seg.end_ns - seg.start_ns);
+    return m->Run();
   });
 }
 
 Result<std::vector<Segment>> SqliteStore::Segments(const SegmentFilter& f) {
+  // No segment is longer than max_segment_ns (open ones have end = start), so only segments starting
+  // at or after start_ns - max_segment_ns can reach start_ns: a bounded index range per camera.
   std::string sql = fmt::format(
-      "SELECT {} FROM segments WHERE end_ns >= ?1 AND start_ns < ?2 {} {} ORDER BY start_ns {}, "
-      "id {} LIMIT ?5",
+      "SELECT {} FROM segments WHERE end_ns >= ?1 AND start_ns < ?2 AND start_ns >= ?6 {} {} "
+      "ORDER BY start_ns {}, id {} LIMIT ?5",
       kSegmentColumns, f.camera ? "AND camera = ?3" : "", f.state ? "AND state = ?4" : "",
       f.oldest_first ? "ASC" : "DESC", f.oldest_first ? "ASC" : "DESC");
   std::lock_guard lock(read_mu_);
+  int64_t max_len = 0;
+  {
+    VIGIL_ASSIGN_OR_RETURN(
+        Stmt * m, reader_stmts_.Get("SELECT value FROM counters WHERE name = 'max_segment_ns'"));
+    VIGIL_ASSIGN_OR_RETURN(bool row, m->Step());
+    max_len = row ? m->Int(0) : INT64_MAX;
+    m->Reset();
+  }
+  const int64_t lowest_start =
+      f.start_ns < INT64_MIN + max_len ? INT64_MIN : f.start_ns - max_len;
   VIGIL_ASSIGN_OR_RETURN(Stmt s, reader_db_->Prepare(sql));
-  s.Bind(1, f.start_ns).Bind(2, f.end_ns).Bind(5, f.limit);
+  s.Bind(1, f.start_ns).Bind(2, f.end_ns).Bind(5, f.limit).Bind(6, lowest_start);
   if (f.camera) s.Bind(3, *f.camera);
   if (f.state) s.Bind(4, static_cast<int>(*f.state));
   std::vector<Segment> out;
