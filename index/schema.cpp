@@ -76,12 +76,12 @@ INSERT INTO counters VALUES ('next_event_id', 1), ('next_plate_read_id', 1), ('c
 -- start in [from - max_segment_ns, to) instead of every segment before `to`.
 INSERT INTO counters SELECT 'max_segment_ns', COALESCE(MAX(end_ns - start_ns), 0) FROM segments;
 
--- Events, clustered by time: the all-camera time scan reads the table in order and inserts append.
--- Queries start in [from, to); see docs/storage.md.
+-- Events, clustered by camera then time: "this camera (or these 40) between 21:00 and 21:30" reads
+-- contiguous rows. Queries take events starting in [from, to); see docs/index.md.
 CREATE TABLE events (
+  camera      INTEGER NOT NULL,          -- cameras.num
   start_ns    INTEGER NOT NULL,
   id          INTEGER NOT NULL,
-  camera      INTEGER NOT NULL,          -- cameras.num
   end_ns      INTEGER NOT NULL,
   type        INTEGER NOT NULL,          -- EventType: GA/T 2000.254 codes 1-12, vigil's own from 101
   zone        TEXT NOT NULL DEFAULT '',
@@ -91,11 +91,10 @@ CREATE TABLE events (
   w INTEGER NOT NULL DEFAULT 0, h INTEGER NOT NULL DEFAULT 0,
   snapshot    TEXT NOT NULL DEFAULT '',
   attributes  TEXT NOT NULL DEFAULT '',
-  PRIMARY KEY (start_ns, id)
+  PRIMARY KEY (camera, start_ns, id)
 ) WITHOUT ROWID;
--- Per-camera time ranges, covering the type filter: a query over many cameras merges these index
--- entries and reads only the rows it returns from the table.
-CREATE INDEX events_by_camera ON events (camera, start_ns, id, type);
+-- All cameras in time order; holds (start_ns, id, type, camera): covers the type filter.
+CREATE INDEX events_by_time ON events (start_ns, id, type);
 
 -- Per camera, type and UTC hour: dashboards read this instead of counting millions of rows.
 CREATE TABLE event_counts (

@@ -305,9 +305,10 @@ Result<Page<Event>> SqliteStore::Events(const EventQuery& q) {
   for (size_t i = 0; i < zones.size(); ++i) {
     zone_params += fmt::format("{}?{}", i ? ", " : "", 7 + i);
   }
-  // Per-camera sources without a zone filter merge index entries only (the index covers camera,
-  // time, id and type) and read just the rows they return; otherwise rows are read as they merge.
-  const bool keys_only = nums.has_value() && zones.empty();
+  // Per camera: a range of the table itself (clustered by camera, time): contiguous rows. All
+  // cameras without a zone filter: merge-free walk of the time index (it covers type), reading only
+  // the rows returned; with zones, rows are read as the walk goes.
+  const bool keys_only = !nums.has_value() && zones.empty();
   const std::string columns =
       keys_only ? "start_ns, id"
                 : "start_ns, id, camera, end_ns, type, zone, track, score, x, y, w, h, snapshot, "
@@ -315,7 +316,7 @@ Result<Page<Event>> SqliteStore::Events(const EventQuery& q) {
   std::string sql = fmt::format(
       "SELECT {} FROM events {} WHERE {} start_ns >= ?2 AND start_ns < ?3 AND (start_ns, id) {} "
       "(?4, ?5) {} {} ORDER BY start_ns {}, id {} LIMIT ?6",
-      columns, keys_only ? "INDEXED BY events_by_camera" : "", nums ? "camera = ?1 AND" : "",
+      columns, keys_only ? "INDEXED BY events_by_time" : "", nums ? "camera = ?1 AND" : "",
       desc ? "<" : ">", types.empty() ? "" : fmt::format("AND type IN ({})", IntList(types)),
       zones.empty() ? "" : fmt::format("AND zone IN ({})", zone_params), desc ? "DESC" : "ASC",
       desc ? "DESC" : "ASC");
