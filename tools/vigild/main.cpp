@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "index/store.h"
 #include "ingest/recorder.h"
+#include "proto/server.h"
 #include "tools/vigild/config.h"
 
 namespace {
@@ -105,11 +106,24 @@ int main(int argc, char** argv) {
     log->critical("recording: {}", recorder.error());
     return 1;
   }
+  // The API. Recording matters more than queries: when an endpoint cannot be bound (port taken),
+  // vigild says so and goes on recording.
+  api::ServerOptions api_options;
+  api_options.requests = cfg->api.requests;
+  api_options.events = cfg->api.events;
+  const std::string index_path = JoinPath(dir, "index.db");
+  auto server = api::Server::Start(api_options, **store, [index_path]() {
+    index::SqliteOptions ro;
+    ro.read_only = true;
+    return index::OpenSqliteStore(index_path, ro);
+  }, SystemClock());
+  if (!server.ok()) log->critical("API not available (recording goes on): {}", server.error());
   log->info("vigild running: {} camera(s), data in {}", cfg->cameras.size(), dir);
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   log->info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  if (server.ok()) server->reset();
   (*recorder)->Stop();
   recorder->reset();
   store->reset();

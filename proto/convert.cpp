@@ -1,0 +1,224 @@
+#include "proto/convert.h"
+
+#include <fmt/format.h>
+
+namespace vigil::api {
+namespace {
+
+constexpr std::pair<StatusCode, pb::Error::Code> kCodes[] = {
+    {StatusCode::kInvalidArgument, pb::Error::INVALID_ARGUMENT},
+    {StatusCode::kNotFound, pb::Error::NOT_FOUND},
+    {StatusCode::kAlreadyExists, pb::Error::ALREADY_EXISTS},
+    {StatusCode::kFailedPrecondition, pb::Error::FAILED_PRECONDITION},
+    {StatusCode::kUnavailable, pb::Error::UNAVAILABLE},
+    {StatusCode::kDataLoss, pb::Error::DATA_LOSS},
+    {StatusCode::kResourceExhausted, pb::Error::RESOURCE_EXHAUSTED},
+    {StatusCode::kIOError, pb::Error::IO_ERROR},
+    {StatusCode::kInternal, pb::Error::INTERNAL},
+};
+
+pb::Box ToBox(const index::Box& b) {
+  pb::Box out;
+  out.set_x(b.x);
+  out.set_y(b.y);
+  out.set_w(b.w);
+  out.set_h(b.h);
+  return out;
+}
+
+index::Box FromBox(const pb::Box& b) { return {b.x(), b.y(), b.w(), b.h()}; }
+
+}  // namespace
+
+pb::Error ToError(const Status& status) {
+  pb::Error e;
+  e.set_code(pb::Error::UNKNOWN);
+  for (auto [from, to] : kCodes) {
+    if (status.code() == from) e.set_code(to);
+  }
+  e.set_message(status.message());
+  return e;
+}
+
+Status FromError(const pb::Error& error) {
+  for (auto [to, from] : kCodes) {
+    if (error.code() == from) return Status(to, error.message());
+  }
+  if (error.code() == pb::Error::MALFORMED || error.code() == pb::Error::UNKNOWN_REQUEST) {
+    return Status::InvalidArgument(error.message());
+  }
+  return Status::Internal(error.message());
+}
+
+index::TimeRange FromPb(const pb::TimeRange& r) { return {r.from_ns(), r.to_ns()}; }
+
+std::optional<index::Area> FromPb(const pb::Area& a, bool present) {
+  if (!present) return std::nullopt;
+  index::Area out;
+  out.center = {a.center().lat(), a.center().lon()};
+  out.radius_m = a.radius_m();
+  for (const auto& p : a.polygon()) out.polygon.push_back({p.lat(), p.lon()});
+  return out;
+}
+
+index::PageRequest FromPb(const pb::Page& p, bool present) {
+  index::PageRequest out;
+  if (present) {
+    if (p.limit() != 0) out.limit = p.limit();
+    out.token = p.page_token();
+  }
+  return out;
+}
+
+index::Camera FromPb(const pb::Camera& c) {
+  index::Camera out;
+  out.id = c.id();
+  out.name = c.name();
+  out.main_url = c.main_url();
+  out.sub_url = c.sub_url();
+  out.lat = c.lat();
+  out.lon = c.lon();
+  out.place = c.place();
+  out.district = c.district();
+  out.tags.assign(c.tags().begin(), c.tags().end());
+  return out;
+}
+
+Result<std::vector<index::EventType>> EventTypesFromPb(
+    const google::protobuf::RepeatedPtrField<std::string>& names) {
+  std::vector<index::EventType> out;
+  for (const auto& n : names) {
+    auto t = index::ParseEventType(n);
+    if (!t) return Status::InvalidArgument(fmt::format("unknown event type '{}'", n));
+    out.push_back(*t);
+  }
+  return out;
+}
+
+void ToPb(const index::Camera& c, pb::Camera* out) {
+  out->set_id(c.id);
+  out->set_name(c.name);
+  out->set_main_url(c.main_url);
+  out->set_sub_url(c.sub_url);
+  out->set_lat(c.lat);
+  out->set_lon(c.lon);
+  out->set_place(c.place);
+  out->set_district(c.district);
+  for (const auto& t : c.tags) out->add_tags(t);
+}
+
+void ToPb(const index::Event& e, pb::Event* out) {
+  out->set_id(e.id);
+  out->set_camera(e.camera);
+  out->set_start_ns(e.start_ns);
+  out->set_end_ns(e.end_ns);
+  out->set_type(std::string(index::EventTypeName(e.type)));
+  out->set_code(static_cast<int>(e.type));
+  out->set_zone(e.zone);
+  out->set_track(e.track);
+  out->set_score(e.score);
+  *out->mutable_box() = ToBox(e.box);
+  out->set_snapshot(e.snapshot);
+  out->set_attributes_json(e.attributes);
+}
+
+index::Event FromPb(const pb::Event& e) {
+  index::Event out;
+  out.id = e.id();
+  out.camera = e.camera();
+  out.start_ns = e.start_ns();
+  out.end_ns = e.end_ns();
+  out.type = static_cast<index::EventType>(e.code());
+  out.zone = e.zone();
+  out.track = e.track();
+  out.score = e.score();
+  out.box = FromBox(e.box());
+  out.snapshot = e.snapshot();
+  out.attributes = e.attributes_json();
+  return out;
+}
+
+void ToPb(const index::PlateRead& r, pb::PlateRead* out) {
+  out->set_id(r.id);
+  out->set_camera(r.camera);
+  out->set_time_ns(r.time_ns);
+  out->set_plate(r.plate);
+  out->set_color(std::string(index::PlateColorName(r.color)));
+  out->set_confidence(r.confidence);
+  *out->mutable_box() = ToBox(r.box);
+  out->set_snapshot(r.snapshot);
+  out->set_track(r.track);
+}
+
+index::PlateRead FromPb(const pb::PlateRead& r) {
+  index::PlateRead out;
+  out.id = r.id();
+  out.camera = r.camera();
+  out.time_ns = r.time_ns();
+  out.plate = r.plate();
+  out.color = index::ParsePlateColor(r.color()).value_or(index::PlateColor::kUnknown);
+  out.confidence = r.confidence();
+  out.box = FromBox(r.box());
+  out.snapshot = r.snapshot();
+  out.track = r.track();
+  return out;
+}
+
+void ToPb(const index::Alert& a, pb::Alert* out) {
+  out->set_id(a.id);
+  out->set_camera(a.camera);
+  out->set_time_ns(a.time_ns);
+  out->set_kind(a.kind);
+  out->set_message(a.message);
+  out->set_event_id(a.event_id);
+  out->set_plate_read_id(a.plate_read_id);
+  out->set_watch_id(a.watch_id);
+  out->set_state(std::string(index::AlertStateName(a.state)));
+  out->set_state_by(a.state_by);
+  out->set_state_ns(a.state_ns);
+  out->set_note(a.note);
+}
+
+index::Alert FromPb(const pb::Alert& a) {
+  index::Alert out;
+  out.id = a.id();
+  out.camera = a.camera();
+  out.time_ns = a.time_ns();
+  out.kind = a.kind();
+  out.message = a.message();
+  out.event_id = a.event_id();
+  out.plate_read_id = a.plate_read_id();
+  out.watch_id = a.watch_id();
+  out.state = index::ParseAlertState(a.state()).value_or(index::AlertState::kNew);
+  out.state_by = a.state_by();
+  out.state_ns = a.state_ns();
+  out.note = a.note();
+  return out;
+}
+
+void ToPb(const index::WatchEntry& w, pb::WatchEntry* out) {
+  out->set_id(w.id);
+  out->set_pattern(w.pattern);
+  out->set_match(static_cast<pb::PlateMatch>(static_cast<int>(w.match)));
+  out->set_max_substitutions(w.max_substitutions);
+  out->set_reason(w.reason);
+  out->set_added_by(w.added_by);
+  out->set_added_ns(w.added_ns);
+}
+
+void ToPb(const index::FootageSpan& s, pb::Span* out) {
+  out->set_camera(s.camera);
+  out->set_start_ns(s.start_ns);
+  out->set_end_ns(s.end_ns);
+  out->set_segments(s.segments);
+  out->set_bytes(s.bytes);
+}
+
+void ToPb(const index::Gap& g, pb::Gap* out) {
+  out->set_camera(g.camera);
+  out->set_start_ns(g.start_ns);
+  out->set_end_ns(g.end_ns.value_or(0));
+  out->set_reason(g.reason);
+}
+
+}  // namespace vigil::api

@@ -1,0 +1,441 @@
+#include "proto/server.h"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
+#include <fmt/format.h>
+#include <zmq.hpp>
+
+#include "base/log.h"
+#include "index/geo.h"
+#include "proto/convert.h"
+
+namespace vigil::api {
+namespace {
+
+using v1::Request;
+using v1::Response;
+
+Response ErrorResponse(uint64_t id, const Status& st) {
+  Response r;
+  r.set_id(id);
+  *r.mutable_error() = ToError(st);
+  return r;
+}
+
+Response Malformed(const std::string& why) {
+  Response r;
+  r.mutable_error()->set_code(v1::Error::MALFORMED);
+  r.mutable_error()->set_message(why);
+  return r;
+}
+
+template <typename Fn>
+Response Answer(uint64_t id, Fn&& fn) {
+  Response r;
+  r.set_id(id);
+  Status st = fn(r);
+  if (!st.ok()) return ErrorResponse(id, st);
+  return r;
+}
+
+}  // namespace
+
+Response Handle(const Request& q, index::Store& reader, index::Store& writer, Clock& clock) {
+  const uint64_t id = q.id();
+  switch (q.kind_case()) {
+    case Request::kStatus:
+      return Answer(id, [&](Response& r) {
+        auto* s = r.mutable_status();
+        s->set_version("0.1.0");
+        s->set_now_ns(clock.WallNs());
+        s->set_schema_version(index::SqliteSchemaVersion());
+        return Status::Ok();
+      });
+    case Request::kCameras:
+      return Answer(id, [&](Response& r) -> Status {
+        VIGIL_ASSIGN_OR_RETURN(auto cams, reader.Cameras());
+        auto* out = r.mutable_cameras();
+        for (const auto& c : cams) ToPb(c, out->add_cameras());
+        return Status::Ok();
+      });
+    case Request::kUpsertCamera:
+      return Answer(id, [&](Response& r) -> Status {
+        VIGIL_RETURN_IF_ERROR(writer.UpsertCamera(FromPb(q.upsert_camera().camera())));
+        r.mutable_upsert_camera();
+        return Status::Ok();
+      });
+    case Request::kEvents:
+      return Answer(id, [&](Response& r) -> Status {
+        const auto& e = q.events();
+        index::EventQuery eq;
+        eq.range = FromPb(e.range());
+        eq.cameras.assign(e.cameras().begin(), e.cameras().end());
+        eq.area = FromPb(e.area(), e.has_area());
+        VIGIL_ASSIGN_OR_RETURN(eq.types, EventTypesFromPb(e.types()));
+        eq.zones.assign(e.zones().begin(), e.zones().end());
+        eq.newest_first = e.newest_first();
+        eq.page = FromPb(e.page(), e.has_page());
+        VIGIL_ASSIGN_OR_RETURN(auto page, reader.Events(eq));
+        auto* out = r.mutable_events();
+        for (const auto& ev : page.items) ToPb(ev, out->add_events());
+        out->set_next_page_token(page.next_token);
+        return Status::Ok();
+      });
+    case Request::kFootage:
+      return Answer(id, [&](Response& r) -> Status {
+        const auto& f = q.footage();
+        index::FootageQuery fq;
+        fq.range = FromPb(f.range());
+        fq.cameras.assign(f.cameras().begin(), f.cameras().end());
+        fq.area = FromPb(f.area(), f.has_area());
+        fq.page = FromPb(f.page(), f.has_page());
+        VIGIL_ASSIGN_OR_RETURN(auto res, reader.Footage(fq));
+        auto* out = r.mutable_footage();
+        for (const auto& s : res.spans) ToPb(s, out->add_spans());
+        for (const auto& g : res.gaps) ToPb(g, out->add_gaps());
+        out->set_next_page_token(res.next_token);
+        return Status::Ok();
+      });
+    case Request::kPlace:
+      return Answer(id, [&](Response& r) -> Status {
+        const auto& p = q.place();
+        auto area = FromPb(p.area(), true);
+        std::vector<index::CameraDistance> found;
+        if (p.nearest() > 0) {
+          VIGIL_ASSIGN_OR_RETURN(found, reader.NearestCameras(area->center, p.nearest()));
+        } else {
+          VIGIL_ASSIGN_OR_RETURN(found, reader.CamerasIn(*area));
+        }
+        auto* out = r.mutable_place();
+        for (const auto& cd : found) {
+          auto* c = out->add_cameras();
+          ToPb(cd.camera, c->mutable_camera());
+          c->set_distance_m(cd.distance_m);
+        }
+        return Status::Ok();
+      });
+    case Request::kPlates:
+      return Answer(id, [&](Response& r) -> Status {
+        const auto& p = q.plates();
+        index::PlateQuery pq;
+        pq.pattern = p.pattern();
+        pq.match = static_cast<index::PlateMatch>(static_cast<int>(p.match()));
+        pq.max_substitutions = p.max_substitutions();
+        pq.range = FromPb(p.range());
+        pq.cameras.assign(p.cameras().begin(), p.cameras().end());
+        pq.area = FromPb(p.area(), p.has_area());
+        pq.page = FromPb(p.page(), p.has_page());
+        VIGIL_ASSIGN_OR_RETURN(auto page, reader.Plates(pq));
+        auto* out = r.mutable_plates();
+        for (const auto& h : page.items) {
+          auto* hit = out->add_hits();
+          ToPb(h.read, hit->mutable_read());
+          hit->set_substitutions(h.substitutions);
+        }
+        out->set_next_page_token(page.next_token);
+        return Status::Ok();
+      });
+    case Request::kExportClip:
+      return ErrorResponse(
+          id, Status::FailedPrecondition("clip export is not available on this server yet"));
+    case Request::kWatchlistAdd:
+      return Answer(id, [&](Response& r) -> Status {
+        const auto& w = q.watchlist_add().entry();
+        index::WatchEntry e;
+        e.pattern = w.pattern();
+        e.match = static_cast<index::PlateMatch>(static_cast<int>(w.match()));
+        e.max_substitutions = w.max_substitutions();
+        e.reason = w.reason();
+        e.added_by = q.user();
+        e.added_ns = clock.WallNs();
+        VIGIL_ASSIGN_OR_RETURN(int64_t added, writer.AddWatch(e));
+        r.mutable_watchlist_add()->set_id(added);
+        return Status::Ok();
+      });
+    case Request::kWatchlistRemove:
+      return Answer(id, [&](Response& r) -> Status {
+        VIGIL_RETURN_IF_ERROR(writer.RemoveWatch(q.watchlist_remove().id(), q.user(), clock.WallNs()));
+        r.mutable_watchlist_remove();
+        return Status::Ok();
+      });
+    case Request::kWatchlist:
+      return Answer(id, [&](Response& r) -> Status {
+        VIGIL_ASSIGN_OR_RETURN(auto list, reader.Watchlist());
+        auto* out = r.mutable_watchlist();
+        for (const auto& w : list) ToPb(w, out->add_entries());
+        return Status::Ok();
+      });
+    case Request::kAlerts:
+      return Answer(id, [&](Response& r) -> Status {
+        const auto& a = q.alerts();
+        index::AlertQuery aq;
+        aq.range = FromPb(a.range());
+        aq.cameras.assign(a.cameras().begin(), a.cameras().end());
+        for (const auto& s : a.states()) {
+          auto st = index::ParseAlertState(s);
+          if (!st) return Status::InvalidArgument(fmt::format("unknown alert state '{}'", s));
+          aq.states.push_back(*st);
+        }
+        aq.page = FromPb(a.page(), a.has_page());
+        VIGIL_ASSIGN_OR_RETURN(auto page, reader.Alerts(aq));
+        auto* out = r.mutable_alerts();
+        for (const auto& al : page.items) ToPb(al, out->add_alerts());
+        out->set_next_page_token(page.next_token);
+        return Status::Ok();
+      });
+    case Request::kAlertUpdate:
+      return Answer(id, [&](Response& r) -> Status {
+        const auto& u = q.alert_update();
+        auto st = index::ParseAlertState(u.state());
+        if (!st) return Status::InvalidArgument(fmt::format("unknown alert state '{}'", u.state()));
+        if (q.user().empty()) return Status::InvalidArgument("an alert update needs the user");
+        VIGIL_RETURN_IF_ERROR(writer.SetAlertState(u.id(), *st, q.user(), u.note(), clock.WallNs()));
+        r.mutable_alert_update();
+        return Status::Ok();
+      });
+    case Request::kCounts:
+      return Answer(id, [&](Response& r) -> Status {
+        const auto& c = q.counts();
+        index::CountQuery cq;
+        cq.range = FromPb(c.range());
+        cq.cameras.assign(c.cameras().begin(), c.cameras().end());
+        VIGIL_ASSIGN_OR_RETURN(cq.types, EventTypesFromPb(c.types()));
+        cq.page = FromPb(c.page(), c.has_page());
+        VIGIL_ASSIGN_OR_RETURN(auto page, reader.CountEvents(cq));
+        auto* out = r.mutable_counts();
+        for (const auto& n : page.items) {
+          auto* o = out->add_counts();
+          o->set_camera(n.camera);
+          o->set_type(std::string(index::EventTypeName(n.type)));
+          o->set_hour_ns(n.hour_ns);
+          o->set_count(n.count);
+        }
+        out->set_next_page_token(page.next_token);
+        return Status::Ok();
+      });
+    case Request::KIND_NOT_SET:
+      break;
+  }
+  Response r;
+  r.set_id(id);
+  r.mutable_error()->set_code(v1::Error::UNKNOWN_REQUEST);
+  r.mutable_error()->set_message(
+      "request has no kind this server knows (empty, or from a newer client)");
+  return r;
+}
+
+// ---- Sockets and threads ----------------------------------------------------------------------------
+
+struct Server::Impl {
+  ServerOptions options;
+  index::Store* store = nullptr;
+  OpenReader open_reader;
+  Clock* clock = nullptr;
+  std::atomic<int64_t>* answered = nullptr;
+  std::shared_ptr<spdlog::logger> log = Logger("api");
+
+  zmq::context_t ctx{1};
+  zmq::socket_t router{ctx, zmq::socket_type::router};
+  zmq::socket_t pub{ctx, zmq::socket_type::pub};
+  zmq::socket_t to_workers{ctx, zmq::socket_type::push};
+  zmq::socket_t from_workers{ctx, zmq::socket_type::pull};
+  std::string inproc_requests, inproc_replies;
+
+  std::mutex pub_mu;
+  std::deque<std::pair<std::string, std::string>> pub_queue;  // guarded by pub_mu
+  uint64_t pub_sequence = 0;                                   // front thread only
+  zmq::socket_t wake_send{ctx, zmq::socket_type::pair};
+  zmq::socket_t wake_recv{ctx, zmq::socket_type::pair};
+  std::mutex wake_mu;
+
+  std::atomic<bool> stopping{false};
+  std::thread front;
+  std::vector<std::thread> workers;
+
+  void FrontLoop();
+  void WorkerLoop(int n);
+};
+
+namespace {
+
+// Envelope of a ROUTER message: the routing frames up to and including an empty delimiter (REQ
+// clients send one; DEALER clients need not), then exactly one body frame.
+struct Envelope {
+  std::vector<zmq::message_t> route;
+  zmq::message_t body;
+  bool ok = false;
+};
+
+}  // namespace
+
+void Server::Impl::FrontLoop() {
+  std::vector<zmq::pollitem_t> items = {
+      {router.handle(), 0, ZMQ_POLLIN, 0},
+      {from_workers.handle(), 0, ZMQ_POLLIN, 0},
+      {wake_recv.handle(), 0, ZMQ_POLLIN, 0},
+  };
+  while (!stopping.load()) {
+    zmq::poll(items.data(), items.size(), std::chrono::milliseconds(200));
+    if (items[0].revents & ZMQ_POLLIN) {
+      // Read every frame of one message; the first is the peer's identity.
+      std::vector<zmq::message_t> frames;
+      for (;;) {
+        zmq::message_t m;
+        if (!router.recv(m, zmq::recv_flags::dontwait)) break;
+        bool more = m.more();
+        frames.push_back(std::move(m));
+        if (!more) break;
+      }
+      if (frames.size() >= 2) {
+        // Forward [identity..., (empty), body] to a worker as-is; it parses and answers.
+        for (size_t i = 0; i < frames.size(); ++i) {
+          to_workers.send(frames[i], i + 1 < frames.size() ? zmq::send_flags::sndmore
+                                                          : zmq::send_flags::none);
+        }
+      } else if (frames.size() == 1) {
+        log->warn("dropped a request with no body frame");
+      }
+    }
+    if (items[1].revents & ZMQ_POLLIN) {
+      for (;;) {
+        zmq::message_t m;
+        if (!from_workers.recv(m, zmq::recv_flags::dontwait)) break;
+        bool more = m.more();
+        // ROUTER drops a reply it cannot route (client gone, or its queue full): never blocks.
+        (void)router.send(m, more ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
+                                  : zmq::send_flags::dontwait);
+        if (!more) answered->fetch_add(1);
+      }
+    }
+    if (items[2].revents & ZMQ_POLLIN) {
+      zmq::message_t m;
+      while (wake_recv.recv(m, zmq::recv_flags::dontwait)) {
+      }
+    }
+    std::deque<std::pair<std::string, std::string>> pending;
+    {
+      std::lock_guard lock(pub_mu);
+      pending.swap(pub_queue);
+    }
+    for (auto& [topic, body] : pending) {
+      (void)pub.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      (void)pub.send(zmq::buffer(body), zmq::send_flags::dontwait);
+    }
+  }
+}
+
+void Server::Impl::WorkerLoop(int n) {
+  zmq::socket_t in(ctx, zmq::socket_type::pull);
+  zmq::socket_t out(ctx, zmq::socket_type::push);
+  in.connect(inproc_requests);
+  out.connect(inproc_replies);
+  in.set(zmq::sockopt::rcvtimeo, 200);
+  auto reader = open_reader();
+  if (!reader.ok()) {
+    log->error("api worker {}: cannot open the index for reading: {}", n, reader.error());
+  }
+  while (!stopping.load()) {
+    std::vector<zmq::message_t> frames;
+    for (;;) {
+      zmq::message_t m;
+      auto got = in.recv(m);
+      if (!got) break;
+      bool more = m.more();
+      frames.push_back(std::move(m));
+      if (!more) break;
+    }
+    if (frames.empty()) continue;
+    const zmq::message_t& body = frames.back();
+    Response resp;
+    Request req;
+    if (static_cast<int64_t>(body.size()) > options.max_request_bytes) {
+      resp = ErrorResponse(0, Status::ResourceExhausted(fmt::format(
+                                  "request of {} bytes is over the limit of {} bytes", body.size(),
+                                  options.max_request_bytes)));
+    } else if (!req.ParseFromArray(body.data(), static_cast<int>(body.size()))) {
+      resp = Malformed(fmt::format("a {}-byte frame is not a vigil.api.v1.Request", body.size()));
+    } else if (!reader.ok()) {
+      resp = ErrorResponse(req.id(), reader.error());
+    } else {
+      resp = Handle(req, **reader, *store, *clock);
+    }
+    if (resp.has_error()) {
+      log->info("request {} ({}): {}", resp.id(), req.kind_case(), resp.error().message());
+    }
+    std::string bytes = resp.SerializeAsString();
+    for (size_t i = 0; i + 1 < frames.size(); ++i) out.send(frames[i], zmq::send_flags::sndmore);
+    out.send(zmq::buffer(bytes), zmq::send_flags::none);
+  }
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->answered = &answered_; }
+
+Server::~Server() {
+  impl_->stopping = true;
+  if (impl_->front.joinable()) impl_->front.join();
+  for (auto& w : impl_->workers) w.join();
+}
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, index::Store& store,
+                                              OpenReader open_reader, Clock& clock) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->store = &store;
+  impl->open_reader = std::move(open_reader);
+  impl->clock = &clock;
+  static std::atomic<int> instance{0};
+  int n = instance.fetch_add(1);
+  impl->inproc_requests = fmt::format("inproc://api-requests-{}", n);
+  impl->inproc_replies = fmt::format("inproc://api-replies-{}", n);
+  try {
+    impl->router.set(zmq::sockopt::linger, 0);
+    impl->router.set(zmq::sockopt::maxmsgsize, options.max_request_bytes * 4);
+    impl->router.set(zmq::sockopt::sndhwm, 1000);
+    impl->pub.set(zmq::sockopt::linger, 0);
+    impl->pub.set(zmq::sockopt::sndhwm, 10000);
+    impl->to_workers.bind(impl->inproc_requests);
+    impl->from_workers.bind(impl->inproc_replies);
+    impl->wake_recv.bind(fmt::format("inproc://api-wake-{}", n));
+    impl->wake_send.connect(fmt::format("inproc://api-wake-{}", n));
+  } catch (const zmq::error_t& e) {
+    return Status::Internal(fmt::format("cannot set up the API sockets: {}", e.what()));
+  }
+  for (auto [socket, endpoint, what] :
+       {std::tuple{&impl->router, options.requests, "requests"},
+        std::tuple{&impl->pub, options.events, "events"}}) {
+    try {
+      socket->bind(endpoint);
+    } catch (const zmq::error_t& e) {
+      return Status::Unavailable(
+          fmt::format("cannot listen for {} on {}: {}", what, endpoint, e.what()));
+    }
+  }
+  Impl* raw = impl.get();
+  for (int i = 0; i < std::max(1, options.workers); ++i) {
+    raw->workers.emplace_back([raw, i] { raw->WorkerLoop(i); });
+  }
+  raw->front = std::thread([raw] { raw->FrontLoop(); });
+  raw->log->info("API: requests on {}, events on {}, {} workers",
+                 raw->router.get(zmq::sockopt::last_endpoint),
+                 raw->pub.get(zmq::sockopt::last_endpoint), raw->workers.size());
+  std::string req_ep = raw->router.get(zmq::sockopt::last_endpoint);
+  std::string ev_ep = raw->pub.get(zmq::sockopt::last_endpoint);
+  std::unique_ptr<Server> server(new Server(std::move(impl)));
+  server->requests_endpoint_ = req_ep;
+  server->events_endpoint_ = ev_ep;
+  return server;
+}
+
+void Server::Publish(const std::string& topic, v1::LiveMessage message) {
+  {
+    std::lock_guard lock(impl_->pub_mu);
+    message.set_sequence(++impl_->pub_sequence);
+    impl_->pub_queue.emplace_back(topic, message.SerializeAsString());
+  }
+  std::lock_guard lock(impl_->wake_mu);
+  (void)impl_->wake_send.send(zmq::str_buffer("w"), zmq::send_flags::dontwait);
+}
+
+}  // namespace vigil::api

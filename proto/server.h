@@ -1,0 +1,70 @@
+#pragma once
+// vigil's API server: a ZeroMQ ROUTER socket answering Requests (proto/vigil.proto) and a PUB
+// socket publishing LiveMessages.
+//
+// Threads: one front thread owns both ZeroMQ sockets; it hands each request to a pool of workers
+// (inproc PUSH/PULL) and sends their replies back through the ROUTER. Each worker reads through its
+// own read-only store connection; writes (cameras, watchlist, alerts) go to the node's store. A slow
+// request occupies one worker; a client that never reads its replies only fills its own queue (the
+// ROUTER drops what it cannot deliver); a malformed frame is answered with Error MALFORMED. Nothing
+// a client sends stops the server.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "index/store.h"
+#include "proto/vigil.pb.h"
+
+namespace vigil::api {
+
+struct ServerOptions {
+  std::string requests = "tcp://127.0.0.1:7700";  // ROUTER
+  std::string events = "tcp://127.0.0.1:7701";    // PUB
+  int workers = 2;
+  // Largest request accepted; larger ones are answered RESOURCE_EXHAUSTED (ZeroMQ drops the peer
+  // beyond 4x this, before reading it into memory).
+  int64_t max_request_bytes = 1 << 20;
+};
+
+using OpenReader = std::function<Result<std::unique_ptr<index::Store>>()>;
+
+class Server {
+ public:
+  // Binds both sockets (InvalidArgument / Unavailable naming the endpoint when it cannot) and starts
+  // the threads. `store` must outlive the server.
+  static Result<std::unique_ptr<Server>> Start(const ServerOptions& options, index::Store& store,
+                                               OpenReader open_reader, Clock& clock);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Queues a live message for the PUB socket under `topic` ("event.cam1", "alert.cam3", ...).
+  // Never blocks: the front thread sends it.
+  void Publish(const std::string& topic, v1::LiveMessage message);
+
+  // The endpoints actually bound (a "tcp://127.0.0.1:*" request gets its port filled in).
+  const std::string& requests_endpoint() const { return requests_endpoint_; }
+  const std::string& events_endpoint() const { return events_endpoint_; }
+
+  // Requests answered so far (for tests and status).
+  int64_t answered() const { return answered_.load(); }
+
+ private:
+  struct Impl;
+  explicit Server(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  std::atomic<int64_t> answered_{0};
+  std::string requests_endpoint_, events_endpoint_;
+};
+
+// Answers one decoded request against the stores: the worker's core, exposed for tests.
+v1::Response Handle(const v1::Request& request, index::Store& reader, index::Store& writer,
+                    Clock& clock);
+
+}  // namespace vigil::api

@@ -1,0 +1,334 @@
+// The API over real ZeroMQ sockets on loopback: every request kind against the store's own answer,
+// bad frames, a client that never reads, concurrent clients, and the PUB socket.
+
+#include "proto/server.h"
+
+#include <atomic>
+#include <thread>
+
+#include <doctest/doctest.h>
+#include <zmq.hpp>
+
+#include "index/testing/city.h"
+#include "proto/client.h"
+#include "proto/convert.h"
+#include "tests/support/temp_dir.h"
+
+namespace vigil::api {
+namespace {
+
+using index::testing::City;
+
+struct Fixture {
+  vigil::testing::TempDir dir;
+  index::testing::CityOptions options = [] {
+    index::testing::CityOptions o;
+    o.seed = 3;
+    o.cameras = 30;
+    o.radius_m = 2000;
+    o.days = 1;
+    o.events = 5000;
+    o.plate_reads = 2000;
+    o.vehicles = 200;
+    o.checkpoint_share = 0.5;
+    return o;
+  }();
+  City city{options};
+  std::unique_ptr<index::Store> store;
+  std::unique_ptr<Server> server;
+
+  Fixture() {
+    store = std::move(index::OpenSqliteStore(dir / "index.db").value());
+    for (const auto& c : city.cameras()) REQUIRE(store->UpsertCamera(c).ok());
+    city.Events([&](const index::Event& e) { REQUIRE(store->AddEvent(e).ok()); });
+    city.PlateReads([&](const index::PlateRead& r) { REQUIRE(store->AddPlateRead(r).ok()); });
+    REQUIRE(store->Flush().ok());
+    ServerOptions so;
+    so.requests = "tcp://127.0.0.1:*";
+    so.events = "tcp://127.0.0.1:*";
+    so.workers = 3;
+    so.max_request_bytes = 64 * 1024;
+    const std::string path = dir / "index.db";
+    auto started = Server::Start(so, *store, [path]() {
+      index::SqliteOptions ro;
+      ro.read_only = true;
+      return index::OpenSqliteStore(path, ro);
+    }, SystemClock());
+    REQUIRE(started.ok());
+    server = std::move(*started);
+  }
+
+  std::unique_ptr<Client> NewClient(const std::string& user = "inv.chen") {
+    auto c = Client::Connect(server->requests_endpoint(), user);
+    REQUIRE(c.ok());
+    return std::move(*c);
+  }
+
+  v1::TimeRange All() const {
+    v1::TimeRange r;
+    r.set_from_ns(options.start_ns);
+    r.set_to_ns(city.end_ns());
+    return r;
+  }
+};
+
+TEST_CASE("every query kind answers over the socket what the store answers") {
+  Fixture f;
+  auto client = f.NewClient();
+
+  v1::Request status;
+  status.mutable_status();
+  auto st = client->Call(status);
+  REQUIRE(st.ok());
+  CHECK(st->status().schema_version() == index::SqliteSchemaVersion());
+
+  v1::Request cams;
+  cams.mutable_cameras();
+  auto cr = client->Call(cams);
+  REQUIRE(cr.ok());
+  CHECK(cr->cameras().cameras_size() == 30);
+
+  // Events: every page through the API equals every page from the store.
+  v1::Request ev;
+  *ev.mutable_events()->mutable_range() = f.All();
+  ev.mutable_events()->add_cameras(f.city.cameras()[0].id);
+  ev.mutable_events()->add_cameras(f.city.cameras()[1].id);
+  ev.mutable_events()->add_types("vehicle");
+  ev.mutable_events()->mutable_page()->set_limit(25);
+  index::EventQuery eq;
+  eq.range = FromPb(f.All());
+  eq.cameras = {f.city.cameras()[0].id, f.city.cameras()[1].id};
+  eq.types = {index::EventType::kVehicle};
+  eq.page.limit = 25;
+  int pages = 0;
+  for (;;) {
+    auto got = client->Call(ev);
+    REQUIRE(got.ok());
+    auto want = f.store->Events(eq);
+    REQUIRE(want.ok());
+    REQUIRE(got->events().events_size() == static_cast<int>(want->items.size()));
+    for (size_t i = 0; i < want->items.size(); ++i) {
+      CHECK(got->events().events(static_cast<int>(i)).id() == want->items[i].id);
+      CHECK(got->events().events(static_cast<int>(i)).type() == "vehicle");
+    }
+    CHECK(got->events().next_page_token() == want->next_token);
+    ++pages;
+    if (want->next_token.empty()) break;
+    ev.mutable_events()->mutable_page()->set_page_token(want->next_token);
+    eq.page.token = want->next_token;
+  }
+  CHECK(pages > 1);
+
+  // Place: 5 nearest, then a radius.
+  v1::Request place;
+  place.mutable_place()->mutable_area()->mutable_center()->set_lat(f.options.center.lat);
+  place.mutable_place()->mutable_area()->mutable_center()->set_lon(f.options.center.lon);
+  place.mutable_place()->set_nearest(5);
+  auto near = client->Call(place);
+  REQUIRE(near.ok());
+  auto want_near = f.store->NearestCameras(f.options.center, 5);
+  REQUIRE(near->place().cameras_size() == 5);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(near->place().cameras(i).camera().id() == want_near->at(static_cast<size_t>(i)).camera.id);
+  }
+
+  // Plates: fuzzy search for a plate that was read.
+  const std::string plate = f.city.plates()[0];
+  v1::Request pl;
+  pl.mutable_plates()->set_pattern(plate);
+  pl.mutable_plates()->set_match(v1::FUZZY);
+  pl.mutable_plates()->set_max_substitutions(1);
+  *pl.mutable_plates()->mutable_range() = f.All();
+  auto hits = client->Call(pl);
+  REQUIRE(hits.ok());
+  index::PlateQuery pq;
+  pq.pattern = plate;
+  pq.match = index::PlateMatch::kFuzzy;
+  pq.max_substitutions = 1;
+  pq.range = eq.range;
+  auto want_hits = f.store->Plates(pq);
+  REQUIRE(want_hits.ok());
+  REQUIRE(hits->plates().hits_size() == static_cast<int>(want_hits->items.size()));
+  CHECK(hits->plates().hits_size() > 0);
+
+  // Counts and footage (no segments recorded here: empty, not an error).
+  v1::Request counts;
+  *counts.mutable_counts()->mutable_range() = f.All();
+  counts.mutable_counts()->add_cameras(f.city.cameras()[2].id);
+  auto cnt = client->Call(counts);
+  REQUIRE(cnt.ok());
+  int64_t total = 0;
+  for (const auto& c : cnt->counts().counts()) total += c.count();
+  int64_t want_total = 0;
+  index::CountQuery cq;
+  cq.range = eq.range;
+  cq.cameras = {f.city.cameras()[2].id};
+  auto want_counts = f.store->CountEvents(cq);
+  REQUIRE(want_counts.ok());
+  for (const auto& c : want_counts->items) want_total += c.count;
+  CHECK(total == want_total);
+  v1::Request fo;
+  *fo.mutable_footage()->mutable_range() = f.All();
+  auto foot = client->Call(fo);
+  REQUIRE(foot.ok());
+  CHECK(foot->footage().spans_size() == 0);
+
+  // Watchlist and alerts: written through the node's store, read back through a worker's.
+  v1::Request add;
+  add.mutable_watchlist_add()->mutable_entry()->set_pattern(plate);
+  add.mutable_watchlist_add()->mutable_entry()->set_reason("case 11");
+  auto added = client->Call(add);
+  REQUIRE(added.ok());
+  v1::Request list;
+  list.mutable_watchlist();
+  auto listed = client->Call(list);
+  REQUIRE(listed.ok());
+  REQUIRE(listed->watchlist().entries_size() == 1);
+  CHECK(listed->watchlist().entries(0).added_by() == "inv.chen");
+  index::Alert a;
+  a.camera = f.city.cameras()[0].id;
+  a.time_ns = f.options.start_ns + 1000;
+  a.kind = "watchlist";
+  auto alert_id = f.store->RaiseAlert(a);
+  REQUIRE(alert_id.ok());
+  v1::Request ack;
+  ack.mutable_alert_update()->set_id(*alert_id);
+  ack.mutable_alert_update()->set_state("acknowledged");
+  REQUIRE(client->Call(ack).ok());
+  auto again = client->Call(ack);
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error().code() == StatusCode::kFailedPrecondition);
+  v1::Request alerts;
+  *alerts.mutable_alerts()->mutable_range() = f.All();
+  auto al = client->Call(alerts);
+  REQUIRE(al.ok());
+  REQUIRE(al->alerts().alerts_size() == 1);
+  CHECK(al->alerts().alerts(0).state() == "acknowledged");
+  CHECK(al->alerts().alerts(0).state_by() == "inv.chen");
+}
+
+TEST_CASE("bad requests get typed errors and the server keeps serving") {
+  Fixture f;
+  auto client = f.NewClient();
+  auto decode = [](const std::string& bytes) {
+    v1::Response r;
+    REQUIRE(r.ParseFromString(bytes));
+    return r;
+  };
+  auto garbage = client->CallRaw(std::string("\xff\xff\xff\x07not a protobuf", 17));
+  REQUIRE(garbage.ok());
+  CHECK(decode(*garbage).error().code() == v1::Error::MALFORMED);
+
+  v1::Request ok;
+  ok.set_id(77);
+  ok.mutable_status();
+  std::string truncated = ok.SerializeAsString();
+  v1::Request big;
+  big.mutable_plates()->set_pattern(std::string(100, 'A'));
+  std::string bytes = big.SerializeAsString();
+  auto cut = client->CallRaw(bytes.substr(0, bytes.size() - 10));
+  REQUIRE(cut.ok());
+  CHECK(decode(*cut).error().code() == v1::Error::MALFORMED);
+
+  auto empty_kind = client->CallRaw(v1::Request().SerializeAsString());
+  REQUIRE(empty_kind.ok());
+  CHECK(decode(*empty_kind).error().code() == v1::Error::UNKNOWN_REQUEST);
+
+  auto oversized = client->CallRaw(std::string(100 * 1024, 'x'));
+  REQUIRE(oversized.ok());
+  CHECK(decode(*oversized).error().code() == v1::Error::RESOURCE_EXHAUSTED);
+
+  v1::Request unknown_cam;
+  *unknown_cam.mutable_events()->mutable_range() = f.All();
+  unknown_cam.mutable_events()->add_cameras("no-such-camera");
+  auto uc = client->Call(unknown_cam);
+  REQUIRE_FALSE(uc.ok());
+  CHECK(uc.error().code() == StatusCode::kNotFound);
+  CHECK(uc.error().message().find("no-such-camera") != std::string::npos);
+
+  v1::Request inverted;
+  inverted.mutable_events()->mutable_range()->set_from_ns(100);
+  inverted.mutable_events()->mutable_range()->set_to_ns(50);
+  auto inv = client->Call(inverted);
+  REQUIRE_FALSE(inv.ok());
+  CHECK(inv.error().code() == StatusCode::kInvalidArgument);
+
+  v1::Request bad_type;
+  *bad_type.mutable_events()->mutable_range() = f.All();
+  bad_type.mutable_events()->add_types("dragon");
+  CHECK(client->Call(bad_type).error().message().find("dragon") != std::string::npos);
+
+  auto still = client->CallRaw(truncated);
+  REQUIRE(still.ok());
+  CHECK(decode(*still).id() == 77);
+  CHECK(decode(*still).has_status());
+}
+
+TEST_CASE("a client that never reads its replies does not hold up 20 others") {
+  Fixture f;
+  // The greedy client floods requests and never reads.
+  zmq::context_t ctx(1);
+  zmq::socket_t greedy(ctx, zmq::socket_type::dealer);
+  greedy.set(zmq::sockopt::linger, 0);
+  greedy.connect(f.server->requests_endpoint());
+  v1::Request ev;
+  *ev.mutable_events()->mutable_range() = f.All();
+  ev.mutable_events()->mutable_page()->set_limit(500);
+  std::string flood = ev.SerializeAsString();
+  for (int i = 0; i < 3000; ++i) (void)greedy.send(zmq::buffer(flood), zmq::send_flags::dontwait);
+
+  std::atomic<int> answered = 0, failed = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 20; ++t) {
+    threads.emplace_back([&, t] {
+      auto c = Client::Connect(f.server->requests_endpoint(), "op" + std::to_string(t));
+      if (!c.ok()) return (void)++failed;
+      v1::Request q;
+      q.mutable_place()->mutable_area()->mutable_center()->set_lat(f.options.center.lat);
+      q.mutable_place()->mutable_area()->mutable_center()->set_lon(f.options.center.lon);
+      q.mutable_place()->set_nearest(3);
+      for (int i = 0; i < 10; ++i) {
+        auto r = (*c)->Call(q, std::chrono::seconds(30));
+        r.ok() ? ++answered : ++failed;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(failed == 0);
+  CHECK(answered == 200);
+}
+
+TEST_CASE("subscribers get live messages by topic, numbered in order") {
+  Fixture f;
+  zmq::context_t ctx(1);
+  zmq::socket_t sub(ctx, zmq::socket_type::sub);
+  sub.set(zmq::sockopt::subscribe, "alert.");
+  sub.set(zmq::sockopt::rcvtimeo, 200);
+  sub.connect(f.server->events_endpoint());
+  // PUB/SUB joins asynchronously: publish until the subscriber hears, then check order.
+  std::vector<uint64_t> seqs;
+  for (int i = 0; i < 100 && seqs.size() < 5; ++i) {
+    v1::LiveMessage ev;
+    ev.mutable_event()->set_camera("c00001");
+    f.server->Publish("event.c00001", ev);  // not subscribed: must not arrive
+    v1::LiveMessage al;
+    al.mutable_alert()->set_camera("c00001");
+    al.mutable_alert()->set_kind("watchlist");
+    f.server->Publish("alert.c00001", al);
+    zmq::message_t topic, body;
+    while (sub.recv(topic)) {
+      REQUIRE(topic.more());
+      REQUIRE(sub.recv(body));
+      CHECK(topic.to_string() == "alert.c00001");
+      v1::LiveMessage m;
+      REQUIRE(m.ParseFromArray(body.data(), static_cast<int>(body.size())));
+      CHECK(m.has_alert());
+      seqs.push_back(m.sequence());
+    }
+  }
+  REQUIRE(seqs.size() >= 5);
+  for (size_t i = 1; i < seqs.size(); ++i) CHECK(seqs[i] > seqs[i - 1]);
+}
+
+}  // namespace
+}  // namespace vigil::api
