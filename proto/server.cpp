@@ -42,6 +42,17 @@ Response Answer(uint64_t id, Fn&& fn) {
 
 }  // namespace
 
+void QuietProtobufLogs() {
+  static const bool quiet = [] {
+    google::protobuf::SetLogHandler([](google::protobuf::LogLevel, const char*, int,
+                                       const std::string& message) {
+      Logger("api")->debug("protobuf: {}", message);
+    });
+    return true;
+  }();
+  (void)quiet;
+}
+
 Response Handle(const Request& q, index::Store& reader, index::Store& writer, Clock& clock) {
   const uint64_t id = q.id();
   switch (q.kind_case()) {
@@ -380,6 +391,7 @@ Server::~Server() {
 
 Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, index::Store& store,
                                               OpenReader open_reader, Clock& clock) {
+  QuietProtobufLogs();
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->store = &store;

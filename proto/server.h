@@ -63,6 +63,10 @@ class Server {
   std::string requests_endpoint_, events_endpoint_;
 };
 
+// libprotobuf logs every malformed string it decodes to stderr, so a client could flood the log:
+// route those lines to the "api" logger at debug level (the client is told in its reply).
+void QuietProtobufLogs();
+
 // Answers one decoded request against the stores: the worker's core, exposed for tests.
 v1::Response Handle(const v1::Request& request, index::Store& reader, index::Store& writer,
                     Clock& clock);

@@ -132,7 +132,10 @@ TEST_CASE("unreachable, non-H.264/H.265, frozen, unwritable and full-disk camera
     CAPTURE(reason);
     CHECK(reason.find("unsupported codec JPEG") != std::string::npos);
     CHECK(segments("mjpeg").empty());
-    CHECK(HealthOf(health, "mjpeg").state == ingest::CameraState::kRetrying);
+    // Between attempts it is retrying; caught during an attempt it is connecting (the snapshot's
+    // moment is not ours to choose). Never recording.
+    auto state = HealthOf(health, "mjpeg").state;
+    CHECK((state == ingest::CameraState::kRetrying || state == ingest::CameraState::kConnecting));
     CHECK(HealthOf(health, "mjpeg").reconnects >= 1);
   }
   {  // an unreachable camera has a gap with the connection error and keeps being retried
