@@ -53,7 +53,8 @@ void QuietProtobufLogs() {
   (void)quiet;
 }
 
-Response Handle(const Request& q, index::Store& reader, index::Store& writer, Clock& clock) {
+Response Handle(const Request& q, index::Store& reader, index::Store& writer, Clock& clock,
+                const StatusFiller& status, int64_t started_ns) {
   const uint64_t id = q.id();
   switch (q.kind_case()) {
     case Request::kStatus:
@@ -62,6 +63,8 @@ Response Handle(const Request& q, index::Store& reader, index::Store& writer, Cl
         s->set_version("0.1.0");
         s->set_now_ns(clock.WallNs());
         s->set_schema_version(index::SqliteSchemaVersion());
+        s->set_started_ns(started_ns);
+        if (status) status(s);
         return Status::Ok();
       });
     case Request::kCameras:
@@ -261,6 +264,7 @@ struct Server::Impl {
   zmq::socket_t wake_recv{ctx, zmq::socket_type::pair};
   std::mutex wake_mu;
 
+  int64_t started_ns = 0;
   std::atomic<bool> stopping{false};
   std::thread front;
   std::vector<std::thread> workers;
@@ -370,7 +374,7 @@ void Server::Impl::WorkerLoop(int n) {
     } else if (!reader.ok()) {
       resp = ErrorResponse(req.id(), reader.error());
     } else {
-      resp = Handle(req, **reader, *store, *clock);
+      resp = Handle(req, **reader, *store, *clock, options.status, started_ns);
     }
     if (resp.has_error()) {
       log->info("request {} ({}): {}", resp.id(), req.kind_case(), resp.error().message());
@@ -397,6 +401,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, inde
   impl->store = &store;
   impl->open_reader = std::move(open_reader);
   impl->clock = &clock;
+  impl->started_ns = clock.WallNs();
   static std::atomic<int> instance{0};
   int n = instance.fetch_add(1);
   impl->inproc_requests = fmt::format("inproc://api-requests-{}", n);

@@ -23,6 +23,10 @@
 
 namespace vigil::api {
 
+using OpenReader = std::function<Result<std::unique_ptr<index::Store>>()>;
+// Fills the node's live part of a status answer (camera health); vigild wires the recorder in.
+using StatusFiller = std::function<void(v1::StatusResult*)>;
+
 struct ServerOptions {
   std::string requests = "tcp://127.0.0.1:7700";  // ROUTER
   std::string events = "tcp://127.0.0.1:7701";    // PUB
@@ -30,9 +34,9 @@ struct ServerOptions {
   // Largest request accepted; larger ones are answered RESOURCE_EXHAUSTED (ZeroMQ drops the peer
   // beyond 4x this, before reading it into memory).
   int64_t max_request_bytes = 1 << 20;
+  StatusFiller status;  // may be empty
 };
 
-using OpenReader = std::function<Result<std::unique_ptr<index::Store>>()>;
 
 class Server {
  public:
@@ -69,6 +73,6 @@ void QuietProtobufLogs();
 
 // Answers one decoded request against the stores: the worker's core, exposed for tests.
 v1::Response Handle(const v1::Request& request, index::Store& reader, index::Store& writer,
-                    Clock& clock);
+                    Clock& clock, const StatusFiller& status = {}, int64_t started_ns = 0);
 
 }  // namespace vigil::api

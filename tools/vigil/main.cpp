@@ -11,6 +11,9 @@
 //                                      [--at LAT,LON --radius M] [--limit N] [--page TOKEN]
 //   vigil --data DIR [--json] counts   [--camera ID]... [--from T] [--to T] [--type T]...
 //
+//   vigil --server ENDPOINT [--json] status | cameras | events | plates | near | counts | footage | gaps
+//     the same over a running vigild's API (segments need --data: they are the node's files).
+//
 // Paged commands print the token for the next page on stderr (tables) or as a last line
 // {"next_page": TOKEN} (--json).
 //
@@ -32,6 +35,8 @@
 #include "base/plate_text.h"
 #include "index/footage.h"
 #include "index/store.h"
+#include "proto/client.h"
+#include "proto/remote_store.h"
 #include "tools/vigil/time_input.h"
 
 namespace {
@@ -85,6 +90,14 @@ std::optional<index::LatLon> ParseLatLon(const std::string& s) {
   return index::LatLon{lat, lon};
 }
 
+// Who is asking, for the audit trail: $VIGIL_USER, else the login name.
+std::string UserName() {
+  for (const char* var : {"VIGIL_USER", "USER", "LOGNAME"}) {
+    if (const char* v = std::getenv(var); v && *v) return v;
+  }
+  return "unknown";
+}
+
 void PrintNextPage(const std::string& token, bool json) {
   if (token.empty()) return;
   if (json) {
@@ -103,6 +116,9 @@ int main(int argc, char** argv) {
   bool json = false;
   app.add_option("--data", data_dir, "vigild's data directory (holds index.db)")->envname("VIGIL_DATA");
   app.add_option("--index", index_path, "an index file (instead of --data)");
+  std::string server;
+  app.add_option("--server", server, "a vigild's API, e.g. tcp://127.0.0.1:7700 (instead of --data)")
+      ->envname("VIGIL_SERVER");
   app.add_flag("--json", json, "one JSON object per line, UTC times");
 
   Range range;
@@ -112,6 +128,7 @@ int main(int argc, char** argv) {
     sub->add_option("--from", range.from, "start: \"2026-11-22 21:00\", \"-30m\", \"yesterday 21:00\"");
     sub->add_option("--to", range.to, "end (default now)");
   };
+  CLI::App* status_cmd = app.add_subcommand("status", "the server and each camera's health (--server)");
   CLI::App* cameras_cmd = app.add_subcommand("cameras", "cameras and what is recorded of each");
   CLI::App* footage_cmd = app.add_subcommand("footage", "recorded spans and the gaps between them");
   add_range(footage_cmd);
@@ -156,9 +173,10 @@ int main(int argc, char** argv) {
   counts_cmd->add_option("--type,-t", types, "event types (repeatable)");
   CLI11_PARSE(app, argc, argv);
 
-  if (index_path.empty()) {
+  if (index_path.empty() && server.empty()) {
     if (data_dir.empty()) {
-      std::cerr << "vigil: give --data DIR (vigild's data_dir) or --index FILE\n";
+      std::cerr << "vigil: give --server ENDPOINT (a running vigild), --data DIR (its data_dir) or "
+                   "--index FILE\n";
       return 2;
     }
     index_path = JoinPath(data_dir, "index.db");
@@ -177,9 +195,62 @@ int main(int argc, char** argv) {
     std::cerr << "vigil: --from must be before --to\n";
     return 2;
   }
-  index::SqliteOptions ro;
-  ro.read_only = true;
-  auto store = index::OpenSqliteStore(index_path, ro);
+  if (*status_cmd) {
+    if (server.empty()) {
+      std::cerr << "vigil: status asks a running vigild: give --server ENDPOINT\n";
+      return 2;
+    }
+    auto client = api::Client::Connect(server, UserName());
+    if (!client.ok()) {
+      std::cerr << "vigil: " << client.error().message() << "\n";
+      return 2;
+    }
+    api::v1::Request q;
+    q.mutable_status();
+    auto r = (*client)->Call(q);
+    if (!r.ok()) {
+      std::cerr << "vigil: " << r.error().message() << "\n";
+      return 1;
+    }
+    const auto& st = r->status();
+    if (json) {
+      fmt::print("{{\"version\":{},\"now\":{},\"started\":{},\"schema_version\":{}}}\n",
+                 JsonString(st.version()), JsonString(FormatUtc(st.now_ns())),
+                 JsonString(FormatUtc(st.started_ns())), st.schema_version());
+    } else {
+      fmt::print("vigild {} up since {}, index schema {}\n", st.version(), FormatLocal(st.started_ns()),
+                 st.schema_version());
+      fmt::print("{:<12} {:<11} {:>6} {:>9} {:>9} {:>8} {:>10}  {}\n", "CAMERA", "STATE", "FPS", "MB/S",
+                 "DROPPED", "RETRIES", "CODEC", "LAST ERROR");
+    }
+    for (const auto& c : st.cameras()) {
+      if (json) {
+        fmt::print("{{\"camera\":{},\"state\":{},\"fps\":{:.1f},\"bitrate_bps\":{:.0f},\"frames\":{},"
+                   "\"frames_dropped\":{},\"reconnects\":{},\"codec\":{},\"last_error\":{},"
+                   "\"last_gap_reason\":{}}}\n",
+                   JsonString(c.camera()), JsonString(c.state()), c.fps(), c.bitrate_bps(), c.frames(),
+                   c.frames_dropped(), c.reconnects(), JsonString(c.codec()), JsonString(c.last_error()),
+                   JsonString(c.last_gap_reason()));
+      } else {
+        fmt::print("{:<12} {:<11} {:>6.1f} {:>9.2f} {:>9} {:>8} {:>10}  {}\n", c.camera(), c.state(), c.fps(),
+                   c.bitrate_bps() / 8e6, c.frames_dropped(), c.reconnects(), c.codec(), c.last_error());
+      }
+    }
+    return 0;
+  }
+  Result<std::unique_ptr<index::Store>> store = Status::Internal("no store");
+  if (!server.empty()) {
+    auto client = api::Client::Connect(server, UserName());
+    if (!client.ok()) {
+      std::cerr << "vigil: " << client.error().message() << "\n";
+      return 2;
+    }
+    store = api::MakeRemoteStore(std::move(*client));
+  } else {
+    index::SqliteOptions ro;
+    ro.read_only = true;
+    store = index::OpenSqliteStore(index_path, ro);
+  }
   if (!store.ok()) {
     std::cerr << "vigil: " << store.error().message() << "\n";
     return 1;
@@ -343,14 +414,17 @@ int main(int argc, char** argv) {
       q.page.token = page->next_token;
     }
   } else if (*cameras_cmd) {
+    // Over the API there is no disk usage: the cameras are listed without it.
     auto usage = (*store)->Usage();
-    if (!usage.ok()) return fail(usage.error());
+    if (!usage.ok() && usage.error().code() != StatusCode::kFailedPrecondition) return fail(usage.error());
     std::map<std::string, index::CameraUsage> by_id;
-    for (auto& u : *usage) by_id[u.camera] = u;
-    auto segs = segments();
-    if (!segs.ok()) return fail(segs.error());
     std::map<std::string, int64_t> last_end;
-    for (const auto& s : *segs) last_end[s.camera] = std::max(last_end[s.camera], s.end_ns);
+    if (usage.ok()) {
+      for (auto& u : *usage) by_id[u.camera] = u;
+      auto segs = segments();
+      if (!segs.ok()) return fail(segs.error());
+      for (const auto& s : *segs) last_end[s.camera] = std::max(last_end[s.camera], s.end_ns);
+    }
     if (!json) {
       fmt::print("{:<12} {:<24} {:<20} {:>9} {:>10} {:>9} {:>11}  {}\n", "CAMERA", "NAME", "PLACE",
                  "LAT", "LON", "SEGMENTS", "SIZE", "RECORDED");
@@ -370,10 +444,20 @@ int main(int argc, char** argv) {
       }
     }
   } else if (*footage_cmd) {
-    auto segs = segments();
-    auto gs = gaps();
-    if (!segs.ok()) return fail(segs.error());
-    if (!gs.ok()) return fail(gs.error());
+    index::FootageQuery fq;
+    fq.range = time_range;
+    fq.cameras = range.cameras;
+    fq.page.limit = index::kMaxPageLimit;
+    std::vector<index::FootageSpan> spans;
+    std::vector<index::Gap> gap_rows;
+    for (;;) {
+      auto page = (*store)->Footage(fq);
+      if (!page.ok()) return query_fail(page.error());
+      spans.insert(spans.end(), page->spans.begin(), page->spans.end());
+      gap_rows.insert(gap_rows.end(), page->gaps.begin(), page->gaps.end());
+      if (page->next_token.empty()) break;
+      fq.page.token = page->next_token;
+    }
     // One timeline per camera: spans and gaps interleaved by time.
     struct Row {
       int64_t start, end;
@@ -382,10 +466,10 @@ int main(int argc, char** argv) {
       int64_t bytes;
     };
     std::map<std::string, std::vector<Row>> rows;
-    for (const auto& s : index::MergeFootage(*segs)) {
+    for (const auto& s : spans) {
       rows[s.camera].push_back({s.start_ns, s.end_ns, false, fmt::format("{} segments", s.segments), s.bytes});
     }
-    for (const auto& g : *gs) rows[g.camera].push_back({g.start_ns, g.end_ns.value_or(now), true, g.reason, 0});
+    for (const auto& g : gap_rows) rows[g.camera].push_back({g.start_ns, g.end_ns.value_or(now), true, g.reason, 0});
     for (auto& [cam, list] : rows) {
       std::sort(list.begin(), list.end(), [](const Row& a, const Row& b) { return a.start < b.start; });
       if (!json) fmt::print("{}\n", cam);

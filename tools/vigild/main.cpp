@@ -111,6 +111,26 @@ int main(int argc, char** argv) {
   api::ServerOptions api_options;
   api_options.requests = cfg->api.requests;
   api_options.events = cfg->api.events;
+  ingest::Recorder* rec = recorder->get();
+  api_options.status = [rec](api::v1::StatusResult* out) {
+    for (const auto& h : rec->Health()) {
+      auto* c = out->add_cameras();
+      c->set_camera(h.camera);
+      c->set_state(ingest::CameraStateName(h.state));
+      c->set_last_error(h.last_error);
+      c->set_last_frame_ns(h.last_frame_wall_ns);
+      c->set_frames(h.frames);
+      c->set_bytes(h.bytes);
+      c->set_fps(h.fps);
+      c->set_bitrate_bps(h.bitrate_bps);
+      c->set_frames_dropped(h.frames_dropped);
+      c->set_reconnects(h.reconnects);
+      c->set_codec(h.codec);
+      c->set_width(h.width);
+      c->set_height(h.height);
+      c->set_last_gap_reason(h.last_gap_reason);
+    }
+  };
   const std::string index_path = JoinPath(dir, "index.db");
   auto server = api::Server::Start(api_options, **store, [index_path]() {
     index::SqliteOptions ro;
