@@ -131,9 +131,12 @@ Result<std::optional<std::vector<int64_t>>> SqliteStore::ResolveCameras(
   if (area) {
     VIGIL_ASSIGN_OR_RETURN(auto in, CamerasIn(*area));
     std::vector<int64_t> area_nums;
-    for (const auto& cd : in) {
+    {
       std::lock_guard lock(cam_mu_);
-      area_nums.push_back(num_by_id_.at(cd.camera.id));
+      for (const auto& cd : in) {
+        auto it = num_by_id_.find(cd.camera.id);
+        if (it != num_by_id_.end()) area_nums.push_back(it->second);
+      }
     }
     if (nums) {
       std::vector<int64_t> both;
