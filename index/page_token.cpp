@@ -1,5 +1,6 @@
 #include "index/internal/page_token.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -22,6 +23,13 @@ Fingerprint& Fingerprint::Add(int64_t v) {
 Fingerprint& Fingerprint::Add(std::string_view s) {
   Add(static_cast<int64_t>(s.size()));
   Mix(s.data(), s.size());
+  return *this;
+}
+
+Fingerprint& Fingerprint::AddSet(std::vector<std::string> values) {
+  std::sort(values.begin(), values.end());
+  Add(static_cast<int64_t>(values.size()));
+  for (const auto& v : values) Add(v);
   return *this;
 }
 

@@ -55,9 +55,7 @@ Result<Page<Alert>> SqliteStore::Alerts(const AlertQuery& q) {
   VIGIL_RETURN_IF_ERROR(ValidateLimit(q.page.limit));
   Fingerprint fp;
   fp.Add(q.range.start_ns).Add(q.range.end_ns);
-  std::vector<std::string> cams = q.cameras;
-  std::sort(cams.begin(), cams.end());
-  for (const auto& c : cams) fp.Add(c);
+  fp.AddSet(q.cameras);
   std::vector<int64_t> states;
   for (AlertState s : q.states) states.push_back(static_cast<int64_t>(s));
   std::sort(states.begin(), states.end());

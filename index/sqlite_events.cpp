@@ -17,11 +17,6 @@ constexpr int64_t kNsPerHour = 3600 * kNsPerSec;
 
 int64_t Milli(double v) { return static_cast<int64_t>(std::llround(v * 1000)); }
 
-void AddSorted(Fingerprint& fp, std::vector<std::string> v) {
-  std::sort(v.begin(), v.end());
-  fp.Add(static_cast<int64_t>(v.size()));
-  for (const auto& s : v) fp.Add(s);
-}
 
 std::vector<int64_t> TypeCodes(const std::vector<EventType>& types) {
   std::vector<int64_t> codes;
@@ -163,7 +158,7 @@ Result<FootageResult> SqliteStore::Footage(const FootageQuery& q) {
   if (q.area) VIGIL_RETURN_IF_ERROR(ValidateArea(*q.area));
   Fingerprint fp;
   fp.Add(q.range.start_ns).Add(q.range.end_ns);
-  AddSorted(fp, q.cameras);
+  fp.AddSet(q.cameras);
   AddArea(fp, q.area);
   VIGIL_ASSIGN_OR_RETURN(auto token, DecodeToken(q.page.token, "footage", fp.value(), 3));
   VIGIL_ASSIGN_OR_RETURN(auto nums, ResolveCameras(q.cameras, q.area));
@@ -289,8 +284,8 @@ Result<Page<Event>> SqliteStore::Events(const EventQuery& q) {
   if (q.area) VIGIL_RETURN_IF_ERROR(ValidateArea(*q.area));
   Fingerprint fp;
   fp.Add(q.range.start_ns).Add(q.range.end_ns).Add(q.newest_first ? 1 : 0);
-  AddSorted(fp, q.cameras);
-  AddSorted(fp, q.zones);
+  fp.AddSet(q.cameras);
+  fp.AddSet(q.zones);
   AddArea(fp, q.area);
   std::vector<int64_t> types = TypeCodes(q.types);
   for (int64_t t : types) fp.Add(t);
@@ -395,7 +390,7 @@ Result<Page<EventCount>> SqliteStore::CountEvents(const CountQuery& q) {
   VIGIL_RETURN_IF_ERROR(ValidateTypes(q.types));
   Fingerprint fp;
   fp.Add(q.range.start_ns).Add(q.range.end_ns);
-  AddSorted(fp, q.cameras);
+  fp.AddSet(q.cameras);
   std::vector<int64_t> types = TypeCodes(q.types);
   for (int64_t t : types) fp.Add(t);
   VIGIL_ASSIGN_OR_RETURN(auto token, DecodeToken(q.page.token, "counts", fp.value(), 3));

@@ -12,7 +12,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <unordered_set>
 
 #include "base/clock.h"
 #include "base/plate_text.h"
@@ -204,11 +203,7 @@ Result<Page<PlateHit>> SqliteStore::Plates(const PlateQuery& q) {
   fp.Add(plate::Encode(plate::Normalize(q.pattern))).Add(static_cast<int64_t>(q.match));
   fp.Add(q.match == PlateMatch::kFuzzy ? q.max_substitutions : 0);
   fp.Add(q.range.start_ns).Add(q.range.end_ns);
-  {
-    std::vector<std::string> cams = q.cameras;
-    std::sort(cams.begin(), cams.end());
-    for (const auto& c : cams) fp.Add(c);
-  }
+  fp.AddSet(q.cameras);
   AddArea(fp, q.area);
   VIGIL_ASSIGN_OR_RETURN(auto token, DecodeToken(q.page.token, "plates", fp.value(), 3));
   VIGIL_ASSIGN_OR_RETURN(auto cands, PlateCandidates(q));  // validates the pattern

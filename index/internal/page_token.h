@@ -17,6 +17,8 @@ class Fingerprint {
  public:
   Fingerprint& Add(int64_t v);
   Fingerprint& Add(std::string_view s);
+  // A set of strings, in any order: sorted first, so that the order given does not matter.
+  Fingerprint& AddSet(std::vector<std::string> values);
   uint64_t value() const { return h_; }
 
  private:

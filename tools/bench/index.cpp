@@ -113,6 +113,21 @@ struct RawDb {
   }
 };
 
+// Calls add() until the store takes the row, waiting 1 ms whenever its queue is full; returns how
+// many times it was full. Any other error ends the benchmark.
+template <typename F>
+int64_t AddWaiting(F&& add) {
+  for (int64_t full = 0;; ++full) {
+    auto id = add();
+    if (id.ok()) return full;
+    if (id.error().code() != StatusCode::kResourceExhausted) {
+      fmt::print(stderr, "{}\n", id.error());
+      std::exit(1);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
 template <typename F>
 double Time(F&& f) {
   auto t0 = Clock::now();
@@ -182,16 +197,7 @@ int Main(int argc, char** argv) {
       auto t0 = Clock::now();
       auto last_print = t0;
       city.Events([&](const index::Event& e) {
-        for (;;) {
-          auto id = store.AddEvent(e);
-          if (id.ok()) break;
-          if (id.error().code() != StatusCode::kResourceExhausted) {
-            fmt::print(stderr, "{}\n", id.error());
-            std::exit(1);
-          }
-          ++full;
-          std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
+        full += AddWaiting([&] { return store.AddEvent(e); });
         if (++n % 1'000'000 == 0 && Ms(Clock::now() - last_print) > 30'000) {
           last_print = Clock::now();
           fmt::print("  ... {} events, {:.0f} events/s\n", n, static_cast<double>(n) / Ms(last_print - t0) * 1000);
@@ -210,16 +216,7 @@ int Main(int argc, char** argv) {
       t0 = Clock::now();
       full = 0;
       city.PlateReads([&](const index::PlateRead& r) {
-        for (;;) {
-          auto id = store.AddPlateRead(r);
-          if (id.ok()) break;
-          if (id.error().code() != StatusCode::kResourceExhausted) {
-            fmt::print(stderr, "{}\n", id.error());
-            std::exit(1);
-          }
-          ++full;
-          std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
+        full += AddWaiting([&] { return store.AddPlateRead(r); });
       });
       if (auto st = store.Flush(); !st.ok()) return fmt::print(stderr, "{}\n", st), 1;
       s = Ms(Clock::now() - t0) / 1000;
