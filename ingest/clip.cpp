@@ -1,0 +1,321 @@
+#include "ingest/clip.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <thread>
+
+extern "C" {
+#include <libavformat/avformat.h>
+}
+
+#include "base/fs.h"
+#include "base/sha256.h"
+#include "ingest/segment_writer.h"
+
+namespace vigil::ingest {
+namespace {
+
+constexpr int64_t kFragmentNs = 1'000'000'000;
+constexpr int64_t kMinStepNs = 11'112;  // just over one 90 kHz tick: strictly increasing dts
+
+struct PacketDeleter {
+  void operator()(AVPacket* p) const { av_packet_free(&p); }
+};
+using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
+
+struct Input {
+  AVFormatContext* fmt = nullptr;
+  int stream = -1;
+  ~Input() {
+    if (fmt) avformat_close_input(&fmt);
+  }
+};
+
+std::string AvError(int err) {
+  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
+  av_strerror(err, buf, sizeof(buf));
+  return buf;
+}
+
+Status Open(const ClipSource& src, Input& in) {
+  int rc = avformat_open_input(&in.fmt, src.path.c_str(), nullptr, nullptr);
+  if (rc == AVERROR(ENOENT)) {
+    return Status::NotFound(fmt::format("source segment {} is gone (removed by retention?)", src.path));
+  }
+  if (rc < 0) return Status::DataLoss(fmt::format("cannot open {}: {}", src.path, AvError(rc)));
+  // No avformat_find_stream_info: the MP4 header names codec, size and the decoder configuration,
+  // and probing would read (and decode) frames we may skip.
+  for (unsigned i = 0; i < in.fmt->nb_streams; ++i) {
+    if (in.fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) {
+      in.stream = static_cast<int>(i);
+      break;
+    }
+  }
+  if (in.stream < 0) return Status::DataLoss(fmt::format("{}: no video stream", src.path));
+  return Status::Ok();
+}
+
+Result<StreamFormat> FormatOf(const ClipSource& src, const AVCodecParameters* par) {
+  StreamFormat f;
+  if (par->codec_id == AV_CODEC_ID_H264) {
+    f.codec = VideoCodec::kH264;
+  } else if (par->codec_id == AV_CODEC_ID_HEVC) {
+    f.codec = VideoCodec::kH265;
+  } else {
+    return Status::DataLoss(fmt::format("{}: codec {} is neither H.264 nor H.265", src.path,
+                                        avcodec_get_name(par->codec_id)));
+  }
+  f.width = par->width;
+  f.height = par->height;
+  f.codec_data.assign(par->extradata, par->extradata + par->extradata_size);
+  return f;
+}
+
+// Hashes whole files on its own thread while the remux runs on the caller's.
+class SourceHasher {
+ public:
+  SourceHasher(const std::vector<ClipSource>& sources, const std::atomic<bool>* cancel)
+      : results_(sources.size()) {
+    thread_ = std::thread([this, &sources, cancel] {
+      std::vector<uint8_t> buf(1 << 20);
+      for (size_t i = 0; i < sources.size(); ++i) {
+        if (cancel && cancel->load()) return;
+        if (sources[i].sha256.empty()) continue;  // still being recorded: nothing to compare
+        int fd = ::open(sources[i].path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) continue;
+        Sha256 hash;
+        bool ok = true;
+        for (;;) {
+          ssize_t n = ::read(fd, buf.data(), buf.size());
+          if (n < 0 && errno == EINTR) continue;
+          if (n < 0) ok = false;
+          if (n <= 0) break;
+          hash.Update(buf.data(), static_cast<size_t>(n));
+        }
+        ::close(fd);
+        if (ok) results_[i] = hash.FinishHex();
+      }
+    });
+  }
+  ~SourceHasher() { Join(); }
+  const std::vector<std::string>& Join() {
+    if (thread_.joinable()) thread_.join();
+    return results_;
+  }
+
+ private:
+  std::vector<std::string> results_;
+  std::thread thread_;
+};
+
+struct Frame {
+  PacketPtr pkt;
+  int64_t dts_ns = 0;  // wall
+  int64_t pts_ns = 0;
+  int64_t dur_ns = 0;
+  bool key = false;
+  size_t source = 0;
+};
+
+class ClipBuilder {
+ public:
+  ClipBuilder(const ClipSpec& spec, const ClipProgress& progress)
+      : spec_(spec), progress_(progress), used_(spec.sources.size()) {}
+
+  // Adds one frame in source order.
+  Status Add(Frame f, const StreamFormat& format) {
+    if (!started_) {
+      if (f.key) {
+        // The previous GOP's last frame is on screen until this key frame: if `from` falls inside
+        // it, the clip starts with that GOP.
+        if (!gop_.empty() && f.dts_ns > spec_.from_ns && gop_format_ == format &&
+            gop_.back().dts_ns + gop_.back().dur_ns > spec_.from_ns) {
+          VIGIL_RETURN_IF_ERROR(Start());
+        } else {
+          gop_.clear();
+          gop_format_ = format;
+        }
+      }
+      if (!started_) {
+        if (gop_.empty() && !f.key) return Status::Ok();  // no key frame yet
+        bool reached = f.dts_ns >= spec_.from_ns;
+        gop_.push_back(std::move(f));
+        if (reached) VIGIL_RETURN_IF_ERROR(Start());
+        return Status::Ok();
+      }
+    }
+    if (!(format == format_)) {
+      truncated_ = fmt::format(
+          "the stream changed to {} {}x{} at {}: export the rest as another clip",
+          VideoCodecName(format.codec), format.width, format.height, f.dts_ns);
+      return Status::Ok();
+    }
+    return Write(f);
+  }
+
+  bool truncated() const { return !truncated_.empty(); }
+  bool started() const { return started_; }
+  // Whether the output file was created by this builder (and so is ours to remove on error).
+  bool created() const { return out_ != nullptr; }
+  const std::vector<bool>& used() const { return used_; }
+
+  Result<ClipResult> Finish() {
+    if (!started_) {
+      return Status::NotFound(fmt::format("no recorded frames between {} and {}", spec_.from_ns,
+                                          spec_.to_ns));
+    }
+    VIGIL_ASSIGN_OR_RETURN(ClosedFile closed, out_->Close());
+    ClipResult r;
+    r.start_ns = first_ns_;
+    r.end_ns = end_ns_;
+    r.bytes = closed.bytes;
+    r.frames = closed.frames;
+    r.sha256 = closed.sha256;
+    r.codec = VideoCodecName(format_.codec);
+    r.width = format_.width;
+    r.height = format_.height;
+    r.truncated_reason = truncated_;
+    return r;
+  }
+
+ private:
+  Status Start() {
+    started_ = true;
+    format_ = gop_format_;
+    VIGIL_ASSIGN_OR_RETURN(out_, SegmentWriter::Create(spec_.output, format_, kFragmentNs));
+    first_ns_ = gop_.front().dts_ns;
+    for (auto& g : gop_) VIGIL_RETURN_IF_ERROR(Write(g));
+    gop_.clear();
+    return Status::Ok();
+  }
+
+  Status Write(const Frame& f) {
+    int64_t dts = f.dts_ns;
+    if (dts < last_dts_ + kMinStepNs) dts = last_dts_ + kMinStepNs;
+    int64_t pts = std::max(dts, f.pts_ns + (dts - f.dts_ns));
+    VIGIL_RETURN_IF_ERROR(out_->Write(f.pkt->data, static_cast<size_t>(f.pkt->size), dts, pts,
+                                      f.dur_ns, f.key));
+    last_dts_ = dts;
+    used_[f.source] = true;
+    end_ns_ = std::max(end_ns_, dts + f.dur_ns);
+    if (progress_ && out_->bytes() != reported_) {
+      reported_ = out_->bytes();
+      progress_(reported_, end_ns_ - first_ns_);
+    }
+    return Status::Ok();
+  }
+
+  const ClipSpec& spec_;
+  const ClipProgress& progress_;
+  bool started_ = false;
+  std::deque<Frame> gop_;
+  StreamFormat gop_format_, format_;
+  std::unique_ptr<SegmentWriter> out_;
+  int64_t first_ns_ = 0, end_ns_ = 0, last_dts_ = INT64_MIN / 2, reported_ = 0;
+  std::vector<bool> used_;
+  std::string truncated_;
+};
+
+}  // namespace
+
+Result<ClipResult> WriteClip(const ClipSpec& spec, const ClipProgress& progress,
+                             const std::atomic<bool>* cancel) {
+  if (spec.to_ns <= spec.from_ns) {
+    return Status::InvalidArgument(
+        fmt::format("clip range is empty or inverted: {} .. {}", spec.from_ns, spec.to_ns));
+  }
+  std::optional<SourceHasher> hasher;
+  if (spec.verify_sources) hasher.emplace(spec.sources, cancel);
+  ClipBuilder builder(spec, progress);
+  Status failed;
+  bool done = false;
+  for (size_t i = 0; i < spec.sources.size() && !done && failed.ok(); ++i) {
+    const ClipSource& src = spec.sources[i];
+    Input in;
+    if (Status st = Open(src, in); !st.ok()) {
+      // A segment still being recorded may not have its first fragment yet.
+      if (src.sha256.empty() && src.end_ns == src.start_ns) continue;
+      failed = st;
+      break;
+    }
+    AVStream* st = in.fmt->streams[in.stream];
+    auto format = FormatOf(src, st->codecpar);
+    if (!format.ok()) {
+      failed = format.error();
+      break;
+    }
+    // Media time → wall time, linear over the segment (the index's span already carries the slew).
+    double scale = 1.0;
+    if (src.media_duration_90k > 0 && src.end_ns > src.start_ns) {
+      scale = static_cast<double>(src.end_ns - src.start_ns) /
+              (static_cast<double>(src.media_duration_90k) * 1e9 / 90000.0);
+    }
+    const AVRational ns{1, 1'000'000'000};
+    int64_t first_dts = AV_NOPTS_VALUE;
+    std::optional<Frame> pending;
+    int64_t period = 0;
+    for (;;) {
+      if (cancel && cancel->load()) {
+        failed = Status::Unavailable("export cancelled");
+        break;
+      }
+      PacketPtr pkt(av_packet_alloc());
+      int rc = av_read_frame(in.fmt, pkt.get());
+      if (rc < 0) break;  // end of file, or the unfinished fragment of a segment being recorded
+      if (pkt->stream_index != in.stream || pkt->dts == AV_NOPTS_VALUE) continue;
+      if (first_dts == AV_NOPTS_VALUE) first_dts = pkt->dts;
+      Frame f;
+      int64_t media = av_rescale_q(pkt->dts - first_dts, st->time_base, ns);
+      f.dts_ns = src.start_ns + static_cast<int64_t>(static_cast<double>(media) * scale);
+      int64_t pts_off = pkt->pts == AV_NOPTS_VALUE ? 0 : av_rescale_q(pkt->pts - pkt->dts, st->time_base, ns);
+      f.pts_ns = f.dts_ns + static_cast<int64_t>(static_cast<double>(pts_off) * scale);
+      f.dur_ns = static_cast<int64_t>(
+          static_cast<double>(av_rescale_q(pkt->duration, st->time_base, ns)) * scale);
+      f.key = pkt->flags & AV_PKT_FLAG_KEY;
+      if (f.dts_ns >= spec.to_ns) {
+        done = true;
+        break;
+      }
+      f.pkt = std::move(pkt);
+      f.source = i;
+      // A frame's duration, when the container has none, is the time to the next frame: frames pass
+      // through a one-frame delay.
+      if (pending) {
+        period = f.dts_ns - pending->dts_ns;
+        if (pending->dur_ns <= 0) pending->dur_ns = period;
+        failed = builder.Add(std::move(*pending), *format);
+        if (!failed.ok() || builder.truncated()) break;
+      }
+      pending = std::move(f);
+    }
+    if (pending && failed.ok() && !builder.truncated()) {
+      if (pending->dur_ns <= 0) pending->dur_ns = period;
+      failed = builder.Add(std::move(*pending), *format);
+    }
+    if (builder.truncated()) done = true;
+  }
+  auto hashes = hasher ? hasher->Join() : std::vector<std::string>(spec.sources.size());
+  if (failed.ok()) {
+    auto result = builder.Finish();
+    if (result.ok()) {
+      result->sources.resize(spec.sources.size());
+      for (size_t i = 0; i < spec.sources.size(); ++i) {
+        auto& c = result->sources[i];
+        c.used = builder.used()[i];
+        c.actual_sha256 = hashes[i];
+        c.matches = !hashes[i].empty() && hashes[i] == spec.sources[i].sha256;
+      }
+      return result;
+    }
+    failed = result.error();
+  }
+  if (builder.created()) (void)RemoveFile(spec.output);
+  return failed;
+}
+
+}  // namespace vigil::ingest
