@@ -1,8 +1,15 @@
 #include "proto/client.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <map>
+
 #include <fmt/format.h>
 #include <zmq.hpp>
 
+#include "base/sha256.h"
 #include "proto/convert.h"
 
 namespace vigil::api {
@@ -74,6 +81,160 @@ Result<v1::Response> Client::Call(v1::Request request, std::chrono::milliseconds
     if (resp.has_error()) return FromError(resp.error());
     return resp;
   }
+}
+
+Result<uint64_t> Client::Send(v1::Request request) {
+  const uint64_t id = next_id_++;
+  request.set_id(id);
+  if (request.user().empty()) request.set_user(user_);
+  std::string sent = request.SerializeAsString();
+  try {
+    socket_->send(zmq::buffer(sent), zmq::send_flags::none);
+  } catch (const zmq::error_t& e) {
+    return Status::Unavailable(fmt::format("sending to {}: {}", endpoint_, e.what()));
+  }
+  return id;
+}
+
+Result<v1::Response> Client::Receive(std::chrono::milliseconds timeout) {
+  try {
+    zmq::pollitem_t item{socket_->handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, timeout) == 0) {
+      return Status::Unavailable(
+          fmt::format("no answer from {} within {} ms", endpoint_, timeout.count()));
+    }
+    zmq::message_t m;
+    (void)socket_->recv(m);
+    while (m.more()) (void)socket_->recv(m);
+    v1::Response resp;
+    if (!resp.ParseFromArray(m.data(), static_cast<int>(m.size()))) {
+      return Status::DataLoss(fmt::format("{} answered with a frame that is not a Response", endpoint_));
+    }
+    return resp;
+  } catch (const zmq::error_t& e) {
+    return Status::Unavailable(fmt::format("talking to {}: {}", endpoint_, e.what()));
+  }
+}
+
+namespace {
+
+v1::Request FetchRequest(const std::string& export_id, int clip, int64_t offset, int max_bytes) {
+  v1::Request q;
+  auto* f = q.mutable_export_fetch();
+  f->set_export_id(export_id);
+  f->set_clip(clip);
+  f->set_offset(offset);
+  f->set_max_bytes(max_bytes);
+  return q;
+}
+
+}  // namespace
+
+Result<v1::ClipManifest> WaitForClip(Client& client, const std::string& export_id, int clip,
+                                     const ClipProgressFn& progress,
+                                     std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int64_t seen = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    // Parked on the server until the clip grows past `seen` (or a few seconds pass).
+    VIGIL_ASSIGN_OR_RETURN(auto r, client.Call(FetchRequest(export_id, clip, seen, 0),
+                                               std::chrono::seconds(30)));
+    const auto& c = r.export_fetch();
+    seen = std::max(seen, c.written_bytes());
+    if (progress) progress(c.written_bytes(), c.covered_ns(), c.total_ns());
+    if (c.done()) return c.manifest();
+  }
+  return Status::Unavailable(fmt::format("export {} clip {} did not finish within {} s", export_id,
+                                         clip, timeout.count() / 1000));
+}
+
+Result<v1::ClipManifest> DownloadClip(Client& client, const std::string& export_id, int clip,
+                                      const std::string& path, const ClipProgressFn& progress,
+                                      int window, int chunk, std::chrono::milliseconds timeout) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::FromErrno(errno, "cannot create", path);
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  struct Want {
+    int64_t offset;
+    int max;
+  };
+  std::map<uint64_t, Want> in_flight;
+  std::map<int64_t, std::string> early;  // chunks that arrived ahead of the hash position
+  int64_t next_offset = 0;   // next range to ask for
+  int64_t hashed = 0;        // bytes hashed, in order
+  int64_t total = -1;        // the clip's size, once it is done
+  v1::ClipManifest manifest;
+  Sha256 hash;
+  auto ask = [&](int64_t offset, int max) -> Status {
+    VIGIL_ASSIGN_OR_RETURN(uint64_t id, client.Send(FetchRequest(export_id, clip, offset, max)));
+    in_flight[id] = {offset, max};
+    return Status::Ok();
+  };
+  for (int i = 0; i < window; ++i) {
+    VIGIL_RETURN_IF_ERROR(ask(next_offset, chunk));
+    next_offset += chunk;
+  }
+  while (!(total >= 0 && hashed == total)) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      return Status::Unavailable(fmt::format("export {} clip {}: download did not finish in time",
+                                             export_id, clip));
+    }
+    VIGIL_ASSIGN_OR_RETURN(auto r, client.Receive(std::min(left, std::chrono::milliseconds(30000))));
+    auto it = in_flight.find(r.id());
+    if (it == in_flight.end()) continue;  // a late answer to something else
+    Want want = it->second;
+    in_flight.erase(it);
+    if (r.has_error()) return FromError(r.error());
+    const auto& c = r.export_fetch();
+    const std::string& data = c.data();
+    if (!data.empty()) {
+      size_t done = 0;
+      while (done < data.size()) {
+        ssize_t n = ::pwrite(fd, data.data() + done, data.size() - done,
+                             want.offset + static_cast<int64_t>(done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return Status::FromErrno(errno, "write", path);
+        done += static_cast<size_t>(n);
+      }
+      early[want.offset] = data;
+      while (!early.empty() && early.begin()->first == hashed) {
+        hash.Update(early.begin()->second.data(), early.begin()->second.size());
+        hashed += static_cast<int64_t>(early.begin()->second.size());
+        early.erase(early.begin());
+      }
+    }
+    if (c.done()) {
+      total = c.written_bytes();
+      manifest = c.manifest();
+    }
+    if (progress) progress(hashed, c.covered_ns(), c.total_ns());
+    int64_t got = static_cast<int64_t>(data.size());
+    if (got < want.max && (total < 0 || want.offset + got < total)) {
+      // A short answer (the server's wait ran out): ask again for the rest of that range.
+      VIGIL_RETURN_IF_ERROR(ask(want.offset + got, want.max - static_cast<int>(got)));
+    } else if (total < 0 || next_offset < total) {
+      VIGIL_RETURN_IF_ERROR(ask(next_offset, chunk));
+      next_offset += chunk;
+    }
+    if (in_flight.empty() && !(total >= 0 && hashed == total)) {
+      return Status::Internal(fmt::format("export {} clip {}: download stalled at {} bytes",
+                                          export_id, clip, hashed));
+    }
+  }
+  // Answers to fetches past the end may still be on their way; they are skipped by later calls.
+  if (::fsync(fd) != 0) return Status::FromErrno(errno, "fsync", path);
+  std::string got = hash.FinishHex();
+  if (got != manifest.sha256()) {
+    return Status::DataLoss(fmt::format("{}: downloaded bytes hash to {}, the manifest says {}", path,
+                                        got, manifest.sha256()));
+  }
+  return manifest;
 }
 
 }  // namespace vigil::api

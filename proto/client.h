@@ -3,6 +3,7 @@
 // (use one Client per thread), and a subscriber for the PUB socket.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -29,6 +30,11 @@ class Client {
   Result<v1::Response> Call(v1::Request request,
                             std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
+  // Pipelining: Send fills in the id and user and returns the id; Receive returns the next response
+  // of any id (an Error stays inside the Response, so it can be matched to its request).
+  Result<uint64_t> Send(v1::Request request);
+  Result<v1::Response> Receive(std::chrono::milliseconds timeout);
+
   // Sends raw bytes as a request body (tests of malformed input) and returns the raw reply.
   Result<std::string> CallRaw(const std::string& bytes,
                               std::chrono::milliseconds timeout = std::chrono::seconds(10));
@@ -41,5 +47,23 @@ class Client {
   std::string user_;
   uint64_t next_id_ = 1;
 };
+
+// Progress of one clip: bytes on the client (or on the server, when not downloading), footage time
+// written of the total planned.
+using ClipProgressFn = std::function<void(int64_t bytes, int64_t covered_ns, int64_t total_ns)>;
+
+// Follows clip `clip` of export `export_id` until the server has finished it (bytes stay on the
+// server) and returns its manifest; the clip's error if it failed.
+Result<v1::ClipManifest> WaitForClip(Client& client, const std::string& export_id, int clip,
+                                     const ClipProgressFn& progress = {},
+                                     std::chrono::milliseconds timeout = std::chrono::minutes(30));
+
+// Downloads the clip into `path` (created or truncated) while the server writes it, with `window`
+// fetches of `chunk` bytes in flight, checks the bytes against the manifest's SHA-256 (DataLoss if
+// they differ) and returns the manifest.
+Result<v1::ClipManifest> DownloadClip(Client& client, const std::string& export_id, int clip,
+                                      const std::string& path, const ClipProgressFn& progress = {},
+                                      int window = 4, int chunk = 1 << 20,
+                                      std::chrono::milliseconds timeout = std::chrono::minutes(30));
 
 }  // namespace vigil::api

@@ -54,7 +54,7 @@ void QuietProtobufLogs() {
 }
 
 Response Handle(const Request& q, index::Store& reader, index::Store& writer, Clock& clock,
-                const StatusFiller& status, int64_t started_ns) {
+                const StatusFiller& status, int64_t started_ns, Exporter* exporter) {
   const uint64_t id = q.id();
   switch (q.kind_case()) {
     case Request::kStatus:
@@ -152,8 +152,15 @@ Response Handle(const Request& q, index::Store& reader, index::Store& writer, Cl
         return Status::Ok();
       });
     case Request::kExportClip:
+      return Answer(id, [&](Response& r) -> Status {
+        if (!exporter) return Status::FailedPrecondition("clip export is not enabled on this server");
+        VIGIL_ASSIGN_OR_RETURN(*r.mutable_export_clip(),
+                               exporter->Start(q.export_clip(), q.user(), reader));
+        return Status::Ok();
+      });
+    case Request::kExportFetch:
       return ErrorResponse(
-          id, Status::FailedPrecondition("clip export is not available on this server yet"));
+          id, Status::FailedPrecondition("export fetches are answered by the server's workers"));
     case Request::kWatchlistAdd:
       return Answer(id, [&](Response& r) -> Status {
         const auto& w = q.watchlist_add().entry();
@@ -263,6 +270,11 @@ struct Server::Impl {
   zmq::socket_t wake_send{ctx, zmq::socket_type::pair};
   zmq::socket_t wake_recv{ctx, zmq::socket_type::pair};
   std::mutex wake_mu;
+  // Replies sent later than their request (parked export fetches): routing frames + body.
+  std::mutex deferred_mu;
+  std::deque<std::vector<std::string>> deferred;  // guarded by deferred_mu
+  std::unique_ptr<Exporter> exporter;
+  std::string events_endpoint;
 
   int64_t started_ns = 0;
   std::atomic<bool> stopping{false};
@@ -271,6 +283,10 @@ struct Server::Impl {
 
   void FrontLoop();
   void WorkerLoop(int n);
+  void Wake() {
+    std::lock_guard lock(wake_mu);
+    (void)wake_send.send(zmq::str_buffer("w"), zmq::send_flags::dontwait);
+  }
 };
 
 namespace {
@@ -338,6 +354,19 @@ void Server::Impl::FrontLoop() {
       (void)pub.send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
       (void)pub.send(zmq::buffer(body), zmq::send_flags::dontwait);
     }
+    std::deque<std::vector<std::string>> replies;
+    {
+      std::lock_guard lock(deferred_mu);
+      replies.swap(deferred);
+    }
+    for (auto& frames : replies) {
+      for (size_t i = 0; i < frames.size(); ++i) {
+        bool last = i + 1 == frames.size();
+        (void)router.send(zmq::buffer(frames[i]), last ? zmq::send_flags::dontwait
+                                                       : zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+      }
+      answered->fetch_add(1);
+    }
   }
 }
 
@@ -373,8 +402,23 @@ void Server::Impl::WorkerLoop(int n) {
       resp = Malformed(fmt::format("a {}-byte frame is not a vigil.api.v1.Request", body.size()));
     } else if (!reader.ok()) {
       resp = ErrorResponse(req.id(), reader.error());
+    } else if (req.kind_case() == Request::kExportFetch && exporter) {
+      // Answered now or when the bytes exist, from whichever thread has them.
+      std::vector<std::string> route;
+      for (size_t i = 0; i + 1 < frames.size(); ++i) route.push_back(frames[i].to_string());
+      exporter->Fetch(req.id(), req.export_fetch(), [this, route](Response r) {
+        std::vector<std::string> out = route;
+        out.push_back(r.SerializeAsString());
+        {
+          std::lock_guard lock(deferred_mu);
+          deferred.push_back(std::move(out));
+        }
+        Wake();
+      });
+      continue;
     } else {
-      resp = Handle(req, **reader, *store, *clock, options.status, started_ns);
+      resp = Handle(req, **reader, *store, *clock, options.status, started_ns, exporter.get());
+      if (resp.has_status()) resp.mutable_status()->set_events_endpoint(events_endpoint);
     }
     if (resp.has_error()) {
       log->info("request {} ({}): {}", resp.id(), req.kind_case(), resp.error().message());
@@ -391,6 +435,7 @@ Server::~Server() {
   impl_->stopping = true;
   if (impl_->front.joinable()) impl_->front.join();
   for (auto& w : impl_->workers) w.join();
+  impl_->exporter.reset();  // its last replies go nowhere: the sockets are closing
 }
 
 Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, index::Store& store,
@@ -409,7 +454,9 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, inde
   try {
     impl->router.set(zmq::sockopt::linger, 0);
     impl->router.set(zmq::sockopt::maxmsgsize, options.max_request_bytes * 4);
-    impl->router.set(zmq::sockopt::sndhwm, 1000);
+    // Bounded per client: export chunks are up to 1 MiB, and a client that stops reading only
+    // loses its own replies.
+    impl->router.set(zmq::sockopt::sndhwm, 256);
     impl->pub.set(zmq::sockopt::linger, 0);
     impl->pub.set(zmq::sockopt::sndhwm, 10000);
     impl->to_workers.bind(impl->inproc_requests);
@@ -429,6 +476,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, inde
           fmt::format("cannot listen for {} on {}: {}", what, endpoint, e.what()));
     }
   }
+  impl->events_endpoint = impl->pub.get(zmq::sockopt::last_endpoint);
+  impl->exporter = std::make_unique<Exporter>(options.exports, store, clock);
   Impl* raw = impl.get();
   for (int i = 0; i < std::max(1, options.workers); ++i) {
     raw->workers.emplace_back([raw, i] { raw->WorkerLoop(i); });
@@ -451,8 +500,7 @@ void Server::Publish(const std::string& topic, v1::LiveMessage message) {
     message.set_sequence(++impl_->pub_sequence);
     impl_->pub_queue.emplace_back(topic, message.SerializeAsString());
   }
-  std::lock_guard lock(impl_->wake_mu);
-  (void)impl_->wake_send.send(zmq::str_buffer("w"), zmq::send_flags::dontwait);
+  impl_->Wake();
 }
 
 }  // namespace vigil::api

@@ -19,6 +19,7 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "index/store.h"
+#include "proto/exporter.h"
 #include "proto/vigil.pb.h"
 
 namespace vigil::api {
@@ -35,6 +36,7 @@ struct ServerOptions {
   // beyond 4x this, before reading it into memory).
   int64_t max_request_bytes = 1 << 20;
   StatusFiller status;  // may be empty
+  ExportOptions exports;  // data_dir empty: exports refused
 };
 
 
@@ -72,7 +74,10 @@ class Server {
 void QuietProtobufLogs();
 
 // Answers one decoded request against the stores: the worker's core, exposed for tests.
+// Export requests need `exporter` (FAILED_PRECONDITION without); fetches are answered by the
+// server's workers through Exporter::Fetch, not here.
 v1::Response Handle(const v1::Request& request, index::Store& reader, index::Store& writer,
-                    Clock& clock, const StatusFiller& status = {}, int64_t started_ns = 0);
+                    Clock& clock, const StatusFiller& status = {}, int64_t started_ns = 0,
+                    Exporter* exporter = nullptr);
 
 }  // namespace vigil::api

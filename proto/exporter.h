@@ -1,0 +1,66 @@
+#pragma once
+// Clip export behind the API: plans an export from the index (segments, gaps, cameras), writes the
+// clips in the background (ingest/clip.h), writes each clip's manifest as JSON beside it and an audit
+// row per clip, and serves the bytes to clients that fetch them while they are being written.
+//
+// Files: <data_dir>/exports/<export id>/<camera>.mp4 and <camera>.json. An export id is
+// "<UTC time>-<4 hex>", e.g. 20261123T150102Z-3fa9. A fetch for an export this process no longer
+// holds (a restart) is served from the manifest on disk.
+//
+// Thread-safe. Fetches that ask for bytes not yet written are parked and answered from the job's
+// thread (through the Reply they came with) as soon as the bytes exist, when the clip ends, or after
+// `park_ns` with what there is: no API worker ever waits on an export.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "index/store.h"
+#include "proto/vigil.pb.h"
+
+namespace vigil::api {
+
+struct ExportOptions {
+  std::string data_dir;  // empty: exports are refused (FAILED_PRECONDITION)
+  int64_t max_clip_ns = 2 * 3600 * 1'000'000'000LL;
+  int max_cameras = 100;  // per export (an area can hold many)
+  int concurrent = 2;     // exports written at once; later ones wait in line
+  int64_t park_ns = 5'000'000'000;
+  bool verify_sources = true;
+  std::string server_name;  // host and version, for the manifest
+};
+
+constexpr int kMaxFetchBytes = 1 << 20;
+
+class Exporter {
+ public:
+  // Sends a response to the client that asked; callable from any thread, any number of times.
+  using Reply = std::function<void(v1::Response)>;
+
+  // `writer` (audit rows) must outlive the exporter.
+  Exporter(ExportOptions options, index::Store& writer, Clock& clock);
+  ~Exporter();  // cancels running exports (their clips fail "server stopping") and answers every parked fetch
+  Exporter(const Exporter&) = delete;
+  Exporter& operator=(const Exporter&) = delete;
+
+  // Validates and plans `request` against `reader`, queues the export and returns the plan.
+  // InvalidArgument (range, no cameras named), NotFound (unknown camera, no footage at all),
+  // ResourceExhausted (longer than max_clip_ns, too many cameras), FailedPrecondition (disabled).
+  Result<v1::ExportResult> Start(const v1::ExportRequest& request, const std::string& user,
+                                 index::Store& reader);
+
+  // Answers `request` through `reply` now or later (see ExportFetchRequest in vigil.proto).
+  void Fetch(uint64_t request_id, const v1::ExportFetchRequest& request, Reply reply);
+
+  // Exports waiting or being written.
+  int active() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace vigil::api
