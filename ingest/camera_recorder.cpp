@@ -44,7 +44,9 @@ CameraRecorder::~CameraRecorder() { Shutdown(); }
 
 void CameraRecorder::UpdateHealth(const std::function<void(CameraHealth&)>& fn) {
   std::lock_guard lock(health_mu_);
+  CameraState before = health_.state;
   fn(health_);
+  if (health_.state != before && options_.on_state) options_.on_state(health_);
 }
 
 CameraHealth CameraRecorder::Health() const {

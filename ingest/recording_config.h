@@ -3,10 +3,12 @@
 // TOML config (tools/vigild/config.h), built directly by tests.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "base/clock.h"
+#include "ingest/health.h"
 
 namespace vigil::ingest {
 
@@ -40,6 +42,10 @@ struct RecordingOptions {
   int64_t min_free_bytes = 0;                // keep at least this free on the disk; 0: no check
   int64_t retention_interval_ns = 10 * kNsPerSec;
   int64_t audit_interval_ns = 60 * kNsPerSec;
+  // Called on every change of a camera's state (connecting, recording, retrying, ...), in order per
+  // camera, from the recorder's threads with the camera's health lock held: must not block (vigild
+  // queues a message for the API's PUB socket).
+  std::function<void(const CameraHealth&)> on_state;
 };
 
 }  // namespace vigil::ingest

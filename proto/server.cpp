@@ -60,7 +60,7 @@ Response Handle(const Request& q, index::Store& reader, index::Store& writer, Cl
     case Request::kStatus:
       return Answer(id, [&](Response& r) {
         auto* s = r.mutable_status();
-        s->set_version("0.1.0");
+        s->set_version(kVigilVersion);
         s->set_now_ns(clock.WallNs());
         s->set_schema_version(index::SqliteSchemaVersion());
         s->set_started_ns(started_ns);

@@ -24,6 +24,8 @@
 
 namespace vigil::api {
 
+inline constexpr char kVigilVersion[] = "0.2.0";
+
 using OpenReader = std::function<Result<std::unique_ptr<index::Store>>()>;
 // Fills the node's live part of a status answer (camera health); vigild wires the recorder in.
 using StatusFiller = std::function<void(v1::StatusResult*)>;

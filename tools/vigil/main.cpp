@@ -13,13 +13,22 @@
 //
 //   vigil --server ENDPOINT [--json] status | cameras | events | plates | near | counts | footage | gaps
 //     the same over a running vigild's API (segments need --data: they are the node's files).
+//   vigil --server ENDPOINT export (--camera ID... | --at LAT,LON --radius M) --from T --to T
+//                                  [--case REF] [--output DIR]
+//     one clip per camera with its manifest; kept on the server, or downloaded (hash checked).
+//   vigil --server ENDPOINT watch [--topic alert.|camera.|event.cam1 ...] [--count N] [--seconds S]
+//   vigil --server ENDPOINT watchlist [add PATTERN --reason TEXT [--fuzzy N] | remove ID]
+//   vigil --server ENDPOINT alerts [--state S]... [--camera ID]... [--from T] [--to T]
+//                                  | alerts ack ID [--note TEXT] | alerts close ID [--note TEXT]
 //
 // Paged commands print the token for the next page on stderr (tables) or as a last line
 // {"next_page": TOKEN} (--json).
 //
 // Reads the index of a vigild data directory (read-only, safe beside a running vigild). Times are
 // shown in the local zone for people and as UTC (RFC 3339 and nanoseconds) with --json.
-// Exit codes: 0 success, 1 the index could not be read, 2 bad command line.
+// Exit codes: 0 success, 1 the index or server could not answer, 2 bad command line or a request the
+// server refused (unknown camera, inverted range, clip too long, ...), 3 an export where some clips
+// failed and others were written.
 
 #include <cstdlib>
 #include <iostream>
@@ -37,6 +46,7 @@
 #include "index/store.h"
 #include "proto/client.h"
 #include "proto/remote_store.h"
+#include "tools/vigil/api_commands.h"
 #include "tools/vigil/time_input.h"
 
 namespace {
@@ -171,6 +181,11 @@ int main(int argc, char** argv) {
   CLI::App* counts_cmd = app.add_subcommand("counts", "events per camera, type and hour");
   add_range(counts_cmd);
   counts_cmd->add_option("--type,-t", types, "event types (repeatable)");
+  cli::ApiCommands api_cmds;
+  cli::AddApiCommands(app, api_cmds);
+  add_range(api_cmds.export_cmd);
+  add_place(api_cmds.export_cmd);
+  add_range(api_cmds.alerts_cmd);
   CLI11_PARSE(app, argc, argv);
 
   if (index_path.empty() && server.empty()) {
@@ -194,6 +209,24 @@ int main(int argc, char** argv) {
   if (range.start_ns >= range.end_ns) {
     std::cerr << "vigil: --from must be before --to\n";
     return 2;
+  }
+  if (api_cmds.chosen()) {
+    cli::ApiContext ctx;
+    ctx.server = server;
+    ctx.json = json;
+    ctx.cameras = range.cameras;
+    ctx.range = {range.start_ns, range.end_ns};
+    ctx.range_given = !range.from.empty() && !range.to.empty();
+    ctx.user = UserName();
+    if (!at.empty()) {
+      auto p = ParseLatLon(at);
+      if (!p || radius_m <= 0) {
+        std::cerr << "vigil: --at takes LAT,LON with --radius M\n";
+        return 2;
+      }
+      ctx.area = index::Area{*p, radius_m, {}};
+    }
+    return cli::RunApiCommand(api_cmds, ctx);
   }
   if (*status_cmd) {
     if (server.empty()) {

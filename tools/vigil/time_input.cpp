@@ -44,10 +44,26 @@ Result<int64_t> ParseTimeInput(const std::string& text, int64_t now_ns) {
     return now_ns - static_cast<int64_t>(n * mult * kNsPerSec);
   }
   int y, mo, d, h, mi, s = 0;
-  char z = 0;
-  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d%c", &y, &mo, &d, &h, &mi, &s, &z) == 7 && z == 'Z') {
+  int used = 0;
+  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d%n", &y, &mo, &d, &h, &mi, &s, &used) == 6) {
+    // RFC 3339 in UTC, as vigil's --json prints it: optional fraction of a second, then Z.
+    int64_t frac_ns = 0, scale = kNsPerSec;
+    size_t i = static_cast<size_t>(used);
+    if (i < text.size() && text[i] == '.') {
+      ++i;
+      size_t digits = 0;
+      for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, ++digits) {
+        if (digits < 9) {
+          scale /= 10;
+          frac_ns += (text[i] - '0') * scale;
+        }
+      }
+      if (digits == 0) return bad();
+    }
+    if (i + 1 != text.size() || text[i] != 'Z') return bad();
+    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) return bad();
     std::tm t = Parts(y, mo, d, h, mi, s);
-    return static_cast<int64_t>(timegm(&t)) * kNsPerSec;
+    return static_cast<int64_t>(timegm(&t)) * kNsPerSec + frac_ns;
   }
   int n = std::sscanf(text.c_str(), "%d-%d-%d %d:%d:%d", &y, &mo, &d, &h, &mi, &s);
   if (n == 5 || n == 6) {

@@ -21,9 +21,13 @@ TEST_CASE("times typed by people become UTC nanoseconds, in the local zone where
   CHECK(FormatUtc(ParseTimeInput("2026-11-22 21:00", now).value()) == "2026-11-22T13:00:00.000Z");
   CHECK(FormatUtc(ParseTimeInput("2026-11-22 21:00:05", now).value()) == "2026-11-22T13:00:05.000Z");
   CHECK(FormatUtc(ParseTimeInput("2026-11-22T13:00:05Z", now).value()) == "2026-11-22T13:00:05.000Z");
+  CHECK(ParseTimeInput("2026-11-22T13:00:05.123456789Z", now).value() ==
+        ParseTimeInput("2026-11-22T13:00:05Z", now).value() + 123'456'789);
+  CHECK(FormatUtc(ParseTimeInput("2026-11-22T13:00:05.25Z", now).value()) == "2026-11-22T13:00:05.250Z");
   CHECK(FormatUtc(ParseTimeInput("21:00", now).value()) == "2026-11-23T13:00:00.000Z");
   CHECK(FormatUtc(ParseTimeInput("yesterday 21:00", now).value()) == "2026-11-22T13:00:00.000Z");
-  for (const char* bad : {"tomorrowish", "-5x", "2026-13-01 10:00", "25:00", ""}) {
+  for (const char* bad : {"tomorrowish", "-5x", "2026-13-01 10:00", "25:00", "", "2026-11-22T13:00:05.Z",
+                          "2026-11-22T13:00:05", "2026-11-22T13:00:05Zjunk"}) {
     CAPTURE(bad);
     auto r = ParseTimeInput(bad, now);
     REQUIRE_FALSE(r.ok());

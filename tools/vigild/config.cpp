@@ -286,9 +286,15 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
     const toml::table* t = api->as_table();
     if (!t) return Status::InvalidArgument(fmt::format("{}: [api] must be a table", Where(path, *api)));
     Reader r(path, *t, "[api]");
-    VIGIL_RETURN_IF_ERROR(r.CheckKeys({"requests", "events"}));
+    VIGIL_RETURN_IF_ERROR(
+        r.CheckKeys({"requests", "events", "workers", "max_clip_minutes", "export_concurrency"}));
     VIGIL_RETURN_IF_ERROR(r.String("requests", cfg.api.requests));
     VIGIL_RETURN_IF_ERROR(r.String("events", cfg.api.events));
+    VIGIL_RETURN_IF_ERROR(r.Int("workers", cfg.api.workers, 1, 64));
+    int64_t minutes = cfg.api.max_clip_ns / (60 * kNsPerSec);
+    VIGIL_RETURN_IF_ERROR(r.Int("max_clip_minutes", minutes, 1, 24 * 60));
+    cfg.api.max_clip_ns = minutes * 60 * kNsPerSec;
+    VIGIL_RETURN_IF_ERROR(r.Int("export_concurrency", cfg.api.export_concurrency, 1, 16));
   }
 
   ingest::RecordingOptions& rec = cfg.recording;

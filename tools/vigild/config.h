@@ -15,6 +15,9 @@ namespace vigil::vigild {
 struct ApiConfig {
   std::string requests = "tcp://127.0.0.1:7700";
   std::string events = "tcp://127.0.0.1:7701";
+  int64_t workers = 2;                          // request workers, each with its own index reader
+  int64_t max_clip_ns = 2 * 3600 * kNsPerSec;   // max_clip_minutes: longest clip one export may ask
+  int64_t export_concurrency = 2;               // clips written at once; later exports wait
 };
 
 struct Config {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <mutex>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -101,6 +102,21 @@ int main(int argc, char** argv) {
     log->critical("index: {}", store.error());
     return 1;
   }
+  // Camera state changes go to the API's PUB socket once it is up (the API starts after the
+  // recorder: recording first).
+  std::mutex publish_mu;
+  api::Server* publisher = nullptr;  // guarded by publish_mu
+  cfg->recording.on_state = [&publish_mu, &publisher](const ingest::CameraHealth& h) {
+    std::lock_guard lock(publish_mu);
+    if (!publisher) return;
+    api::v1::LiveMessage m;
+    auto* c = m.mutable_camera();
+    c->set_camera(h.camera);
+    c->set_state(ingest::CameraStateName(h.state));
+    c->set_reason(h.state == ingest::CameraState::kRecording ? "" : h.last_error);
+    c->set_time_ns(SystemClock().WallNs());
+    publisher->Publish("camera." + h.camera, std::move(m));
+  };
   auto recorder = ingest::Recorder::Start(cfg->cameras, cfg->recording, **store);
   if (!recorder.ok()) {
     log->critical("recording: {}", recorder.error());
@@ -111,6 +127,15 @@ int main(int argc, char** argv) {
   api::ServerOptions api_options;
   api_options.requests = cfg->api.requests;
   api_options.events = cfg->api.events;
+  api_options.workers = static_cast<int>(cfg->api.workers);
+  api_options.exports.data_dir = dir;
+  api_options.exports.max_clip_ns = cfg->api.max_clip_ns;
+  api_options.exports.concurrent = static_cast<int>(cfg->api.export_concurrency);
+  {
+    char host[256] = {};
+    ::gethostname(host, sizeof(host) - 1);
+    api_options.exports.server_name = fmt::format("{} vigild {}", host, api::kVigilVersion);
+  }
   ingest::Recorder* rec = recorder->get();
   api_options.status = [rec](api::v1::StatusResult* out) {
     for (const auto& h : rec->Health()) {
@@ -137,12 +162,21 @@ int main(int argc, char** argv) {
     ro.read_only = true;
     return index::OpenSqliteStore(index_path, ro);
   }, SystemClock());
-  if (!server.ok()) log->critical("API not available (recording goes on): {}", server.error());
+  if (!server.ok()) {
+    log->critical("API not available (recording goes on): {}", server.error());
+  } else {
+    std::lock_guard lock(publish_mu);
+    publisher = server->get();
+  }
   log->info("vigild running: {} camera(s), data in {}", cfg->cameras.size(), dir);
 
   int sig = 0;
   sigwait(&stop_signals, &sig);
   log->info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  {
+    std::lock_guard lock(publish_mu);
+    publisher = nullptr;
+  }
   if (server.ok()) server->reset();
   (*recorder)->Stop();
   recorder->reset();

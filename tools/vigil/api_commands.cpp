@@ -1,0 +1,396 @@
+#include "tools/vigil/api_commands.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <google/protobuf/util/json_util.h>
+#include <zmq.hpp>
+
+#include "base/clock.h"
+#include "base/fs.h"
+#include "proto/client.h"
+#include "proto/convert.h"
+
+namespace vigil::cli {
+namespace {
+
+namespace v1 = api::v1;
+
+constexpr int kExitOk = 0;
+constexpr int kExitServer = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitPartial = 3;
+
+std::string OneLineJson(const google::protobuf::Message& m) {
+  google::protobuf::util::JsonPrintOptions o;
+  o.preserve_proto_field_names = true;
+  o.always_print_primitive_fields = true;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  return out;
+}
+
+int Fail(const Status& st) {
+  std::cerr << "vigil: " << st.message() << "\n";
+  return st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kNotFound ||
+                 st.code() == StatusCode::kResourceExhausted ||
+                 st.code() == StatusCode::kFailedPrecondition
+             ? kExitUsage
+             : kExitServer;
+}
+
+std::string Mb(int64_t b) { return fmt::format("{:.1f} MB", static_cast<double>(b) / 1e6); }
+
+// One line on stderr, redrawn in place; only on a terminal.
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled) : enabled_(enabled && ::isatty(2)) {}
+  void Show(const std::string& label, double fraction, const std::string& detail) {
+    if (!enabled_) return;
+    fraction = std::clamp(fraction, 0.0, 1.0);
+    int filled = static_cast<int>(fraction * 30);
+    fmt::print(stderr, "\r{:<12} [{}{}] {:3.0f}%  {:<24}", label.substr(0, 12), std::string(filled, '#'),
+               std::string(30 - filled, '-'), fraction * 100, detail);
+    std::fflush(stderr);
+    shown_ = true;
+  }
+  void Done() {
+    if (shown_) fmt::print(stderr, "\n");
+    shown_ = false;
+  }
+
+ private:
+  bool enabled_;
+  bool shown_ = false;
+};
+
+int Export(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
+  if (!ctx.range_given) {
+    std::cerr << "vigil: export needs --from and --to\n";
+    return kExitUsage;
+  }
+  if (ctx.cameras.empty() && !ctx.area) {
+    std::cerr << "vigil: export needs --camera ID (repeatable) or --at LAT,LON --radius M\n";
+    return kExitUsage;
+  }
+  v1::Request q;
+  auto* e = q.mutable_export_clip();
+  e->mutable_range()->set_from_ns(ctx.range.start_ns);
+  e->mutable_range()->set_to_ns(ctx.range.end_ns);
+  for (const auto& cam : ctx.cameras) e->add_cameras(cam);
+  if (ctx.area) {
+    auto* a = e->mutable_area();
+    a->mutable_center()->set_lat(ctx.area->center.lat);
+    a->mutable_center()->set_lon(ctx.area->center.lon);
+    a->set_radius_m(ctx.area->radius_m);
+  }
+  e->set_case_ref(c.case_ref);
+  auto r = client.Call(q);
+  if (!r.ok()) return Fail(r.error());
+  const auto& plan = r->export_clip();
+  if (!c.output_dir.empty()) {
+    if (Status st = MakeDirs(c.output_dir); !st.ok()) return Fail(st);
+  }
+  if (!ctx.json) {
+    fmt::print("export {}: {} clip{}\n", plan.export_id(), plan.clips_size(),
+               plan.clips_size() == 1 ? "" : "s");
+  }
+  int failed = 0;
+  ProgressBar bar(!ctx.json);
+  for (int i = 0; i < plan.clips_size(); ++i) {
+    const auto& planned = plan.clips(i);
+    auto progress = [&](int64_t bytes, int64_t covered, int64_t total) {
+      double f = total > 0 ? static_cast<double>(covered) / static_cast<double>(total) : 0;
+      bar.Show(planned.camera(), f, Mb(bytes));
+    };
+    Result<v1::ClipManifest> m = Status::Internal("unset");
+    std::string local;
+    if (c.output_dir.empty()) {
+      m = api::WaitForClip(client, plan.export_id(), i, progress);
+    } else {
+      std::string base = JoinPath(c.output_dir, planned.path().substr(planned.path().rfind('/') + 1));
+      local = base;
+      m = api::DownloadClip(client, plan.export_id(), i, local, progress);
+    }
+    bar.Done();
+    if (!m.ok()) {
+      ++failed;
+      if (ctx.json) {
+        fmt::print("{{\"camera\":\"{}\",\"error\":{}}}\n", planned.camera(),
+                   OneLineJson(api::ToError(m.error())));
+      } else {
+        fmt::print("  {:<12} FAILED: {}\n", planned.camera(), m.error().message());
+      }
+      if (!local.empty()) (void)RemoveFile(local);
+      continue;
+    }
+    if (!local.empty()) {
+      // The manifest travels with the clip.
+      std::string json;
+      google::protobuf::util::JsonPrintOptions o;
+      o.add_whitespace = true;
+      o.preserve_proto_field_names = true;
+      o.always_print_primitive_fields = true;
+      (void)google::protobuf::util::MessageToJsonString(*m, &json, o);
+      std::string manifest_path = local.substr(0, local.size() - 4) + ".json";
+      FILE* f = std::fopen(manifest_path.c_str(), "w");
+      if (!f || std::fwrite(json.data(), 1, json.size(), f) != json.size() || std::fclose(f) != 0) {
+        return Fail(Status::IOError("cannot write " + manifest_path));
+      }
+    }
+    if (ctx.json) {
+      fmt::print("{}\n", OneLineJson(*m));
+      continue;
+    }
+    fmt::print("  {:<12} {} → {}  {:>10}  sha256 {}\n", m->camera(), FormatLocal(m->start_ns()),
+               FormatLocal(m->end_ns()), Mb(m->bytes()), m->sha256());
+    fmt::print("  {:<12} {}{}\n", "", local.empty() ? "on the server: " : "saved: ",
+               local.empty() ? m->path() : local);
+    for (const auto& g : m->gaps()) {
+      fmt::print("  {:<12} no footage {} → {}: {}\n", "", FormatLocal(g.start_ns()),
+                 g.end_ns() ? FormatLocal(g.end_ns()) : "(ongoing)", g.reason());
+    }
+    int unverified = 0;
+    for (const auto& s : m->sources()) {
+      if (!s.verified()) ++unverified;
+    }
+    if (unverified) {
+      fmt::print("  {:<12} WARNING: {} source segment(s) not verified against the index (see manifest)\n",
+                 "", unverified);
+    }
+    if (!m->note().empty()) fmt::print("  {:<12} note: {}\n", "", m->note());
+  }
+  if (failed == 0) return kExitOk;
+  return failed == plan.clips_size() ? kExitServer : kExitPartial;
+}
+
+std::atomic<bool> g_stop{false};
+
+int Watch(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
+  std::string endpoint = c.events_endpoint;
+  if (endpoint.empty()) {
+    v1::Request q;
+    q.mutable_status();
+    auto r = client.Call(q);
+    if (!r.ok()) return Fail(r.error());
+    endpoint = r->status().events_endpoint();
+    if (endpoint.empty()) {
+      std::cerr << "vigil: the server did not say where it publishes: give --events ENDPOINT\n";
+      return kExitUsage;
+    }
+  }
+  zmq::context_t zctx(1);
+  zmq::socket_t sub(zctx, zmq::socket_type::sub);
+  try {
+    sub.set(zmq::sockopt::linger, 0);
+    sub.connect(endpoint);
+    if (c.topics.empty()) {
+      sub.set(zmq::sockopt::subscribe, "");
+    } else {
+      for (const auto& t : c.topics) sub.set(zmq::sockopt::subscribe, t);
+    }
+  } catch (const zmq::error_t& e) {
+    return Fail(Status::InvalidArgument(fmt::format("cannot subscribe to {}: {}", endpoint, e.what())));
+  }
+  std::signal(SIGINT, [](int) { g_stop = true; });
+  std::signal(SIGTERM, [](int) { g_stop = true; });
+  if (!ctx.json) fmt::print(stderr, "watching {} ({})\n", endpoint,
+                            c.topics.empty() ? std::string("everything") : fmt::format("{}", fmt::join(c.topics, ", ")));
+  auto start = std::chrono::steady_clock::now();
+  int seen = 0;
+  uint64_t last_seq = 0;
+  while (!g_stop.load()) {
+    if (c.seconds > 0 && std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= c.seconds) break;
+    zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, std::chrono::milliseconds(200)) == 0) continue;
+    zmq::message_t topic, body;
+    if (!sub.recv(topic, zmq::recv_flags::dontwait)) continue;
+    if (!topic.more() || !sub.recv(body)) continue;
+    v1::LiveMessage m;
+    if (!m.ParseFromArray(body.data(), static_cast<int>(body.size()))) continue;
+    // Sequence numbers count every message the server published, subscribed or not: a jump only
+    // says something was missed when everything is watched.
+    if (c.topics.empty() && last_seq && m.sequence() > last_seq + 1 && !ctx.json) {
+      fmt::print("  ({} messages missed)\n", m.sequence() - last_seq - 1);
+    }
+    last_seq = m.sequence();
+    if (ctx.json) {
+      fmt::print("{{\"topic\":\"{}\",\"message\":{}}}\n", topic.to_string(), OneLineJson(m));
+    } else {
+      std::string what;
+      int64_t t = 0;
+      switch (m.kind_case()) {
+        case v1::LiveMessage::kCamera:
+          t = m.camera().time_ns();
+          what = fmt::format("camera {} {}{}", m.camera().camera(), m.camera().state(),
+                             m.camera().reason().empty() ? "" : ": " + m.camera().reason());
+          break;
+        case v1::LiveMessage::kEvent:
+          t = m.event().start_ns();
+          what = fmt::format("event  {} {} {} score {:.2f}", m.event().camera(), m.event().type(),
+                             m.event().zone(), m.event().score());
+          break;
+        case v1::LiveMessage::kPlate:
+          t = m.plate().time_ns();
+          what = fmt::format("plate  {} {} {} {:.2f}", m.plate().camera(), m.plate().plate(),
+                             m.plate().color(), m.plate().confidence());
+          break;
+        case v1::LiveMessage::kAlert:
+          t = m.alert().state_ns() ? m.alert().state_ns() : m.alert().time_ns();
+          what = fmt::format("ALERT  #{} {} {} [{}{}] {}", m.alert().id(), m.alert().camera(),
+                             m.alert().kind(), m.alert().state(),
+                             m.alert().state_by().empty() ? "" : " by " + m.alert().state_by(),
+                             m.alert().message());
+          break;
+        default:
+          what = "(unknown message)";
+      }
+      fmt::print("{}  {}\n", t ? FormatLocal(t) : std::string(19, ' '), what);
+    }
+    std::fflush(stdout);
+    if (c.count > 0 && ++seen >= c.count) break;
+  }
+  return kExitOk;
+}
+
+int Watchlist(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
+  v1::Request q;
+  if (*c.watchlist_add) {
+    auto* w = q.mutable_watchlist_add()->mutable_entry();
+    w->set_pattern(c.pattern);
+    bool wild = c.pattern.find_first_of("?*") != std::string::npos;
+    if (c.fuzzy >= 0 && wild) {
+      std::cerr << "vigil: --fuzzy takes a whole plate, not a pattern with ? or *\n";
+      return kExitUsage;
+    }
+    w->set_match(c.fuzzy >= 0 ? v1::FUZZY : wild ? v1::WILDCARD : v1::EXACT);
+    w->set_max_substitutions(std::max(c.fuzzy, 0));
+    w->set_reason(c.reason);
+    auto r = client.Call(q);
+    if (!r.ok()) return Fail(r.error());
+    if (ctx.json) {
+      fmt::print("{{\"id\":{}}}\n", r->watchlist_add().id());
+    } else {
+      fmt::print("watchlist entry {} added\n", r->watchlist_add().id());
+    }
+    return kExitOk;
+  }
+  if (*c.watchlist_remove) {
+    q.mutable_watchlist_remove()->set_id(c.id);
+    auto r = client.Call(q);
+    if (!r.ok()) return Fail(r.error());
+    if (!ctx.json) fmt::print("watchlist entry {} removed\n", c.id);
+    return kExitOk;
+  }
+  q.mutable_watchlist();
+  auto r = client.Call(q);
+  if (!r.ok()) return Fail(r.error());
+  if (!ctx.json) fmt::print("{:>5} {:<12} {:<9} {:>4} {:<14} {:<19} {}\n", "ID", "PATTERN", "MATCH", "SUBS", "BY", "ADDED", "REASON");
+  for (const auto& w : r->watchlist().entries()) {
+    if (ctx.json) {
+      fmt::print("{}\n", OneLineJson(w));
+    } else {
+      fmt::print("{:>5} {:<12} {:<9} {:>4} {:<14} {:<19} {}\n", w.id(), w.pattern(),
+                 v1::PlateMatch_Name(w.match()), w.max_substitutions(), w.added_by(),
+                 FormatLocal(w.added_ns()), w.reason());
+    }
+  }
+  return kExitOk;
+}
+
+int Alerts(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
+  v1::Request q;
+  if (*c.alerts_ack || *c.alerts_close) {
+    auto* u = q.mutable_alert_update();
+    u->set_id(c.id);
+    u->set_state(*c.alerts_ack ? "acknowledged" : "closed");
+    u->set_note(c.note);
+    auto r = client.Call(q);
+    if (!r.ok()) return Fail(r.error());
+    if (!ctx.json) fmt::print("alert {} {}\n", c.id, u->state());
+    return kExitOk;
+  }
+  auto* a = q.mutable_alerts();
+  a->mutable_range()->set_from_ns(ctx.range.start_ns);
+  a->mutable_range()->set_to_ns(ctx.range.end_ns);
+  for (const auto& cam : ctx.cameras) a->add_cameras(cam);
+  for (const auto& s : c.states) a->add_states(s);
+  a->mutable_page()->set_limit(c.limit);
+  a->mutable_page()->set_page_token(c.page);
+  auto r = client.Call(q);
+  if (!r.ok()) return Fail(r.error());
+  if (!ctx.json) fmt::print("{:>6} {:<19} {:<10} {:<12} {:<13} {:<14} {}\n", "ID", "TIME", "CAMERA", "KIND", "STATE", "BY", "MESSAGE");
+  for (const auto& al : r->alerts().alerts()) {
+    if (ctx.json) {
+      fmt::print("{}\n", OneLineJson(al));
+    } else {
+      fmt::print("{:>6} {:<19} {:<10} {:<12} {:<13} {:<14} {}\n", al.id(), FormatLocal(al.time_ns()), al.camera(),
+                 al.kind(), al.state(), al.state_by(), al.message());
+    }
+  }
+  const std::string& next = r->alerts().next_page_token();
+  if (!next.empty()) {
+    if (ctx.json) {
+      fmt::print("{{\"next_page\":\"{}\"}}\n", next);
+    } else {
+      fmt::print(stderr, "more rows: add --page {}\n", next);
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+bool ApiCommands::chosen() const {
+  return *export_cmd || *watch_cmd || *watchlist_cmd || *alerts_cmd;
+}
+
+void AddApiCommands(CLI::App& app, ApiCommands& c) {
+  c.export_cmd = app.add_subcommand(
+      "export", "clips of cameras (or of an area) for a time range, with a hash manifest (--server)");
+  c.export_cmd->add_option("--output,-o", c.output_dir,
+                           "download the clips and their manifests into this directory");
+  c.export_cmd->add_option("--case", c.case_ref, "case or incident reference for the manifest");
+  c.watch_cmd = app.add_subcommand("watch", "live events, plate reads, alerts and camera states (--server)");
+  c.watch_cmd->add_option("--topic", c.topics,
+                          "topic prefix: alert. | event.cam1 | camera. | plate. (repeatable; all when none)");
+  c.watch_cmd->add_option("--events", c.events_endpoint, "the PUB endpoint (asked from the server when omitted)");
+  c.watch_cmd->add_option("--count", c.count, "stop after N messages");
+  c.watch_cmd->add_option("--seconds", c.seconds, "stop after S seconds");
+  c.watchlist_cmd = app.add_subcommand("watchlist", "wanted plates: list, add, remove (--server)");
+  c.watchlist_add = c.watchlist_cmd->add_subcommand("add", "add a plate, wildcard pattern or fuzzy plate");
+  c.watchlist_add->add_option("pattern", c.pattern, "plate or pattern, e.g. 云A12345, 云A*12?45")->required();
+  c.watchlist_add->add_option("--fuzzy", c.fuzzy, "match up to N confusable substitutions");
+  c.watchlist_add->add_option("--reason", c.reason, "why the plate is wanted")->required();
+  c.watchlist_remove = c.watchlist_cmd->add_subcommand("remove", "remove an entry (kept in history)");
+  c.watchlist_remove->add_option("id", c.id, "entry id")->required();
+  c.alerts_cmd = app.add_subcommand("alerts", "alerts: list, ack, close (--server)");
+  c.alerts_cmd->add_option("--state", c.states, "new, acknowledged, closed (repeatable)");
+  c.alerts_cmd->add_option("--limit", c.limit, "rows per page (1-10000, default 100)");
+  c.alerts_cmd->add_option("--page", c.page, "token printed by the previous page");
+  c.alerts_ack = c.alerts_cmd->add_subcommand("ack", "acknowledge an alert");
+  c.alerts_close = c.alerts_cmd->add_subcommand("close", "close an alert");
+  for (CLI::App* sub : {c.alerts_ack, c.alerts_close}) {
+    sub->add_option("id", c.id, "alert id")->required();
+    sub->add_option("--note", c.note, "what was done");
+  }
+}
+
+int RunApiCommand(const ApiCommands& c, const ApiContext& ctx) {
+  if (ctx.server.empty()) {
+    std::cerr << "vigil: this subcommand asks a running vigild: give --server ENDPOINT\n";
+    return kExitUsage;
+  }
+  auto client = api::Client::Connect(ctx.server, ctx.user);
+  if (!client.ok()) return Fail(client.error());
+  if (*c.export_cmd) return Export(c, ctx, **client);
+  if (*c.watch_cmd) return Watch(c, ctx, **client);
+  if (*c.watchlist_cmd) return Watchlist(c, ctx, **client);
+  return Alerts(c, ctx, **client);
+}
+
+}  // namespace vigil::cli

@@ -1,0 +1,61 @@
+#pragma once
+// The subcommands that only a running vigild can answer: export, watch, watchlist, alerts.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "index/types.h"
+
+namespace vigil::cli {
+
+struct ApiCommands {
+  CLI::App* export_cmd = nullptr;
+  CLI::App* watch_cmd = nullptr;
+  CLI::App* watchlist_cmd = nullptr;
+  CLI::App* watchlist_add = nullptr;
+  CLI::App* watchlist_remove = nullptr;
+  CLI::App* alerts_cmd = nullptr;
+  CLI::App* alerts_ack = nullptr;
+  CLI::App* alerts_close = nullptr;
+
+  // export
+  std::string output_dir;  // download the clips here; empty: they stay on the server
+  std::string case_ref;
+  // watch
+  std::vector<std::string> topics;
+  std::string events_endpoint;
+  int count = 0;         // stop after this many messages (0: run until interrupted)
+  double seconds = 0;    // stop after this long (0: no limit)
+  // watchlist
+  std::string pattern, reason;
+  int fuzzy = -1;
+  int64_t id = 0;
+  // alerts
+  std::vector<std::string> states;
+  std::string note;
+  int64_t limit = 100;
+  std::string page;
+
+  bool chosen() const;
+};
+
+// Adds the subcommands to `app`.
+void AddApiCommands(CLI::App& app, ApiCommands& c);
+
+struct ApiContext {
+  std::string server;
+  bool json = false;
+  std::vector<std::string> cameras;
+  index::TimeRange range;
+  bool range_given = false;  // --from or --to was given
+  std::optional<index::Area> area;
+  std::string user;
+};
+
+// Runs the chosen one; returns the process's exit code (see main.cpp).
+int RunApiCommand(const ApiCommands& c, const ApiContext& ctx);
+
+}  // namespace vigil::cli
