@@ -6,22 +6,24 @@
 
 namespace vigil::testing {
 
-Result<EncodedClip> EncodeClip(ingest::VideoCodec codec, int frames, int gop, int width, int height) {
+Result<EncodedClip> EncodeClip(ingest::VideoCodec codec, int frames, int gop, int width, int height,
+                               const std::string& pattern, int kbps) {
   EnsureGstInit();
+  std::string rate = kbps > 0 ? fmt::format("bitrate={} ", kbps) : "";
   std::string enc =
       codec == ingest::VideoCodec::kH264
-          ? fmt::format("x264enc tune=zerolatency speed-preset=ultrafast key-int-max={} bframes=0 "
+          ? fmt::format("x264enc tune=zerolatency speed-preset=ultrafast key-int-max={} bframes=0 {}"
                         "option-string=scenecut=0 ! h264parse ! "
                         "video/x-h264,stream-format=avc,alignment=au",
-                        gop)
-          : fmt::format("x265enc tune=zerolatency speed-preset=ultrafast key-int-max={} "
+                        gop, rate)
+          : fmt::format("x265enc tune=zerolatency speed-preset=ultrafast key-int-max={} {}"
                         "option-string=bframes=0:scenecut=0 ! h265parse ! "
                         "video/x-h265,stream-format=hvc1,alignment=au",
-                        gop);
+                        gop, rate);
   std::string desc = fmt::format(
-      "videotestsrc num-buffers={} pattern=ball ! video/x-raw,width={},height={},framerate=25/1 ! "
+      "videotestsrc num-buffers={} pattern={} ! video/x-raw,width={},height={},framerate=25/1 ! "
       "{} ! appsink name=sink sync=false",
-      frames, width, height, enc);
+      frames, pattern, width, height, enc);
   GError* raw = nullptr;
   GstPtr<GstElement> pipeline(gst_parse_launch(desc.c_str(), &raw));
   GstPtr<GError> err(raw);

@@ -3,6 +3,7 @@
 // access units in memory, as the recorder's appsink would receive them.
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "base/status.h"
@@ -23,8 +24,9 @@ struct EncodedClip {
   std::vector<AccessUnit> units;
 };
 
-// `frames` frames at 25 fps, a key frame every `gop` frames.
+// `frames` frames at 25 fps, a key frame every `gop` frames, of videotestsrc's `pattern` ("snow" is
+// noise: with `kbps` it makes camera-sized files); kbps 0 keeps the encoder's default rate.
 Result<EncodedClip> EncodeClip(ingest::VideoCodec codec, int frames, int gop = 50, int width = 320,
-                               int height = 240);
+                               int height = 240, const std::string& pattern = "ball", int kbps = 0);
 
 }  // namespace vigil::testing
