@@ -260,9 +260,13 @@ struct Server::Impl {
   zmq::context_t ctx{1};
   zmq::socket_t router{ctx, zmq::socket_type::router};
   zmq::socket_t pub{ctx, zmq::socket_type::pub};
-  zmq::socket_t to_workers{ctx, zmq::socket_type::push};
-  zmq::socket_t from_workers{ctx, zmq::socket_type::pull};
-  std::string inproc_requests, inproc_replies;
+  // Workers are DEALERs on this inproc ROUTER: a request goes to a worker that said it is idle, so
+  // one slow request never holds up others queued behind it on the same worker.
+  zmq::socket_t backend{ctx, zmq::socket_type::router};
+  std::string inproc_backend;
+  std::deque<std::string> idle_workers;  // one entry per credit; front thread only
+  std::deque<std::vector<zmq::message_t>> waiting;            // front thread only
+  static constexpr size_t kMaxWaiting = 10'000;
 
   std::mutex pub_mu;
   std::deque<std::pair<std::string, std::string>> pub_queue;  // guarded by pub_mu
@@ -304,8 +308,14 @@ struct Envelope {
 void Server::Impl::FrontLoop() {
   std::vector<zmq::pollitem_t> items = {
       {router.handle(), 0, ZMQ_POLLIN, 0},
-      {from_workers.handle(), 0, ZMQ_POLLIN, 0},
+      {backend.handle(), 0, ZMQ_POLLIN, 0},
       {wake_recv.handle(), 0, ZMQ_POLLIN, 0},
+  };
+  auto dispatch = [&](std::string worker, std::vector<zmq::message_t>& frames) {
+    backend.send(zmq::buffer(worker), zmq::send_flags::sndmore);
+    for (size_t i = 0; i < frames.size(); ++i) {
+      backend.send(frames[i], i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    }
   };
   while (!stopping.load()) {
     zmq::poll(items.data(), items.size(), std::chrono::milliseconds(200));
@@ -320,10 +330,21 @@ void Server::Impl::FrontLoop() {
         if (!more) break;
       }
       if (frames.size() >= 2) {
-        // Forward [identity..., (empty), body] to a worker as-is; it parses and answers.
-        for (size_t i = 0; i < frames.size(); ++i) {
-          to_workers.send(frames[i], i + 1 < frames.size() ? zmq::send_flags::sndmore
-                                                          : zmq::send_flags::none);
+        // [identity..., (empty), body] goes as-is to an idle worker, or waits for one.
+        if (!idle_workers.empty()) {
+          std::string w = std::move(idle_workers.front());
+          idle_workers.pop_front();
+          dispatch(std::move(w), frames);
+        } else if (waiting.size() < kMaxWaiting) {
+          waiting.push_back(std::move(frames));
+        } else {
+          Response busy = ErrorResponse(0, Status::Unavailable(fmt::format(
+              "the server has {} requests waiting: try again shortly", waiting.size())));
+          std::string bytes = busy.SerializeAsString();
+          for (size_t i = 0; i + 1 < frames.size(); ++i) {
+            (void)router.send(frames[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+          }
+          (void)router.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
         }
       } else if (frames.size() == 1) {
         log->warn("dropped a request with no body frame");
@@ -331,13 +352,32 @@ void Server::Impl::FrontLoop() {
     }
     if (items[1].revents & ZMQ_POLLIN) {
       for (;;) {
-        zmq::message_t m;
-        if (!from_workers.recv(m, zmq::recv_flags::dontwait)) break;
-        bool more = m.more();
-        // ROUTER drops a reply it cannot route (client gone, or its queue full): never blocks.
-        (void)router.send(m, more ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
-                                  : zmq::send_flags::dontwait);
-        if (!more) answered->fetch_add(1);
+        // [worker, "R", route..., body] (a reply; the worker is idle again) or [worker, "I"].
+        std::vector<zmq::message_t> frames;
+        for (;;) {
+          zmq::message_t m;
+          if (!backend.recv(m, zmq::recv_flags::dontwait)) break;
+          bool more = m.more();
+          frames.push_back(std::move(m));
+          if (!more) break;
+        }
+        if (frames.size() < 2) break;
+        std::string worker = frames[0].to_string();
+        if (frames[1].to_string() == "R") {
+          // ROUTER drops a reply it cannot route (client gone, or its queue full): never blocks.
+          for (size_t i = 2; i < frames.size(); ++i) {
+            bool last = i + 1 == frames.size();
+            (void)router.send(frames[i], last ? zmq::send_flags::dontwait
+                                              : zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+          }
+          answered->fetch_add(1);
+        }
+        if (!waiting.empty()) {
+          dispatch(std::move(worker), waiting.front());
+          waiting.pop_front();
+        } else {
+          idle_workers.push_back(std::move(worker));
+        }
       }
     }
     if (items[2].revents & ZMQ_POLLIN) {
@@ -371,20 +411,24 @@ void Server::Impl::FrontLoop() {
 }
 
 void Server::Impl::WorkerLoop(int n) {
-  zmq::socket_t in(ctx, zmq::socket_type::pull);
-  zmq::socket_t out(ctx, zmq::socket_type::push);
-  in.connect(inproc_requests);
-  out.connect(inproc_replies);
-  in.set(zmq::sockopt::rcvtimeo, 200);
+  zmq::socket_t io(ctx, zmq::socket_type::dealer);
+  io.set(zmq::sockopt::routing_id, fmt::format("w{}", n));
+  io.set(zmq::sockopt::rcvtimeo, 200);
+  io.set(zmq::sockopt::linger, 0);
+  io.connect(inproc_backend);
   auto reader = open_reader();
   if (!reader.ok()) {
     log->error("api worker {}: cannot open the index for reading: {}", n, reader.error());
   }
+  // Two credits: one request being answered and one ready behind it keeps the worker busy while the
+  // next reply travels, and a slow request holds up at most one other.
+  io.send(zmq::str_buffer("I"), zmq::send_flags::none);
+  io.send(zmq::str_buffer("I"), zmq::send_flags::none);
   while (!stopping.load()) {
     std::vector<zmq::message_t> frames;
     for (;;) {
       zmq::message_t m;
-      auto got = in.recv(m);
+      auto got = io.recv(m);
       if (!got) break;
       bool more = m.more();
       frames.push_back(std::move(m));
@@ -415,6 +459,7 @@ void Server::Impl::WorkerLoop(int n) {
         }
         Wake();
       });
+      io.send(zmq::str_buffer("I"), zmq::send_flags::none);
       continue;
     } else {
       resp = Handle(req, **reader, *store, *clock, options.status, started_ns, exporter.get());
@@ -424,8 +469,9 @@ void Server::Impl::WorkerLoop(int n) {
       log->info("request {} ({}): {}", resp.id(), req.kind_case(), resp.error().message());
     }
     std::string bytes = resp.SerializeAsString();
-    for (size_t i = 0; i + 1 < frames.size(); ++i) out.send(frames[i], zmq::send_flags::sndmore);
-    out.send(zmq::buffer(bytes), zmq::send_flags::none);
+    io.send(zmq::str_buffer("R"), zmq::send_flags::sndmore);
+    for (size_t i = 0; i + 1 < frames.size(); ++i) io.send(frames[i], zmq::send_flags::sndmore);
+    io.send(zmq::buffer(bytes), zmq::send_flags::none);
   }
 }
 
@@ -449,8 +495,7 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, inde
   impl->started_ns = clock.WallNs();
   static std::atomic<int> instance{0};
   int n = instance.fetch_add(1);
-  impl->inproc_requests = fmt::format("inproc://api-requests-{}", n);
-  impl->inproc_replies = fmt::format("inproc://api-replies-{}", n);
+  impl->inproc_backend = fmt::format("inproc://api-workers-{}", n);
   try {
     impl->router.set(zmq::sockopt::linger, 0);
     impl->router.set(zmq::sockopt::maxmsgsize, options.max_request_bytes * 4);
@@ -459,8 +504,8 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, inde
     impl->router.set(zmq::sockopt::sndhwm, 256);
     impl->pub.set(zmq::sockopt::linger, 0);
     impl->pub.set(zmq::sockopt::sndhwm, 10000);
-    impl->to_workers.bind(impl->inproc_requests);
-    impl->from_workers.bind(impl->inproc_replies);
+    impl->backend.set(zmq::sockopt::linger, 0);
+    impl->backend.bind(impl->inproc_backend);
     impl->wake_recv.bind(fmt::format("inproc://api-wake-{}", n));
     impl->wake_send.connect(fmt::format("inproc://api-wake-{}", n));
   } catch (const zmq::error_t& e) {

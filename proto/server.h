@@ -2,12 +2,15 @@
 // vigil's API server: a ZeroMQ ROUTER socket answering Requests (proto/vigil.proto) and a PUB
 // socket publishing LiveMessages.
 //
-// Threads: one front thread owns both ZeroMQ sockets; it hands each request to a pool of workers
-// (inproc PUSH/PULL) and sends their replies back through the ROUTER. Each worker reads through its
-// own read-only store connection; writes (cameras, watchlist, alerts) go to the node's store. A slow
-// request occupies one worker; a client that never reads its replies only fills its own queue (the
-// ROUTER drops what it cannot deliver); a malformed frame is answered with Error MALFORMED. Nothing
-// a client sends stops the server.
+// Threads: one front thread owns both ZeroMQ sockets; it hands each request to an idle worker of a
+// pool (inproc ROUTER/DEALER with two credits per worker: a worker holds at most one request besides
+// the one it answers; the rest wait in the front thread, up to 10,000, then UNAVAILABLE) and sends their replies back through the ROUTER. Each
+// worker reads through its own read-only store connection; writes (cameras, watchlist, alerts) go to
+// the node's store. A slow request occupies one worker and delays at most one request; a client
+// that never reads its replies only fills its own queue (the ROUTER drops what it cannot deliver);
+// a malformed frame is answered with Error MALFORMED. Nothing a client sends stops the server.
+// Export fetches waiting for bytes are parked in the Exporter and answered later through the front
+// thread, without holding a worker.
 
 #include <atomic>
 #include <functional>
