@@ -60,14 +60,16 @@ Result<Page<Alert>> SqliteStore::Alerts(const AlertQuery& q) {
   for (AlertState s : q.states) states.push_back(static_cast<int64_t>(s));
   std::sort(states.begin(), states.end());
   for (int64_t s : states) fp.Add(s);
+  fp.Add(q.id);
   VIGIL_ASSIGN_OR_RETURN(auto token, DecodeToken(q.page.token, "alerts", fp.value(), 2));
   VIGIL_ASSIGN_OR_RETURN(auto nums, ResolveCameras(q.cameras, std::nullopt));
   std::string sql = fmt::format(
       "SELECT id, camera, time_ns, kind, message, event_id, plate_read_id, watch_id, state, "
       "state_by, state_ns, note FROM alerts WHERE time_ns >= ?1 AND time_ns < ?2 AND (time_ns, id) "
-      "< (?3, ?4) {} {} ORDER BY time_ns DESC, id DESC LIMIT ?5",
+      "< (?3, ?4) {} {} {} ORDER BY time_ns DESC, id DESC LIMIT ?5",
       nums ? fmt::format("AND camera IN ({})", IntList(*nums)) : "",
-      states.empty() ? "" : fmt::format("AND state IN ({})", IntList(states)));
+      states.empty() ? "" : fmt::format("AND state IN ({})", IntList(states)),
+      q.id > 0 ? fmt::format("AND id = {}", q.id) : "");
   std::lock_guard lock(read_mu_);
   VIGIL_ASSIGN_OR_RETURN(Stmt s, reader_db_->Prepare(sql));
   s.Bind(1, q.range.start_ns).Bind(2, q.range.end_ns);

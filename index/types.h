@@ -261,6 +261,7 @@ struct AlertQuery {
   TimeRange range;
   std::vector<std::string> cameras;
   std::vector<AlertState> states;  // all when empty
+  int64_t id = 0;                  // just this alert when > 0
   PageRequest page;                // newest first
 };
 

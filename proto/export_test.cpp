@@ -274,6 +274,15 @@ TEST_CASE("bad export requests get typed errors and the server goes on") {
   CHECK(code(ExportOf({"cam1"}, kT0, kT0 + 3601 * kSec)) == StatusCode::kResourceExhausted);
   CHECK(code(ExportOf({"cam3"}, kT0, kT0 + kSec)) == StatusCode::kNotFound);
   CHECK(code(ExportOf({"cam1"}, kT0 + 17 * kSec, kT0 + 20 * kSec)) == StatusCode::kNotFound);
+  {
+    // Evidence needs to know who asked.
+    auto anonymous = Client::Connect(f.server->requests_endpoint(), "");
+    REQUIRE(anonymous.ok());
+    auto r = (*anonymous)->Call(ExportOf({"cam1"}, kT0, kT0 + kSec));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code() == StatusCode::kInvalidArgument);
+    CHECK(r.error().message().find("user") != std::string::npos);
+  }
   auto fetch = [&](const std::string& id, int clip, int64_t offset, int max) {
     v1::Request q;
     auto* e = q.mutable_export_fetch();

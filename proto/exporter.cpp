@@ -236,6 +236,9 @@ Result<v1::ExportResult> Exporter::Start(const v1::ExportRequest& request, const
         static_cast<double>(to - from) / (60.0 * kNsPerSec),
         static_cast<double>(o.max_clip_ns) / (60.0 * kNsPerSec)));
   }
+  if (user.empty()) {
+    return Status::InvalidArgument("an export needs the user who asks it, for the audit trail");
+  }
   if (request.cameras().empty() && !request.has_area()) {
     return Status::InvalidArgument("an export names cameras or an area");
   }

@@ -3,6 +3,7 @@
 // one must give a Response (a result or a typed Error) without crashing; the store must still answer
 // afterwards. (Run under ASan with meson -Db_sanitize=address for leaks and overflows.)
 
+#include <atomic>
 #include <random>
 
 #include <doctest/doctest.h>
@@ -15,7 +16,7 @@ namespace vigil::api {
 namespace {
 
 std::vector<std::string> Seeds(const index::testing::City& city) {
-  std::vector<v1::Request> reqs(14);
+  std::vector<v1::Request> reqs(16);
   v1::TimeRange all;
   all.set_from_ns(city.options().start_ns);
   all.set_to_ns(city.end_ns());
@@ -44,6 +45,11 @@ std::vector<std::string> Seeds(const index::testing::City& city) {
   reqs[12].mutable_alert_update()->set_id(1);
   reqs[12].mutable_alert_update()->set_state("closed");
   *reqs[13].mutable_counts()->mutable_range() = all;
+  reqs[14].mutable_export_clip()->add_cameras(city.cameras()[0].id);
+  reqs[14].mutable_export_clip()->mutable_range()->set_from_ns(all.from_ns());
+  reqs[14].mutable_export_clip()->mutable_range()->set_to_ns(all.from_ns() + 60'000'000'000);
+  reqs[15].mutable_export_fetch()->set_export_id("20261123T000000Z-0000");
+  reqs[15].mutable_export_fetch()->set_max_bytes(1024);
   std::vector<std::string> out;
   for (auto& r : reqs) {
     r.set_id(42);
@@ -107,6 +113,12 @@ TEST_CASE("100,000 mutated requests each get a response and the server still ans
   ro.read_only = true;
   auto reader = std::move(index::OpenSqliteStore(dir / "index.db", ro).value());
 
+  ExportOptions eo;
+  eo.data_dir = dir.path();
+  eo.park_ns = 1'000'000;
+  std::atomic<int64_t> fetches{0}, fetch_replies{0};
+  auto exporter = std::make_unique<Exporter>(eo, *store, SystemClock());
+
   QuietProtobufLogs();
   const auto seeds = Seeds(city);
   std::mt19937 rng(2026);
@@ -116,7 +128,15 @@ TEST_CASE("100,000 mutated requests each get a response and the server still ans
     v1::Request req;
     if (!req.ParseFromString(bytes)) continue;  // the server answers MALFORMED (server_test)
     ++parsed;
-    v1::Response resp = Handle(req, *reader, *store, SystemClock());
+    if (req.kind_case() == v1::Request::kExportFetch) {
+      ++fetches;
+      exporter->Fetch(req.id(), req.export_fetch(), [&](v1::Response r) {
+        CHECK((r.has_error() || r.has_export_fetch()));
+        ++fetch_replies;
+      });
+      continue;
+    }
+    v1::Response resp = Handle(req, *reader, *store, SystemClock(), {}, 0, exporter.get());
     CHECK(resp.id() == req.id());
     if (resp.has_error()) {
       ++errors;
@@ -128,7 +148,11 @@ TEST_CASE("100,000 mutated requests each get a response and the server still ans
   CHECK(parsed > 20'000);  // the mutations reach the dispatcher, not just the decoder
   CHECK(errors > 1'000);
   CHECK(results > 1'000);
-  MESSAGE(parsed, " decoded, ", errors, " errors, ", results, " results");
+  MESSAGE(parsed, " decoded, ", errors, " errors, ", results, " results, ", fetches.load(),
+          " export fetches");
+  exporter.reset();  // answers whatever is still parked
+  CHECK(fetches.load() > 100);
+  CHECK(fetch_replies.load() == fetches.load());
   v1::Request ok;
   ok.mutable_cameras();
   CHECK(Handle(ok, *reader, *store, SystemClock()).cameras().cameras_size() >= 20);

@@ -199,6 +199,7 @@ class RemoteStore final : public index::Store {
     SetRange(aq.range, a->mutable_range());
     for (const auto& c : aq.cameras) a->add_cameras(c);
     for (auto s : aq.states) a->add_states(std::string(index::AlertStateName(s)));
+    a->set_id(aq.id);
     SetPage(aq.page, a->mutable_page());
     VIGIL_ASSIGN_OR_RETURN(auto r, Call(q));
     index::Page<index::Alert> out;

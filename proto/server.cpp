@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <zmq.hpp>
 
 #include "base/log.h"
@@ -106,6 +107,17 @@ Response Handle(const Request& q, index::Store& reader, index::Store& writer, Cl
         fq.area = FromPb(f.area(), f.has_area());
         fq.page = FromPb(f.page(), f.has_page());
         VIGIL_ASSIGN_OR_RETURN(auto res, reader.Footage(fq));
+        // Who looked for footage of which cameras and when: the investigator's trail.
+        index::AuditEntry audit;
+        audit.time_ns = clock.WallNs();
+        audit.who = q.user().empty() ? "(no user given)" : q.user();
+        audit.action = "footage";
+        audit.detail = fmt::format("footage of {} from {} to {}{}",
+                                   fq.cameras.empty() ? std::string("all cameras")
+                                                      : fmt::format("{}", fmt::join(fq.cameras, ",")),
+                                   FormatUtc(fq.range.start_ns), FormatUtc(fq.range.end_ns),
+                                   fq.area ? " in an area" : "");
+        VIGIL_RETURN_IF_ERROR(writer.AppendAudit(audit).status());
         auto* out = r.mutable_footage();
         for (const auto& s : res.spans) ToPb(s, out->add_spans());
         for (const auto& g : res.gaps) ToPb(g, out->add_gaps());
@@ -199,6 +211,7 @@ Response Handle(const Request& q, index::Store& reader, index::Store& writer, Cl
           if (!st) return Status::InvalidArgument(fmt::format("unknown alert state '{}'", s));
           aq.states.push_back(*st);
         }
+        aq.id = a.id();
         aq.page = FromPb(a.page(), a.has_page());
         VIGIL_ASSIGN_OR_RETURN(auto page, reader.Alerts(aq));
         auto* out = r.mutable_alerts();
@@ -254,7 +267,7 @@ struct Server::Impl {
   index::Store* store = nullptr;
   OpenReader open_reader;
   Clock* clock = nullptr;
-  std::atomic<int64_t>* answered = nullptr;
+  std::atomic<int64_t> answered{0};
   std::shared_ptr<spdlog::logger> log = Logger("api");
 
   zmq::context_t ctx{1};
@@ -287,6 +300,8 @@ struct Server::Impl {
 
   void FrontLoop();
   void WorkerLoop(int n);
+  void PublishAlert(int64_t id);
+  void Publish(const std::string& topic, v1::LiveMessage message);
   void Wake() {
     std::lock_guard lock(wake_mu);
     (void)wake_send.send(zmq::str_buffer("w"), zmq::send_flags::dontwait);
@@ -370,7 +385,7 @@ void Server::Impl::FrontLoop() {
             (void)router.send(frames[i], last ? zmq::send_flags::dontwait
                                               : zmq::send_flags::sndmore | zmq::send_flags::dontwait);
           }
-          answered->fetch_add(1);
+          answered.fetch_add(1);
         }
         if (!waiting.empty()) {
           dispatch(std::move(worker), waiting.front());
@@ -405,7 +420,7 @@ void Server::Impl::FrontLoop() {
         (void)router.send(zmq::buffer(frames[i]), last ? zmq::send_flags::dontwait
                                                        : zmq::send_flags::sndmore | zmq::send_flags::dontwait);
       }
-      answered->fetch_add(1);
+      answered.fetch_add(1);
     }
   }
 }
@@ -464,6 +479,7 @@ void Server::Impl::WorkerLoop(int n) {
     } else {
       resp = Handle(req, **reader, *store, *clock, options.status, started_ns, exporter.get());
       if (resp.has_status()) resp.mutable_status()->set_events_endpoint(events_endpoint);
+      if (resp.has_alert_update()) PublishAlert(req.alert_update().id());
     }
     if (resp.has_error()) {
       log->info("request {} ({}): {}", resp.id(), req.kind_case(), resp.error().message());
@@ -475,7 +491,20 @@ void Server::Impl::WorkerLoop(int n) {
   }
 }
 
-Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) { impl_->answered = &answered_; }
+// An alert changed state through the API: every monitoring room watching it hears so.
+void Server::Impl::PublishAlert(int64_t id) {
+  index::AlertQuery q;
+  q.range = {INT64_MIN, INT64_MAX};
+  q.id = id;
+  q.page.limit = 1;
+  auto page = store->Alerts(q);
+  if (!page.ok() || page->items.empty()) return;
+  v1::LiveMessage m;
+  ToPb(page->items.front(), m.mutable_alert());
+  Publish("alert." + page->items.front().camera, std::move(m));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Server::~Server() {
   impl_->stopping = true;
@@ -539,13 +568,19 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, inde
   return server;
 }
 
+int64_t Server::answered() const { return impl_->answered.load(); }
+
 void Server::Publish(const std::string& topic, v1::LiveMessage message) {
+  impl_->Publish(topic, std::move(message));
+}
+
+void Server::Impl::Publish(const std::string& topic, v1::LiveMessage message) {
   {
-    std::lock_guard lock(impl_->pub_mu);
-    message.set_sequence(++impl_->pub_sequence);
-    impl_->pub_queue.emplace_back(topic, message.SerializeAsString());
+    std::lock_guard lock(pub_mu);
+    message.set_sequence(++pub_sequence);
+    pub_queue.emplace_back(topic, message.SerializeAsString());
   }
-  impl_->Wake();
+  Wake();
 }
 
 }  // namespace vigil::api

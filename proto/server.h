@@ -64,13 +64,12 @@ class Server {
   const std::string& events_endpoint() const { return events_endpoint_; }
 
   // Requests answered so far (for tests and status).
-  int64_t answered() const { return answered_.load(); }
+  int64_t answered() const;
 
  private:
   struct Impl;
   explicit Server(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
-  std::atomic<int64_t> answered_{0};
   std::string requests_endpoint_, events_endpoint_;
 };
 

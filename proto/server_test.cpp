@@ -332,6 +332,78 @@ TEST_CASE("subscribers get live messages by topic, numbered in order") {
   for (size_t i = 1; i < seqs.size(); ++i) CHECK(seqs[i] > seqs[i - 1]);
 }
 
+TEST_CASE("an alert acknowledged and closed through the API is published to every subscriber") {
+  Fixture f;
+  index::Alert a;
+  a.camera = f.city.cameras()[3].id;
+  a.time_ns = f.options.start_ns + 5000;
+  a.kind = "watchlist";
+  a.message = "云A12345 on the watchlist";
+  auto id = f.store->RaiseAlert(a);
+  REQUIRE(id.ok());
+  zmq::context_t ctx(1);
+  zmq::socket_t sub(ctx, zmq::socket_type::sub);
+  sub.set(zmq::sockopt::subscribe, "alert." + a.camera);
+  sub.set(zmq::sockopt::rcvtimeo, 3000);
+  sub.connect(f.server->events_endpoint());
+  // Wait until the subscription has joined: a probe message on the same topic arrives.
+  bool joined = false;
+  for (int i = 0; i < 100 && !joined; ++i) {
+    v1::LiveMessage probe;
+    probe.mutable_alert()->set_id(-1);
+    f.server->Publish("alert." + a.camera, probe);
+    zmq::message_t t, b;
+    sub.set(zmq::sockopt::rcvtimeo, 50);
+    if (sub.recv(t)) {
+      REQUIRE(sub.recv(b));
+      joined = true;
+    }
+  }
+  REQUIRE(joined);
+  sub.set(zmq::sockopt::rcvtimeo, 3000);
+  auto client = f.NewClient("op.li");
+  std::vector<std::string> states;
+  for (const char* state : {"acknowledged", "closed"}) {
+    v1::Request u;
+    u.mutable_alert_update()->set_id(*id);
+    u.mutable_alert_update()->set_state(state);
+    u.mutable_alert_update()->set_note("patrol 12 sent");
+    REQUIRE(client->Call(u).ok());
+    for (;;) {
+      zmq::message_t t, b;
+      REQUIRE(sub.recv(t));
+      REQUIRE(sub.recv(b));
+      v1::LiveMessage m;
+      REQUIRE(m.ParseFromArray(b.data(), static_cast<int>(b.size())));
+      if (m.alert().id() != *id) continue;  // a late probe
+      CHECK(t.to_string() == "alert." + a.camera);
+      CHECK(m.alert().state_by() == "op.li");
+      CHECK(m.alert().note() == "patrol 12 sent");
+      CHECK(m.alert().message() == a.message);
+      states.push_back(m.alert().state());
+      break;
+    }
+  }
+  CHECK(states == std::vector<std::string>{"acknowledged", "closed"});
+}
+
+TEST_CASE("a footage query is written to the audit trail with who asked") {
+  Fixture f;
+  auto client = f.NewClient("inv.wang");
+  v1::Request q;
+  *q.mutable_footage()->mutable_range() = f.All();
+  q.mutable_footage()->add_cameras(f.city.cameras()[1].id);
+  REQUIRE(client->Call(q).ok());
+  index::AuditQuery aq;
+  aq.range = {INT64_MIN, INT64_MAX};
+  aq.who = "inv.wang";
+  auto audit = f.store->Audit(aq);
+  REQUIRE(audit.ok());
+  REQUIRE(audit->items.size() == 1);
+  CHECK(audit->items[0].action == "footage");
+  CHECK(audit->items[0].detail.find(f.city.cameras()[1].id) != std::string::npos);
+}
+
 }  // namespace
 }  // namespace vigil::api
 
