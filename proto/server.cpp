@@ -2,6 +2,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -278,8 +279,13 @@ struct Server::Impl {
   zmq::socket_t backend{ctx, zmq::socket_type::router};
   std::string inproc_backend;
   std::deque<std::string> idle_workers;  // one entry per credit; front thread only
-  std::deque<std::vector<zmq::message_t>> waiting;            // front thread only
+  // Requests waiting for a worker, per client, served round-robin: a client that floods the server
+  // waits behind its own requests, not in front of everyone else's. Front thread only.
+  std::map<std::string, std::deque<std::vector<zmq::message_t>>> waiting;
+  std::deque<std::string> rotation;  // clients with something waiting, in turn
+  size_t waiting_total = 0;
   static constexpr size_t kMaxWaiting = 10'000;
+  static constexpr size_t kMaxWaitingPerClient = 1'000;
 
   std::mutex pub_mu;
   std::deque<std::pair<std::string, std::string>> pub_queue;  // guarded by pub_mu
@@ -346,21 +352,27 @@ void Server::Impl::FrontLoop() {
       }
       if (frames.size() >= 2) {
         // [identity..., (empty), body] goes as-is to an idle worker, or waits for one.
-        if (!idle_workers.empty()) {
+        std::string client = frames[0].to_string();
+        auto& mine = waiting[client];
+        if (!idle_workers.empty() && waiting_total == 0) {
           std::string w = std::move(idle_workers.front());
           idle_workers.pop_front();
           dispatch(std::move(w), frames);
-        } else if (waiting.size() < kMaxWaiting) {
-          waiting.push_back(std::move(frames));
+        } else if (waiting_total < kMaxWaiting && mine.size() < kMaxWaitingPerClient) {
+          if (mine.empty()) rotation.push_back(client);
+          mine.push_back(std::move(frames));
+          ++waiting_total;
         } else {
           Response busy = ErrorResponse(0, Status::Unavailable(fmt::format(
-              "the server has {} requests waiting: try again shortly", waiting.size())));
+              "{} requests are waiting ({} of them yours): try again shortly", waiting_total,
+              mine.size())));
           std::string bytes = busy.SerializeAsString();
           for (size_t i = 0; i + 1 < frames.size(); ++i) {
             (void)router.send(frames[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
           }
           (void)router.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
         }
+        if (mine.empty()) waiting.erase(client);
       } else if (frames.size() == 1) {
         log->warn("dropped a request with no body frame");
       }
@@ -387,9 +399,18 @@ void Server::Impl::FrontLoop() {
           }
           answered.fetch_add(1);
         }
-        if (!waiting.empty()) {
-          dispatch(std::move(worker), waiting.front());
-          waiting.pop_front();
+        if (waiting_total > 0) {
+          std::string client = std::move(rotation.front());
+          rotation.pop_front();
+          auto it = waiting.find(client);
+          dispatch(std::move(worker), it->second.front());
+          it->second.pop_front();
+          --waiting_total;
+          if (it->second.empty()) {
+            waiting.erase(it);
+          } else {
+            rotation.push_back(std::move(client));
+          }
         } else {
           idle_workers.push_back(std::move(worker));
         }

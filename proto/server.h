@@ -4,7 +4,9 @@
 //
 // Threads: one front thread owns both ZeroMQ sockets; it hands each request to an idle worker of a
 // pool (inproc ROUTER/DEALER with two credits per worker: a worker holds at most one request besides
-// the one it answers; the rest wait in the front thread, up to 10,000, then UNAVAILABLE) and sends their replies back through the ROUTER. Each
+// the one it answers; the rest wait in the front thread, per client and served round-robin, so a
+// client that floods waits behind itself; beyond 1,000 waiting for one client or 10,000 in all:
+// UNAVAILABLE) and sends their replies back through the ROUTER. Each
 // worker reads through its own read-only store connection; writes (cameras, watchlist, alerts) go to
 // the node's store. A slow request occupies one worker and delays at most one request; a client
 // that never reads its replies only fills its own queue (the ROUTER drops what it cannot deliver);

@@ -266,7 +266,7 @@ TEST_CASE("bad requests get typed errors and the server keeps serving") {
   CHECK(decode(*still).has_status());
 }
 
-TEST_CASE("a client that never reads its replies does not hold up 20 others") {
+TEST_CASE("50 clients at once: one floods requests and never reads its replies, the 49 others are answered") {
   Fixture f;
   // The greedy client floods requests and never reads.
   zmq::context_t ctx(1);
@@ -281,7 +281,7 @@ TEST_CASE("a client that never reads its replies does not hold up 20 others") {
 
   std::atomic<int> answered = 0, failed = 0;
   std::vector<std::thread> threads;
-  for (int t = 0; t < 20; ++t) {
+  for (int t = 0; t < 49; ++t) {
     threads.emplace_back([&, t] {
       auto c = Client::Connect(f.server->requests_endpoint(), "op" + std::to_string(t));
       if (!c.ok()) return (void)++failed;
@@ -297,7 +297,7 @@ TEST_CASE("a client that never reads its replies does not hold up 20 others") {
   }
   for (auto& t : threads) t.join();
   CHECK(failed == 0);
-  CHECK(answered == 200);
+  CHECK(answered == 490);
 }
 
 TEST_CASE("subscribers get live messages by topic, numbered in order") {
