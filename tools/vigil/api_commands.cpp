@@ -154,13 +154,18 @@ int Export(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
       fmt::print("  {:<12} no footage {} → {}: {}\n", "", FormatLocal(g.start_ns()),
                  g.end_ns() ? FormatLocal(g.end_ns()) : "(ongoing)", g.reason());
     }
-    int unverified = 0;
+    int open = 0, mismatched = 0;
     for (const auto& s : m->sources()) {
-      if (!s.verified()) ++unverified;
+      if (s.sha256().empty()) ++open;
+      else if (!s.verified()) ++mismatched;
     }
-    if (unverified) {
-      fmt::print("  {:<12} WARNING: {} source segment(s) not verified against the index (see manifest)\n",
-                 "", unverified);
+    if (open) {
+      fmt::print("  {:<12} {} source segment(s) still being recorded: no indexed hash to check yet\n", "",
+                 open);
+    }
+    if (mismatched) {
+      fmt::print("  {:<12} WARNING: {} source segment(s) do NOT match their indexed SHA-256 (see the "
+                 "manifest)\n", "", mismatched);
     }
     if (!m->note().empty()) fmt::print("  {:<12} note: {}\n", "", m->note());
   }

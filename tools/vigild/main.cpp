@@ -13,6 +13,7 @@
 #include <cstring>
 #include <mutex>
 #include <iostream>
+#include <map>
 
 #include <CLI/CLI.hpp>
 
@@ -104,15 +105,23 @@ int main(int argc, char** argv) {
   }
   // Camera state changes go to the API's PUB socket once it is up (the API starts after the
   // recorder: recording first).
+  // Each reconnect attempt of a camera that is down (retrying → connecting → retrying ...) is not news
+  // to a monitoring room: it hears "retrying" once, then "recording" when it is back.
   std::mutex publish_mu;
-  api::Server* publisher = nullptr;  // guarded by publish_mu
-  cfg->recording.on_state = [&publish_mu, &publisher](const ingest::CameraHealth& h) {
+  api::Server* publisher = nullptr;                 // guarded by publish_mu
+  std::map<std::string, std::string> last_shown;    // guarded by publish_mu
+  cfg->recording.on_state = [&publish_mu, &publisher, &last_shown](const ingest::CameraHealth& h) {
     std::lock_guard lock(publish_mu);
+    std::string& last = last_shown[h.camera];
+    std::string state = ingest::CameraStateName(h.state);
+    if (h.state == ingest::CameraState::kConnecting && last == "retrying") state = "retrying";
+    if (state == last) return;
     if (!publisher) return;
+    last = state;
     api::v1::LiveMessage m;
     auto* c = m.mutable_camera();
     c->set_camera(h.camera);
-    c->set_state(ingest::CameraStateName(h.state));
+    c->set_state(state);
     c->set_reason(h.state == ingest::CameraState::kRecording ? "" : h.last_error);
     c->set_time_ns(SystemClock().WallNs());
     publisher->Publish("camera." + h.camera, std::move(m));
