@@ -1,6 +1,10 @@
 #include "ingest/internal/camera_recorder.h"
+#include "ingest/internal/rtp_pass.h"
 
+#include <cstdlib>
 #include <cstring>
+
+#include <gst/rtp/gstrtpbuffer.h>
 
 namespace vigil::ingest::internal {
 namespace {
@@ -87,6 +91,14 @@ Status CameraRecorder::StartPipeline() {
   g_object_set(src, "tcp-timeout", timeout_us, "timeout", timeout_us, "teardown-timeout",
                static_cast<guint64>(100 * GST_MSECOND), nullptr);
   g_signal_connect(src, "pad-added", G_CALLBACK(&CameraRecorder::OnPadAdded), this);
+  if (options_.tcp && !std::getenv("VIGIL_JITTERBUFFER")) {
+    // Over TCP, RTP packets arrive in order, without loss or duplicates: rtpbin's jitterbuffer has
+    // nothing to do but costs a thread hand-off per packet (~30 % of the recording CPU). It is
+    // replaced by a pass-through, and the packets are stamped with their RTP time in the reading
+    // thread, as the jitterbuffer's buffer-mode "none" would.
+    g_signal_connect(src, "new-manager", G_CALLBACK(&CameraRecorder::OnNewManager), this);
+  }
+  rtp_ext_ = -1;
   g_signal_connect(src, "select-stream", G_CALLBACK(&CameraRecorder::OnSelectStream), this);
   gst_bin_add(GST_BIN(pipeline_.get()), src);
 
@@ -107,6 +119,39 @@ Status CameraRecorder::StartPipeline() {
     log_->debug("camera {}: pipeline refused to start", camera_.id);
   }
   return Status::Ok();
+}
+
+void CameraRecorder::OnNewManager(GstElement*, GstElement* manager, gpointer self) {
+  g_signal_connect(manager, "request-jitterbuffer", G_CALLBACK(&CameraRecorder::OnRequestJitterbuffer),
+                   self);
+}
+
+GstElement* CameraRecorder::OnRequestJitterbuffer(GstElement*, guint, gpointer) {
+  return MakeRtpPass();
+}
+
+GstPadProbeReturn CameraRecorder::StampFromRtp(GstPad*, GstPadProbeInfo* info, gpointer self_ptr) {
+  auto* self = static_cast<CameraRecorder*>(self_ptr);
+  GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (!gst_rtp_buffer_map(buf, GST_MAP_READ, &rtp)) return GST_PAD_PROBE_OK;
+  uint32_t ts = gst_rtp_buffer_get_timestamp(&rtp);
+  gst_rtp_buffer_unmap(&rtp);
+  if (self->rtp_ext_ < 0) {
+    self->rtp_ext_ = ts;
+    self->rtp_first_ = ts;
+  } else {
+    // Unwrap: the nearest 64-bit value to the last one with these low 32 bits.
+    int64_t delta = static_cast<int32_t>(ts - static_cast<uint32_t>(self->rtp_ext_));
+    self->rtp_ext_ += delta;
+  }
+  buf = gst_buffer_make_writable(buf);
+  GST_PAD_PROBE_INFO_DATA(info) = buf;
+  GST_BUFFER_PTS(buf) = gst_util_uint64_scale_int(
+      static_cast<guint64>(std::max<int64_t>(0, self->rtp_ext_ - self->rtp_first_)), GST_SECOND,
+      self->rtp_clock_rate_);
+  GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
+  return GST_PAD_PROBE_OK;
 }
 
 gboolean CameraRecorder::OnSelectStream(GstElement*, guint, GstCaps* caps, gpointer) {
@@ -153,6 +198,12 @@ void CameraRecorder::OnPadAdded(GstElement*, GstPad* pad, gpointer self_ptr) {
     return;
   }
   self->linked_video_ = true;
+  if (self->options_.tcp && !std::getenv("VIGIL_JITTERBUFFER")) {
+    int rate = 0;
+    if (gst_structure_get_int(s, "clock-rate", &rate) && rate > 0) self->rtp_clock_rate_ = rate;
+    self->rtp_ext_ = -1;
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, &CameraRecorder::StampFromRtp, self, nullptr);
+  }
   GstElement* depay = Make(depay_name);
   GstElement* parse = Make(parse_name);
   GstElement* filter = Make("capsfilter");

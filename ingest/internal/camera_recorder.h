@@ -53,6 +53,13 @@ class CameraRecorder {
 
   static void OnPadAdded(GstElement* src, GstPad* pad, gpointer self);
   static gboolean OnSelectStream(GstElement* src, guint num, GstCaps* caps, gpointer self);
+  static void OnNewManager(GstElement* src, GstElement* manager, gpointer self);
+  static GstElement* OnRequestJitterbuffer(GstElement* rtpbin, guint session, gpointer self);
+  static GstPadProbeReturn StampFromRtp(GstPad* pad, GstPadProbeInfo* info, gpointer self);
+  // RTP timestamps unwrapped to 64 bits, for the stream being recorded (streaming thread only).
+  int64_t rtp_ext_ = -1;
+  int64_t rtp_first_ = 0;
+  int rtp_clock_rate_ = 90000;
   static GstFlowReturn OnSample(GstAppSink* sink, gpointer self);
 
   const CameraConfig camera_;

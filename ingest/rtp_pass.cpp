@@ -1,0 +1,72 @@
+#include "ingest/internal/rtp_pass.h"
+
+#include <gst/base/gstbasetransform.h>
+
+namespace {
+
+struct VigilRtpPass {
+  GstBaseTransform parent;
+  guint latency;
+};
+
+struct VigilRtpPassClass {
+  GstBaseTransformClass parent_class;
+};
+
+G_DEFINE_TYPE(VigilRtpPass, vigil_rtp_pass, GST_TYPE_BASE_TRANSFORM)
+
+enum { kPropLatency = 1 };
+
+void SetProperty(GObject* object, guint id, const GValue* value, GParamSpec* spec) {
+  auto* self = reinterpret_cast<VigilRtpPass*>(object);
+  if (id == kPropLatency) {
+    self->latency = g_value_get_uint(value);
+  } else {
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, spec);
+  }
+}
+
+void GetProperty(GObject* object, guint id, GValue* value, GParamSpec* spec) {
+  auto* self = reinterpret_cast<VigilRtpPass*>(object);
+  if (id == kPropLatency) {
+    g_value_set_uint(value, self->latency);
+  } else {
+    G_OBJECT_WARN_INVALID_PROPERTY_ID(object, id, spec);
+  }
+}
+
+GstStaticPadTemplate sink_template =
+    GST_STATIC_PAD_TEMPLATE("sink", GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+GstStaticPadTemplate src_template =
+    GST_STATIC_PAD_TEMPLATE("src", GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+void vigil_rtp_pass_class_init(VigilRtpPassClass* klass) {
+  GObjectClass* gobject = G_OBJECT_CLASS(klass);
+  gobject->set_property = SetProperty;
+  gobject->get_property = GetProperty;
+  g_object_class_install_property(
+      gobject, kPropLatency,
+      g_param_spec_uint("latency", "Latency", "Accepted and ignored: TCP needs no jitter buffer", 0,
+                        G_MAXUINT, 0, static_cast<GParamFlags>(G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS)));
+  GstElementClass* element = GST_ELEMENT_CLASS(klass);
+  gst_element_class_set_static_metadata(element, "vigil RTP pass-through", "Filter/Network/RTP",
+                                        "Stands in for a jitterbuffer on in-order RTP", "vigil");
+  gst_element_class_add_static_pad_template(element, &sink_template);
+  gst_element_class_add_static_pad_template(element, &src_template);
+  GST_BASE_TRANSFORM_CLASS(klass)->passthrough_on_same_caps = TRUE;
+}
+
+void vigil_rtp_pass_init(VigilRtpPass* self) {
+  self->latency = 0;
+  gst_base_transform_set_passthrough(GST_BASE_TRANSFORM(self), TRUE);
+}
+
+}  // namespace
+
+namespace vigil::ingest {
+
+GstElement* MakeRtpPass() {
+  return GST_ELEMENT(g_object_new(vigil_rtp_pass_get_type(), nullptr));
+}
+
+}  // namespace vigil::ingest
