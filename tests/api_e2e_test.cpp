@@ -27,8 +27,6 @@
 namespace vigil::testing {
 namespace {
 
-void Sleep(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
-
 int FreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
