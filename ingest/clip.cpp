@@ -1,8 +1,5 @@
 #include "ingest/clip.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <deque>
 #include <memory>
@@ -82,23 +79,11 @@ class SourceHasher {
   SourceHasher(const std::vector<ClipSource>& sources, const std::atomic<bool>* cancel)
       : results_(sources.size()) {
     thread_ = std::thread([this, &sources, cancel] {
-      std::vector<uint8_t> buf(1 << 20);
       for (size_t i = 0; i < sources.size(); ++i) {
         if (cancel && cancel->load()) return;
         if (sources[i].sha256.empty()) continue;  // still being recorded: nothing to compare
-        int fd = ::open(sources[i].path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) continue;
-        Sha256 hash;
-        bool ok = true;
-        for (;;) {
-          ssize_t n = ::read(fd, buf.data(), buf.size());
-          if (n < 0 && errno == EINTR) continue;
-          if (n < 0) ok = false;
-          if (n <= 0) break;
-          hash.Update(buf.data(), static_cast<size_t>(n));
-        }
-        ::close(fd);
-        if (ok) results_[i] = hash.FinishHex();
+        // An unreadable source stays unverified (empty): the manifest says so.
+        if (auto h = Sha256File(sources[i].path); h.ok()) results_[i] = std::move(*h);
       }
     });
   }

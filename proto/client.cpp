@@ -50,16 +50,8 @@ Result<std::string> Client::CallRaw(const std::string& bytes, std::chrono::milli
 }
 
 Result<v1::Response> Client::Call(v1::Request request, std::chrono::milliseconds timeout) {
-  const uint64_t id = next_id_++;
-  request.set_id(id);
-  if (request.user().empty()) request.set_user(user_);
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::string sent = request.SerializeAsString();
-  try {
-    socket_->send(zmq::buffer(sent), zmq::send_flags::none);
-  } catch (const zmq::error_t& e) {
-    return Status::Unavailable(fmt::format("sending to {}: {}", endpoint_, e.what()));
-  }
+  VIGIL_ASSIGN_OR_RETURN(uint64_t id, Send(std::move(request)));
   // Skip late answers to earlier calls that timed out.
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
@@ -68,17 +60,16 @@ Result<v1::Response> Client::Call(v1::Request request, std::chrono::milliseconds
       return Status::Unavailable(
           fmt::format("no answer from {} within {} ms", endpoint_, timeout.count()));
     }
-    zmq::pollitem_t item{socket_->handle(), 0, ZMQ_POLLIN, 0};
-    if (zmq::poll(&item, 1, left) == 0) continue;
-    zmq::message_t m;
-    (void)socket_->recv(m);
-    while (m.more()) (void)socket_->recv(m);
-    v1::Response resp;
-    if (!resp.ParseFromArray(m.data(), static_cast<int>(m.size()))) {
-      return Status::DataLoss(fmt::format("{} answered with a frame that is not a Response", endpoint_));
+    auto resp = Receive(left);
+    if (!resp.ok()) {
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return Status::Unavailable(
+            fmt::format("no answer from {} within {} ms", endpoint_, timeout.count()));
+      }
+      return resp.error();
     }
-    if (resp.id() != id && resp.id() != 0) continue;
-    if (resp.has_error()) return FromError(resp.error());
+    if (resp->id() != id && resp->id() != 0) continue;
+    if (resp->has_error()) return FromError(resp->error());
     return resp;
   }
 }

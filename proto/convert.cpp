@@ -1,8 +1,20 @@
 #include "proto/convert.h"
 
+#include <google/protobuf/util/json_util.h>
+
 #include <fmt/format.h>
 
 namespace vigil::api {
+
+std::string ToJson(const google::protobuf::Message& message, bool multiline) {
+  google::protobuf::util::JsonPrintOptions o;
+  o.add_whitespace = multiline;
+  o.always_print_primitive_fields = true;
+  o.preserve_proto_field_names = true;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(message, &out, o);
+  return out;
+}
 namespace {
 
 constexpr std::pair<StatusCode, pb::Error::Code> kCodes[] = {

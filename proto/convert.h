@@ -12,6 +12,10 @@ namespace vigil::api {
 namespace pb = ::vigil::api::v1;
 
 pb::Error ToError(const Status& status);
+
+// A message as JSON with the .proto's field names and every field present (64-bit integers as
+// strings, per protobuf's JSON mapping): one line, or indented for files people read.
+std::string ToJson(const google::protobuf::Message& message, bool multiline = false);
 Status FromError(const pb::Error& error);
 
 index::TimeRange FromPb(const pb::TimeRange& r);

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include <fmt/ranges.h>
-#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/json_util.h>  // JsonStringToMessage
 
 #include "base/clock.h"
 #include "base/fs.h"
@@ -88,15 +88,7 @@ Status WriteFileDurably(const std::string& path, const std::string& text) {
   return SyncDir(DirName(path));
 }
 
-std::string ManifestJson(const v1::ClipManifest& m) {
-  google::protobuf::util::JsonPrintOptions opts;
-  opts.add_whitespace = true;
-  opts.always_print_primitive_fields = true;
-  opts.preserve_proto_field_names = true;
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(m, &json, opts);
-  return json;
-}
+std::string ManifestJson(const v1::ClipManifest& m) { return ToJson(m, /*multiline=*/true); }
 
 struct Parked {
   uint64_t request_id = 0;
@@ -268,52 +260,32 @@ Result<v1::ExportResult> Exporter::Start(const v1::ExportRequest& request, const
   const int64_t now = im.clock->WallNs();
   for (const auto& cam_id : wanted) {
     Clip clip;
-    for (auto state : {index::SegmentState::kClosed, index::SegmentState::kRecovered}) {
+    // Closed and recovered segments overlapping the range, and the one being recorded now (its row
+    // ends where it starts until it closes), oldest first.
+    std::vector<index::Segment> rows;
+    for (auto state : {index::SegmentState::kClosed, index::SegmentState::kRecovered,
+                       index::SegmentState::kOpen}) {
       index::SegmentFilter f;
       f.camera = cam_id;
       f.state = state;
-      f.start_ns = from;
+      if (state != index::SegmentState::kOpen) f.start_ns = from;
       f.end_ns = to;
       VIGIL_ASSIGN_OR_RETURN(auto segs, reader.Segments(f));
-      for (auto& s : segs) {
-        clip.spec.sources.push_back({JoinPath(o.data_dir, s.path), s.start_ns, s.end_ns,
-                                     s.media_duration_90k, s.sha256});
-        auto* src = clip.manifest.add_sources();
-        src->set_path(s.path);
-        src->set_start_ns(s.start_ns);
-        src->set_end_ns(s.end_ns);
-        src->set_sha256(s.sha256);
-      }
+      rows.insert(rows.end(), segs.begin(), segs.end());
     }
-    {
-      // The segment being recorded now: its end is unknown (its row ends where it starts).
-      index::SegmentFilter f;
-      f.camera = cam_id;
-      f.state = index::SegmentState::kOpen;
-      f.end_ns = to;
-      VIGIL_ASSIGN_OR_RETURN(auto segs, reader.Segments(f));
-      for (auto& s : segs) {
-        clip.spec.sources.push_back({JoinPath(o.data_dir, s.path), s.start_ns, s.start_ns, 0, ""});
-        auto* src = clip.manifest.add_sources();
-        src->set_path(s.path);
-        src->set_start_ns(s.start_ns);
-        src->set_end_ns(0);
-      }
+    std::sort(rows.begin(), rows.end(),
+              [](const auto& a, const auto& b) { return a.start_ns < b.start_ns; });
+    for (const auto& s : rows) {
+      bool open = s.state == index::SegmentState::kOpen;
+      clip.spec.sources.push_back({JoinPath(o.data_dir, s.path), s.start_ns,
+                                   open ? s.start_ns : s.end_ns, open ? 0 : s.media_duration_90k,
+                                   open ? "" : s.sha256});
+      auto* src = clip.manifest.add_sources();
+      src->set_path(s.path);
+      src->set_start_ns(s.start_ns);
+      src->set_end_ns(open ? 0 : s.end_ns);
+      src->set_sha256(open ? "" : s.sha256);
     }
-    // Oldest first, sources and their manifest entries together.
-    std::vector<size_t> order(clip.spec.sources.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-      return clip.spec.sources[a].start_ns < clip.spec.sources[b].start_ns;
-    });
-    std::vector<ingest::ClipSource> sorted;
-    google::protobuf::RepeatedPtrField<v1::SourceSegment> sorted_pb;
-    for (size_t i : order) {
-      sorted.push_back(clip.spec.sources[i]);
-      *sorted_pb.Add() = clip.manifest.sources(static_cast<int>(i));
-    }
-    clip.spec.sources = std::move(sorted);
-    *clip.manifest.mutable_sources() = std::move(sorted_pb);
 
     if (clip.spec.sources.empty() && from_area &&
         std::find(request.cameras().begin(), request.cameras().end(), cam_id) ==

@@ -7,7 +7,6 @@
 #include <iostream>
 
 #include <fmt/format.h>
-#include <google/protobuf/util/json_util.h>
 #include <zmq.hpp>
 
 #include "base/clock.h"
@@ -25,14 +24,7 @@ constexpr int kExitServer = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitPartial = 3;
 
-std::string OneLineJson(const google::protobuf::Message& m) {
-  google::protobuf::util::JsonPrintOptions o;
-  o.preserve_proto_field_names = true;
-  o.always_print_primitive_fields = true;
-  std::string out;
-  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
-  return out;
-}
+std::string OneLineJson(const google::protobuf::Message& m) { return api::ToJson(m); }
 
 int Fail(const Status& st) {
   std::cerr << "vigil: " << st.message() << "\n";
@@ -130,12 +122,7 @@ int Export(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
     }
     if (!local.empty()) {
       // The manifest travels with the clip.
-      std::string json;
-      google::protobuf::util::JsonPrintOptions o;
-      o.add_whitespace = true;
-      o.preserve_proto_field_names = true;
-      o.always_print_primitive_fields = true;
-      (void)google::protobuf::util::MessageToJsonString(*m, &json, o);
+      std::string json = api::ToJson(*m, /*multiline=*/true);
       std::string manifest_path = local.substr(0, local.size() - 4) + ".json";
       FILE* f = std::fopen(manifest_path.c_str(), "w");
       if (!f || std::fwrite(json.data(), 1, json.size(), f) != json.size() || std::fclose(f) != 0) {
