@@ -556,6 +556,9 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, inde
     impl->pub.set(zmq::sockopt::sndhwm, 10000);
     impl->backend.set(zmq::sockopt::linger, 0);
     impl->backend.bind(impl->inproc_backend);
+    // Wake-ups left unread at shutdown must not hold the context's termination.
+    impl->wake_recv.set(zmq::sockopt::linger, 0);
+    impl->wake_send.set(zmq::sockopt::linger, 0);
     impl->wake_recv.bind(fmt::format("inproc://api-wake-{}", n));
     impl->wake_send.connect(fmt::format("inproc://api-wake-{}", n));
   } catch (const zmq::error_t& e) {

@@ -186,7 +186,11 @@ int main(int argc, char** argv) {
     std::lock_guard lock(publish_mu);
     publisher = nullptr;
   }
-  if (server.ok()) server->reset();
+  // Each stage is logged, so a stop that hangs says where.
+  if (server.ok()) {
+    server->reset();
+    log->info("API stopped");
+  }
   (*recorder)->Stop();
   recorder->reset();
   store->reset();
