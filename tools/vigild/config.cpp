@@ -11,142 +11,10 @@
 #include <toml++/toml.h>
 
 #include "base/fs.h"
+#include "base/toml_reader.h"
 
 namespace vigil::vigild {
 namespace {
-
-std::string Where(const std::string& path, const toml::node& node) {
-  return fmt::format("{}:{}", path, node.source().begin.line);
-}
-
-class Reader {
- public:
-  Reader(const std::string& path, const toml::table& table, std::string context)
-      : path_(path), table_(table), context_(std::move(context)) {}
-
-  // Refuses keys this table does not know.
-  Status CheckKeys(std::initializer_list<std::string_view> known) const {
-    std::set<std::string_view> allowed(known);
-    for (auto&& [key, node] : table_) {
-      if (!allowed.count(key.str())) {
-        std::string list;
-        for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-        return Status::InvalidArgument(fmt::format("{}: unknown key '{}' in {} (known: {})",
-                                                   Where(path_, node), key.str(), context_, list));
-      }
-    }
-    return Status::Ok();
-  }
-
-  Status String(std::string_view key, std::string& out, bool required = false) const {
-    const toml::node* n = table_.get(key);
-    if (!n) return required ? Missing(key) : Status::Ok();
-    auto v = n->value<std::string>();
-    if (!v) return TypeError(*n, key, "a string");
-    out = *v;
-    return Status::Ok();
-  }
-
-  Status Double(std::string_view key, double& out, double lo, double hi, bool required = false) const {
-    const toml::node* n = table_.get(key);
-    if (!n) return required ? Missing(key) : Status::Ok();
-    auto v = n->value<double>();
-    if (!v) return TypeError(*n, key, "a number");
-    if (!(*v >= lo && *v <= hi)) {
-      return Status::InvalidArgument(fmt::format("{}: {} = {} in {} is out of range [{}, {}]",
-                                                 Where(path_, *n), key, *v, context_, lo, hi));
-    }
-    out = *v;
-    return Status::Ok();
-  }
-
-  Status Int(std::string_view key, int64_t& out, int64_t lo, int64_t hi) const {
-    const toml::node* n = table_.get(key);
-    if (!n) return Status::Ok();
-    auto v = n->value<int64_t>();
-    if (!v) return TypeError(*n, key, "an integer");
-    if (*v < lo || *v > hi) {
-      return Status::InvalidArgument(fmt::format("{}: {} = {} in {} is out of range [{}, {}]",
-                                                 Where(path_, *n), key, *v, context_, lo, hi));
-    }
-    out = *v;
-    return Status::Ok();
-  }
-
-  // Seconds (integer or fractional) into nanoseconds.
-  Status Seconds(std::string_view key, int64_t& out_ns, double lo, double hi) const {
-    double s = static_cast<double>(out_ns) / kNsPerSec;
-    VIGIL_RETURN_IF_ERROR(Double(key, s, lo, hi));
-    out_ns = static_cast<int64_t>(std::llround(s * kNsPerSec));
-    return Status::Ok();
-  }
-
-  Status Millis(std::string_view key, int64_t& out_ns, int64_t lo, int64_t hi) const {
-    int64_t ms = out_ns / kNsPerMs;
-    VIGIL_RETURN_IF_ERROR(Int(key, ms, lo, hi));
-    out_ns = ms * kNsPerMs;
-    return Status::Ok();
-  }
-
-  Status Bytes(std::string_view key, int64_t& out) const {
-    const toml::node* n = table_.get(key);
-    if (!n) return Status::Ok();
-    if (auto i = n->value_exact<int64_t>()) {
-      if (*i < 0) return Status::InvalidArgument(fmt::format("{}: {} must not be negative", Where(path_, *n), key));
-      out = *i;
-      return Status::Ok();
-    }
-    auto s = n->value<std::string>();
-    if (!s) return TypeError(*n, key, "a size such as \"500GB\" or a number of bytes");
-    auto parsed = ParseByteSize(*s);
-    if (!parsed.ok()) {
-      return Status::InvalidArgument(fmt::format("{}: {}: {}", Where(path_, *n), key, parsed.error().message()));
-    }
-    out = *parsed;
-    return Status::Ok();
-  }
-
-  Status Bool(std::string_view key, bool& out) const {
-    const toml::node* n = table_.get(key);
-    if (!n) return Status::Ok();
-    auto v = n->value<bool>();
-    if (!v) return TypeError(*n, key, "true or false");
-    out = *v;
-    return Status::Ok();
-  }
-
-  Status Strings(std::string_view key, std::vector<std::string>& out) const {
-    const toml::node* n = table_.get(key);
-    if (!n) return Status::Ok();
-    const toml::array* arr = n->as_array();
-    if (!arr) return TypeError(*n, key, "an array of strings");
-    for (const auto& el : *arr) {
-      auto v = el.value<std::string>();
-      if (!v) return TypeError(el, key, "an array of strings");
-      out.push_back(*v);
-    }
-    return Status::Ok();
-  }
-
-  std::string Line(std::string_view key) const {
-    const toml::node* n = table_.get(key);
-    return n ? Where(path_, *n) : fmt::format("{}:{}", path_, table_.source().begin.line);
-  }
-
- private:
-  Status Missing(std::string_view key) const {
-    return Status::InvalidArgument(
-        fmt::format("{}:{}: {} needs '{}'", path_, table_.source().begin.line, context_, key));
-  }
-  Status TypeError(const toml::node& n, std::string_view key, std::string_view want) const {
-    return Status::InvalidArgument(
-        fmt::format("{}: {} in {} must be {}", Where(path_, n), key, context_, want));
-  }
-
-  const std::string& path_;
-  const toml::table& table_;
-  std::string context_;
-};
 
 bool ValidCameraId(const std::string& id) {
   if (id.empty() || id.size() > 64) return false;
@@ -158,7 +26,7 @@ bool ValidCameraId(const std::string& id) {
 
 Status ParseCamera(const std::string& path, const toml::table& t, int index,
                    ingest::CameraConfig& cam) {
-  Reader r(path, t, fmt::format("[[cameras]] #{}", index));
+  TomlReader r(path, t, fmt::format("[[cameras]] #{}", index));
   VIGIL_RETURN_IF_ERROR(r.CheckKeys({"id", "name", "main", "sub", "lat", "lon", "place", "district",
                                      "tags", "record", "retain_days", "retain_bytes"}));
   VIGIL_RETURN_IF_ERROR(r.String("id", cam.id, true));
@@ -236,30 +104,6 @@ Status ValidateRtspUrl(const std::string& url) {
   return Status::Ok();
 }
 
-Result<int64_t> ParseByteSize(const std::string& text) {
-  double value = 0;
-  size_t used = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (...) {
-    return Status::InvalidArgument(fmt::format("'{}' is not a size (e.g. 500GB, 2TiB)", text));
-  }
-  std::string unit = text.substr(used);
-  unit.erase(std::remove_if(unit.begin(), unit.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); }), unit.end());
-  for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  static const std::pair<const char*, double> kUnits[] = {
-      {"", 1},        {"B", 1},          {"KB", 1e3},         {"MB", 1e6},
-      {"GB", 1e9},    {"TB", 1e12},      {"KIB", 1024.0},     {"MIB", 1048576.0},
-      {"GIB", 1073741824.0}, {"TIB", 1099511627776.0}};
-  for (auto [name, mult] : kUnits) {
-    if (unit == name) {
-      if (value < 0) return Status::InvalidArgument(fmt::format("'{}' is negative", text));
-      return static_cast<int64_t>(value * mult);
-    }
-  }
-  return Status::InvalidArgument(fmt::format("'{}': unknown unit '{}' (B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)", text, unit));
-}
-
 Result<Config> ParseConfig(std::string_view text, const std::string& path) {
   toml::table root;
   try {
@@ -270,7 +114,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
   }
   Config cfg;
   cfg.path = path;
-  Reader top(path, root, "the top level");
+  TomlReader top(path, root, "the top level");
   VIGIL_RETURN_IF_ERROR(top.CheckKeys({"data_dir", "log_level", "api", "recording", "cameras"}));
   VIGIL_RETURN_IF_ERROR(top.String("data_dir", cfg.recording.data_dir, true));
   VIGIL_RETURN_IF_ERROR(top.String("log_level", cfg.log_level));
@@ -285,7 +129,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
   if (const toml::node* api = root.get("api")) {
     const toml::table* t = api->as_table();
     if (!t) return Status::InvalidArgument(fmt::format("{}: [api] must be a table", Where(path, *api)));
-    Reader r(path, *t, "[api]");
+    TomlReader r(path, *t, "[api]");
     VIGIL_RETURN_IF_ERROR(
         r.CheckKeys({"requests", "events", "workers", "max_clip_minutes", "export_concurrency"}));
     VIGIL_RETURN_IF_ERROR(r.String("requests", cfg.api.requests));
@@ -301,7 +145,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
   if (const toml::node* node = root.get("recording")) {
     const toml::table* t = node->as_table();
     if (!t) return Status::InvalidArgument(fmt::format("{}: [recording] must be a table", Where(path, *node)));
-    Reader r(path, *t, "[recording]");
+    TomlReader r(path, *t, "[recording]");
     VIGIL_RETURN_IF_ERROR(r.CheckKeys({"segment_seconds", "fragment_ms", "stall_seconds",
                                        "connect_timeout_seconds", "retry_initial_ms", "retry_max_ms",
                                        "latency_ms", "transport", "queue_bytes", "max_bytes",
@@ -346,7 +190,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
     if (!t) return Status::InvalidArgument(fmt::format("{}: cameras must be [[cameras]] tables", Where(path, n)));
     ingest::CameraConfig cam;
     VIGIL_RETURN_IF_ERROR(ParseCamera(path, *t, index, cam));
-    std::string where = Reader(path, *t, "").Line("id");
+    std::string where = TomlReader(path, *t, "").Line("id");
     auto [it, fresh] = seen.emplace(cam.id, where);
     if (!fresh) {
       return Status::InvalidArgument(

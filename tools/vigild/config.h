@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "base/toml_reader.h"
 #include "ingest/recording_config.h"
 
 namespace vigil::vigild {
@@ -36,7 +37,6 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path);
 
 // Checks an RTSP URL: rtsp:// or rtsps://, optional user:password@, a host, an optional port 1-65535.
 Status ValidateRtspUrl(const std::string& url);
-// Parses "20GB", "500 MiB", "1.5TB", or a plain integer number of bytes.
-Result<int64_t> ParseByteSize(const std::string& text);
+using ::vigil::ParseByteSize;  // base/toml_reader.h
 
 }  // namespace vigil::vigild

@@ -1,0 +1,95 @@
+#include "analytics/camera_analytics.h"
+
+#include <opencv2/imgproc.hpp>
+
+#include "base/clock.h"
+
+namespace vigil::analytics {
+
+CameraAnalytics::CameraAnalytics(const AnalyticsConfig& config)
+    : config_(config),
+      size_(config.width, config.height),
+      motion_(config.motion, size_, config.masks, config.fps),
+      tracker_(TrackerSettings{}, size_),
+      rules_(config, size_, &next_key_),
+      tamper_(TamperSettings{}, config.fps, &next_key_) {}
+
+void CameraAnalytics::EndMotion(std::vector<Detection>& out) {
+  if (!motion_active_) return;
+  motion_active_ = false;
+  if (!config_.motion_events) return;
+  Detection d;
+  d.phase = Phase::kEnd;
+  d.type = index::EventType::kMotion;
+  d.track = motion_track_;
+  d.start_ns = motion_start_ns_;
+  d.end_ns = last_motion_ns_;
+  d.key = motion_key_;
+  out.push_back(d);
+}
+
+void CameraAnalytics::Process(const Frame& frame, std::vector<Detection>& out) {
+  if (frame.bgr.size() == size_) {
+    scaled_ = frame.bgr;
+  } else {
+    cv::resize(frame.bgr, scaled_, size_, 0, 0, cv::INTER_AREA);
+  }
+  const int64_t t = frame.wall_ns;
+  if (config_.tamper) {
+    tamper_.Process(scaled_, t, out);
+    if (tamper_.tampered()) {
+      if (!was_tampered_) {
+        // Whatever moves now is the tamper itself, not objects.
+        rules_.Flush(out);
+        EndMotion(out);
+        tracker_.Clear();
+        was_tampered_ = true;
+      }
+      return;
+    }
+    if (was_tampered_) {
+      was_tampered_ = false;
+      motion_.Reset();
+    }
+  }
+  auto blobs = motion_.Process(scaled_);
+  const auto& tracks = tracker_.Update(blobs, t);
+  rules_.Process(tracks, tracker_.ended(), t, out);
+
+  const Track* earliest = nullptr;
+  bool seen = false;
+  for (const Track& tr : tracks) {
+    if (!tr.confirmed) continue;
+    if (!tr.coasting) seen = true;
+    if (!earliest || tr.first_ns < earliest->first_ns) earliest = &tr;
+  }
+  if (seen) last_motion_ns_ = t;
+  if (!motion_active_ && earliest && seen) {
+    motion_active_ = true;
+    motion_key_ = next_key_++;
+    motion_start_ns_ = earliest->first_ns;
+    motion_track_ = earliest->id;
+    if (config_.motion_events) {
+      Detection d;
+      d.phase = Phase::kStart;
+      d.type = index::EventType::kMotion;
+      d.track = earliest->id;
+      d.start_ns = d.end_ns = earliest->first_ns;
+      d.score = 1.0;
+      d.box = earliest->box;
+      d.key = motion_key_;
+      out.push_back(d);
+    }
+  } else if (motion_active_ && !seen &&
+             t - last_motion_ns_ >= static_cast<int64_t>(config_.motion.hold_s * kNsPerSec)) {
+    EndMotion(out);
+  }
+}
+
+void CameraAnalytics::Flush(std::vector<Detection>& out) {
+  rules_.Flush(out);
+  EndMotion(out);
+  tamper_.Flush(out);
+}
+
+}  // namespace vigil::analytics

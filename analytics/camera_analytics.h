@@ -1,0 +1,58 @@
+#pragma once
+// One camera's chain of stages: tamper → motion (background model) → tracker → zones, lines and
+// loitering, plus motion events. While a tamper is raised the object stages pause (their open events
+// end, tracks are dropped) and the background is learnt afresh when it clears.
+//
+// Motion event: starts when a confirmed moving object appears (at its first sighting) and ends when
+// none has been seen for hold_s.
+//
+// Not thread-safe; the Engine gives each camera to one worker at a time.
+
+#include <string>
+#include <vector>
+
+#include "analytics/detection.h"
+#include "analytics/motion.h"
+#include "analytics/rules.h"
+#include "analytics/tamper.h"
+#include "analytics/tracker.h"
+#include "analytics/zone_rules.h"
+#include "base/frame.h"
+
+namespace vigil::analytics {
+
+class CameraAnalytics {
+ public:
+  explicit CameraAnalytics(const AnalyticsConfig& config);
+
+  // Analyses one frame (scaled to the configured size if it is not). Frames must come in time order.
+  void Process(const Frame& frame, std::vector<Detection>& out);
+  // Ends every open event (shutdown).
+  void Flush(std::vector<Detection>& out);
+
+  const AnalyticsConfig& config() const { return config_; }
+  cv::Size frame_size() const { return size_; }
+  // The frame last processed, at analysis size (for live snapshots).
+  const cv::Mat& last_frame() const { return scaled_; }
+
+ private:
+  void EndMotion(std::vector<Detection>& out);
+
+  AnalyticsConfig config_;
+  cv::Size size_;
+  int64_t next_key_ = 1;
+  MotionDetector motion_;
+  Tracker tracker_;
+  ZoneRules rules_;
+  TamperDetector tamper_;
+  bool was_tampered_ = false;
+  // Motion event.
+  bool motion_active_ = false;
+  int64_t motion_key_ = 0;
+  int64_t motion_start_ns_ = 0;
+  int64_t last_motion_ns_ = 0;
+  int64_t motion_track_ = 0;
+  cv::Mat scaled_;
+};
+
+}  // namespace vigil::analytics

@@ -1,0 +1,134 @@
+#include "analytics/motion.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <opencv2/imgproc.hpp>
+
+namespace vigil::analytics {
+
+namespace {
+// Share of the analysed picture that changed beyond which a frame is a global change, not objects.
+constexpr double kGlobalShare = 0.35;
+}  // namespace
+
+MotionDetector::MotionDetector(const MotionSettings& settings, cv::Size frame_size,
+                               const std::vector<Polygon>& masks, double fps)
+    : settings_(settings), frame_size_(frame_size) {
+  // Half resolution for the usual 640x360 analysis frame: objects of a few percent of the height
+  // are still 10+ pixels, and the model costs a quarter.
+  int work_w = frame_size.width >= 480 ? frame_size.width / 2 : frame_size.width;
+  scale_ = static_cast<double>(frame_size.width) / work_w;
+  work_size_ = cv::Size(work_w, static_cast<int>(std::lround(frame_size.height / scale_)));
+  warmup_frames_ = std::max(3, static_cast<int>(std::lround(settings.warmup_s * fps)));
+  mask_ = cv::Mat(work_size_, CV_8U, cv::Scalar(255));
+  for (const Polygon& poly : masks) {
+    std::vector<cv::Point> pts;
+    for (const auto& p : poly) {
+      pts.emplace_back(static_cast<int>(std::lround(p.x * work_size_.width)),
+                       static_cast<int>(std::lround(p.y * work_size_.height)));
+    }
+    cv::fillPoly(mask_, std::vector<std::vector<cv::Point>>{pts}, cv::Scalar(0));
+  }
+  fps_ = fps;
+}
+
+void MotionDetector::Reset() {
+  frames_ = 0;
+  global_frames_ = 0;
+}
+
+std::vector<Blob> MotionDetector::Process(const cv::Mat& frame) {
+  // Colour, not grey: a red coat on a grey road differs by little in brightness.
+  if (frame.channels() == 3) {
+    cv::resize(frame, small_, work_size_, 0, 0, cv::INTER_AREA);
+  } else {
+    cv::cvtColor(frame, grey_, cv::COLOR_GRAY2BGR);
+    cv::resize(grey_, small_, work_size_, 0, 0, cv::INTER_AREA);
+  }
+  small_.convertTo(g32_, CV_32FC3);
+  cv::GaussianBlur(g32_, g32_, cv::Size(3, 3), 0);
+
+  if (frames_ == 0) {
+    g32_.copyTo(bg_);
+    var_ = cv::Mat(work_size_, CV_32F, cv::Scalar(36.0f));
+    fg_ = cv::Mat::zeros(work_size_, CV_8U);
+    ++frames_;
+    global_change_ = false;
+    return {};
+  }
+
+  // Gain compensation: a light ramp scales the whole picture.
+  cv::Scalar sb = cv::mean(bg_, mask_), sg = cv::mean(g32_, mask_);
+  double mean_bg = sb[0] + sb[1] + sb[2];
+  double mean_g = sg[0] + sg[1] + sg[2];
+  if (mean_g > 3) {
+    double gain = std::clamp(mean_bg / mean_g, 0.2, 5.0);
+    g32_ *= gain;
+  }
+
+  cv::Mat diff = g32_ - bg_;
+  // Mean squared difference over the three channels, one value per pixel.
+  cv::Mat sq = diff.mul(diff);
+  cv::Mat d2;
+  cv::transform(sq, d2, cv::Matx13f(1.0f / 3, 1.0f / 3, 1.0f / 3));
+  // Foreground: beyond k sigma of the pixel's own variation and beyond an absolute floor (noise-free
+  // flat areas have a tiny variance).
+  const double k = 4.0 - 2.0 * settings_.sensitivity;
+  const double floor_diff = 22.0 - 14.0 * settings_.sensitivity;
+  cv::Mat over_var = d2 > var_ * (k * k);
+  cv::Mat over_floor = d2 > floor_diff * floor_diff;
+  cv::bitwise_and(over_var, over_floor, fg_);
+  cv::bitwise_and(fg_, mask_, fg_);
+
+  const bool warming = frames_ < warmup_frames_;
+  const double analysed = std::max(1.0, static_cast<double>(cv::countNonZero(mask_)));
+  global_change_ = !warming && cv::countNonZero(fg_) > kGlobalShare * analysed;
+
+  // Learning rates per frame from time constants, so the model behaves the same at any analysis rate.
+  auto rate = [this](double seconds) { return static_cast<float>(1.0 - std::exp(-1.0 / (fps_ * seconds))); };
+  float a_bg = warming ? 0.3f : rate(4.0);
+  float a_fg = warming ? 0.3f : rate(80.0);
+  float b_var = warming ? 0.3f : rate(10.0);
+  if (global_change_) {
+    // Learn the new picture quickly if it stays (lights on, camera turned): after 2 s start over.
+    if (++global_frames_ > static_cast<int>(2 * fps_)) Reset();
+  } else {
+    global_frames_ = 0;
+  }
+  cv::Mat alpha(work_size_, CV_32FC3, cv::Scalar::all(a_bg));
+  alpha.setTo(cv::Scalar::all(a_fg), fg_);
+  cv::Mat step = diff.mul(alpha);
+  bg_ += step;
+  cv::Mat var_step = (d2 - var_) * b_var;
+  var_ += var_step;
+  cv::max(var_, 16.0, var_);
+  cv::min(var_, 60.0 * 60.0, var_);
+  ++frames_;
+  if (warming || global_change_ || frames_ == 1) return {};
+
+  // Clean up: open removes speckle and thin streaks, close joins an object's parts.
+  static const cv::Mat kOpen = cv::getStructuringElement(cv::MORPH_RECT, {2, 2});
+  static const cv::Mat kClose = cv::getStructuringElement(cv::MORPH_ELLIPSE, {7, 7});
+  cv::Mat clean;
+  cv::morphologyEx(fg_, clean, cv::MORPH_OPEN, kOpen);
+  cv::morphologyEx(clean, clean, cv::MORPH_CLOSE, kClose);
+
+  std::vector<std::vector<cv::Point>> contours;
+  cv::findContours(clean, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+  std::vector<Blob> blobs;
+  const double min_h = settings_.min_object * frame_size_.height;
+  for (const auto& c : contours) {
+    cv::Rect r = cv::boundingRect(c);
+    cv::Rect box(static_cast<int>(r.x * scale_), static_cast<int>(r.y * scale_),
+                 static_cast<int>(std::ceil(r.width * scale_)),
+                 static_cast<int>(std::ceil(r.height * scale_)));
+    box &= cv::Rect(0, 0, frame_size_.width, frame_size_.height);
+    double area = cv::contourArea(c) * scale_ * scale_;
+    if (box.height < min_h || area < min_h * min_h / 6) continue;
+    blobs.push_back({box, area});
+  }
+  return blobs;
+}
+
+}  // namespace vigil::analytics

@@ -1,0 +1,66 @@
+#pragma once
+// Moving-object detection: a per-pixel running Gaussian background on a downscaled colour image.
+//
+// What makes it usable outdoors (the false alarms users of other systems complain about):
+// - global gain compensation: each frame is scaled so its brightness matches the background's, so a
+//   light ramp (dusk, a cloud, auto exposure) changes nothing;
+// - per-pixel variance learnt over time: sensor noise and swaying foliage widen their own pixels'
+//   tolerance instead of raising objects;
+// - selective update: pixels under an object learn 20× slower, so a slow walker is not absorbed;
+// - a morphological open removes rain streaks and speckle; masks blank what must be ignored;
+// - a frame where most of the picture changed (lights switched, lens covered, camera turned) yields
+//   no objects and, if it lasts, re-learns the background.
+//
+// Not thread-safe; one per camera.
+
+#include <cstdint>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "analytics/rules.h"
+
+namespace vigil::analytics {
+
+struct Blob {
+  cv::Rect box;  // in the analysed frame's pixels
+  double area = 0;
+};
+
+class MotionDetector {
+ public:
+  // `frame_size`: the analysed frame; `masks` in normalised coordinates.
+  MotionDetector(const MotionSettings& settings, cv::Size frame_size, const std::vector<Polygon>& masks,
+                 double fps);
+
+  // One frame (BGR or grey, frame_size). Returns the moving objects (empty during warm-up and on a
+  // global change).
+  std::vector<Blob> Process(const cv::Mat& frame);
+
+  // Forgets the background: the next frames are learnt afresh (after tamper clears).
+  void Reset();
+
+  bool warming_up() const { return frames_ < warmup_frames_; }
+  // The last frame changed over most of the picture.
+  bool global_change() const { return global_change_; }
+  // Foreground mask of the last frame, at the working scale (for tests and debugging).
+  const cv::Mat& foreground() const { return fg_; }
+
+ private:
+  MotionSettings settings_;
+  cv::Size frame_size_;
+  cv::Size work_size_;
+  double scale_ = 1;  // frame pixels per work pixel
+  double fps_ = 5;
+  int warmup_frames_ = 10;
+  int64_t frames_ = 0;
+  int global_frames_ = 0;
+  bool global_change_ = false;
+  cv::Mat mask_;   // CV_8U work size: 255 where analysed
+  cv::Mat bg_;     // CV_32FC3
+  cv::Mat var_;    // CV_32F
+  cv::Mat fg_;     // CV_8U
+  cv::Mat grey_, small_, g32_;
+};
+
+}  // namespace vigil::analytics

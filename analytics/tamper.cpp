@@ -1,0 +1,162 @@
+#include "analytics/tamper.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <opencv2/imgproc.hpp>
+
+#include "base/clock.h"
+
+namespace vigil::analytics {
+
+namespace {
+const cv::Size kWork(320, 180);
+// Phase correlation whitens the spectrum, so pixel noise would weigh as much as the scene's
+// structure: it runs on a smaller, smoothed picture.
+const cv::Size kShiftWork(128, 72);
+
+double Median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+}  // namespace
+
+TamperDetector::TamperDetector(TamperSettings settings, double fps, int64_t* next_key)
+    : settings_(settings), fps_(fps), next_key_(next_key) {
+  learn_frames_ = std::max(3, static_cast<int>(std::lround(settings.learn_s * fps)));
+  cv::createHanningWindow(window_, kShiftWork, CV_32F);
+}
+
+TamperMeasure TamperDetector::Measure(const cv::Mat& grey) {
+  cv::resize(grey, small_, kWork, 0, 0, cv::INTER_AREA);
+  small_.convertTo(f32_, CV_32F);
+  TamperMeasure m;
+  cv::Scalar mean, sd;
+  cv::meanStdDev(f32_, mean, sd);
+  m.contrast = sd[0] / std::max(mean[0], 4.0);
+  cv::Mat blurred, lap;
+  cv::GaussianBlur(f32_, blurred, cv::Size(3, 3), 0);
+  cv::Laplacian(blurred, lap, CV_32F);
+  cv::Scalar lm, lsd;
+  cv::meanStdDev(lap, lm, lsd);
+  m.sharpness = (lsd[0] * lsd[0]) / std::max(sd[0] * sd[0], 1.0);
+  cv::resize(blurred, coarse_, kShiftWork, 0, 0, cv::INTER_AREA);
+  cv::GaussianBlur(coarse_, coarse_, cv::Size(3, 3), 0);
+  // Windowed here, not by phaseCorrelate: OpenCV 4.6 multiplies the window into its inputs in
+  // place, which would fade the reference a little more at every call.
+  cv::multiply(coarse_, window_, coarse_);
+  if (!ref_.empty()) {
+    double response = 0;
+    cv::Point2d shift = cv::phaseCorrelate(ref_, coarse_, cv::noArray(), &response);
+    m.shift = shift * (static_cast<double>(kWork.width) / kShiftWork.width);
+    m.response = response;
+  }
+  return m;
+}
+
+std::optional<index::EventType> TamperDetector::Classify(const TamperMeasure& m) const {
+  if (m.contrast < ref_contrast_ / 3) return index::EventType::kTamperCovered;
+  if (m.sharpness < ref_sharpness_ / 3) return index::EventType::kTamperDefocused;
+  double shift = std::hypot(m.shift.x, m.shift.y);
+  if (shift > 0.04 * kWork.width || m.response < ref_response_ * 0.3) {
+    return index::EventType::kTamperMoved;
+  }
+  return std::nullopt;
+}
+
+void TamperDetector::Process(const cv::Mat& frame, int64_t t_ns, std::vector<Detection>& out) {
+  if (frame.channels() == 3) {
+    cv::cvtColor(frame, grey_, cv::COLOR_BGR2GRAY);
+  } else {
+    grey_ = frame;
+  }
+  last_ns_ = t_ns;
+  if (learnt_ < learn_frames_) {
+    if (learnt_ == 0) {
+      learn_contrast_.clear();
+      learn_sharpness_.clear();
+      learn_response_.clear();
+      ref_.release();
+    }
+    last_ = Measure(grey_);
+    if (ref_.empty()) {
+      coarse_.copyTo(ref_);
+    } else {
+      learn_response_.push_back(last_.response);
+    }
+    learn_contrast_.push_back(last_.contrast);
+    learn_sharpness_.push_back(last_.sharpness);
+    if (++learnt_ == learn_frames_) {
+      ref_contrast_ = Median(learn_contrast_);
+      ref_sharpness_ = Median(learn_sharpness_);
+      ref_response_ = Median(learn_response_);
+    }
+    return;
+  }
+  last_ = Measure(grey_);
+  auto cond = Classify(last_);
+  const int64_t confirm = static_cast<int64_t>(settings_.confirm_s * kNsPerSec);
+  const int64_t clear = static_cast<int64_t>(settings_.clear_s * kNsPerSec);
+  if (active_) {
+    if (cond) {
+      last_bad_ns_ = t_ns;
+      good_since_ = 0;
+      return;
+    }
+    if (good_since_ == 0) good_since_ = t_ns;
+    if (t_ns - good_since_ < clear) return;
+    Detection d;
+    d.phase = Phase::kEnd;
+    d.type = *active_;
+    d.start_ns = active_since_;
+    d.end_ns = last_bad_ns_;
+    d.key = active_key_;
+    out.push_back(d);
+    active_.reset();
+    learnt_ = 0;  // the view is back: learn it again (light may have changed meanwhile)
+    return;
+  }
+  if (!cond) {
+    pending_.reset();
+    return;
+  }
+  if (pending_ != cond) {
+    pending_ = cond;
+    pending_since_ = t_ns;
+    pending_frames_ = 0;
+  }
+  ++pending_frames_;
+  if (t_ns - pending_since_ < confirm) return;
+  active_ = cond;
+  active_since_ = pending_since_;
+  active_key_ = (*next_key_)++;
+  last_bad_ns_ = t_ns;
+  good_since_ = 0;
+  pending_.reset();
+  Detection d;
+  d.phase = Phase::kStart;
+  d.type = *active_;
+  d.start_ns = d.end_ns = active_since_;
+  d.score = 1.0;
+  d.key = active_key_;
+  d.attributes = fmt::format(R"({{"contrast":{:.3f},"sharpness":{:.3f},"shift_px":{:.1f},"response":{:.3f}}})",
+                             last_.contrast, last_.sharpness, std::hypot(last_.shift.x, last_.shift.y),
+                             last_.response);
+  out.push_back(d);
+}
+
+void TamperDetector::Flush(std::vector<Detection>& out) {
+  if (!active_) return;
+  Detection d;
+  d.phase = Phase::kEnd;
+  d.type = *active_;
+  d.start_ns = active_since_;
+  d.end_ns = last_bad_ns_;
+  d.key = active_key_;
+  out.push_back(d);
+  active_.reset();
+}
+
+}  // namespace vigil::analytics

@@ -1,0 +1,85 @@
+#pragma once
+// Camera tamper: the lens covered, the picture defocused, the camera moved. Each is measured against
+// a reference learnt from the camera's own view after start (and again after each tamper clears), in
+// ways a change of light does not move:
+// - covered: the picture's contrast (coefficient of variation, std/mean) collapses to under a third
+//   of the reference's — a hand, a bag, spray paint or a black frame; gain-invariant, so dusk is not
+//   a cover;
+// - defocused: normalised sharpness (variance of the Laplacian over the variance of the picture)
+//   falls under a third of the reference's while the picture still has contrast;
+// - moved: phase correlation with the reference finds a shift over 4 % of the width, or the
+//   correlation peak collapses (a rotation, a new view).
+// A condition must hold for `confirm_s` to be raised (its event starts at its first frame) and be gone
+// for `clear_s` to clear. Checks go in that order; a covered picture is not also "defocused".
+//
+// Not thread-safe; one per camera.
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "analytics/detection.h"
+
+namespace vigil::analytics {
+
+struct TamperSettings {
+  double learn_s = 2.0;
+  double confirm_s = 1.0;
+  double clear_s = 1.0;
+};
+
+// Measurements of one frame (exposed for tests and tuning).
+struct TamperMeasure {
+  double contrast = 0;   // std / mean
+  double sharpness = 0;  // var(Laplacian) / var(picture)
+  cv::Point2d shift;     // vs reference, work pixels
+  double response = 0;   // phase-correlation peak, 0..1
+};
+
+class TamperDetector {
+ public:
+  TamperDetector(TamperSettings settings, double fps, int64_t* next_key);
+
+  // One frame (BGR or grey) at `t_ns`; appends raised (kStart) and cleared (kEnd) detections.
+  void Process(const cv::Mat& frame, int64_t t_ns, std::vector<Detection>& out);
+  // Ends an active tamper at its last frame (shutdown).
+  void Flush(std::vector<Detection>& out);
+
+  // Whether a tamper is raised (or being confirmed): object analytics should pause.
+  bool tampered() const { return active_.has_value() || pending_.has_value(); }
+  bool learning() const { return learnt_ < learn_frames_; }
+  const TamperMeasure& last() const { return last_; }
+
+ private:
+  TamperMeasure Measure(const cv::Mat& grey);
+  std::optional<index::EventType> Classify(const TamperMeasure& m) const;
+
+  TamperSettings settings_;
+  double fps_;
+  int64_t* next_key_;
+  int learn_frames_;
+  int learnt_ = 0;
+  // Reference.
+  cv::Mat ref_;  // CV_32F, windowed
+  cv::Mat window_;
+  double ref_contrast_ = 0;
+  double ref_sharpness_ = 0;
+  double ref_response_ = 0;
+  std::vector<double> learn_contrast_, learn_sharpness_, learn_response_;
+  // State.
+  std::optional<index::EventType> pending_;
+  int64_t pending_since_ = 0;
+  int pending_frames_ = 0;
+  std::optional<index::EventType> active_;
+  int64_t active_since_ = 0;
+  int64_t active_key_ = 0;
+  int64_t last_bad_ns_ = 0;
+  int64_t good_since_ = 0;
+  int64_t last_ns_ = 0;
+  TamperMeasure last_;
+  cv::Mat grey_, small_, f32_, coarse_;
+};
+
+}  // namespace vigil::analytics
