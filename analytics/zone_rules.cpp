@@ -67,7 +67,7 @@ void ZoneRules::Step(const Track& track, const TrackPoint& p, TrackState& st,
         d.track = track.id;
         d.start_ns = d.end_ns = tz.entered_ns;
         d.score = Score(track);
-        d.box = p.box;
+        d.box = track.box;
         d.key = tz.loiter_key;
         d.attributes = fmt::format(R"({{"loiter_seconds":{:g}}})", za.zone.loiter_s);
         out.push_back(d);
@@ -97,7 +97,7 @@ void ZoneRules::Step(const Track& track, const TrackPoint& p, TrackState& st,
         det.track = track.id;
         det.start_ns = det.end_ns = t;
         det.score = Score(track);
-        det.box = p.box;
+        det.box = track.box;  // where it is now: the snapshot is of the current frame
         det.key = (*next_key_)++;
         det.attributes = fmt::format(R"({{"direction":"{}"}})", DirectionName(dir));
         out.push_back(det);

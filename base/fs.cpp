@@ -79,4 +79,23 @@ int64_t RaiseFileLimit() {
   return static_cast<int64_t>(lim.rlim_cur);
 }
 
+Status WriteFile(const std::string& path, const void* data, size_t size) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::FromErrno(errno, "cannot create", path);
+  const auto* p = static_cast<const char*>(data);
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::write(fd, p + done, size - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      ::close(fd);
+      return Status::FromErrno(err, "cannot write", path);
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) return Status::FromErrno(errno, "cannot close", path);
+  return Status::Ok();
+}
+
 }  // namespace vigil

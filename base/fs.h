@@ -1,6 +1,7 @@
 #pragma once
 // Small file-system helpers with Status errors that name the path.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -15,6 +16,8 @@ Status SyncDir(const std::string& path);
 // Removes a file; a file already gone is success.
 Status RemoveFile(const std::string& path);
 Result<int64_t> FileSize(const std::string& path);
+// Writes a whole new file (replacing one there), without fsync. Errors name the path.
+Status WriteFile(const std::string& path, const void* data, size_t size);
 // Free bytes available to unprivileged users on the file system holding `path`.
 Result<int64_t> FreeBytes(const std::string& path);
 // Joins two path parts with one '/'.

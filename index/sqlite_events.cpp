@@ -245,6 +245,34 @@ Result<int64_t> SqliteStore::AddEvent(const Event& e) {
   return id;
 }
 
+Status SqliteStore::EndEvent(const std::string& camera, int64_t start_ns, int64_t id,
+                             int64_t end_ns) {
+  if (end_ns < start_ns) {
+    return Status::InvalidArgument(fmt::format("event {} ends ({}) before it starts ({})", id,
+                                               FormatUtc(end_ns), FormatUtc(start_ns)));
+  }
+  VIGIL_ASSIGN_OR_RETURN(int64_t num, CameraNum(camera));
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return ClosedError();
+    // Still waiting for its batch: end it in place.
+    for (auto it = pending_events_.rbegin(); it != pending_events_.rend(); ++it) {
+      if (it->event.id == id) {
+        it->event.end_ns = end_ns;
+        return Status::Ok();
+      }
+    }
+  }
+  // Already taken by the writer: the writer takes queued operations and pending rows under one
+  // lock, so an operation queued now runs in a later transaction than the row's insert.
+  return WriteAsync([num, start_ns, id, end_ns](StmtCache& sc) -> Status {
+    VIGIL_ASSIGN_OR_RETURN(
+        Stmt * s, sc.Get("UPDATE events SET end_ns = ?1 WHERE camera = ?2 AND start_ns = ?3 AND id = ?4"));
+    s->Bind(1, end_ns).Bind(2, num).Bind(3, start_ns).Bind(4, id);
+    return s->Run();
+  });
+}
+
 Status SqliteStore::InsertEvents(StmtCache& sc, const std::vector<EventRow>& rows) {
   VIGIL_ASSIGN_OR_RETURN(
       Stmt * s, sc.Get("INSERT INTO events (start_ns, id, camera, end_ns, type, zone, track, "

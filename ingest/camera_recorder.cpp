@@ -4,8 +4,6 @@
 #include <cstdlib>
 #include <cstring>
 
-#include <gst/rtp/gstrtpbuffer.h>
-
 namespace vigil::ingest::internal {
 namespace {
 
@@ -42,6 +40,12 @@ CameraRecorder::CameraRecorder(const CameraConfig& camera, const RecordingOption
       backoff_(options.retry_initial_ns, options.retry_max_ns, seed) {
   health_.camera = camera.id;
   health_.state = camera.record ? CameraState::kConnecting : CameraState::kDisabled;
+  if (camera.analysis_fps > 0 && options.on_frame) {
+    feed_ = std::make_unique<AnalysisFeed>(camera, options, clock, seed * 7919 + 1,
+                                           [this](const std::function<void(CameraHealth&)>& fn) {
+                                             UpdateHealth(fn);
+                                           });
+  }
 }
 
 CameraRecorder::~CameraRecorder() { Shutdown(); }
@@ -65,6 +69,7 @@ bool CameraRecorder::Recording() const {
 }
 
 Status CameraRecorder::Start(bool crashed) {
+  if (feed_) feed_->Start();
   if (!camera_.record) return Status::Ok();
   VIGIL_RETURN_IF_ERROR(writer_.Init(crashed));
   writer_thread_ = std::thread([this] { WriterLoop(); });
@@ -98,7 +103,6 @@ Status CameraRecorder::StartPipeline() {
     // thread, as the jitterbuffer's buffer-mode "none" would.
     g_signal_connect(src, "new-manager", G_CALLBACK(&CameraRecorder::OnNewManager), this);
   }
-  rtp_ext_ = -1;
   g_signal_connect(src, "select-stream", G_CALLBACK(&CameraRecorder::OnSelectStream), this);
   gst_bin_add(GST_BIN(pipeline_.get()), src);
 
@@ -128,30 +132,6 @@ void CameraRecorder::OnNewManager(GstElement*, GstElement* manager, gpointer sel
 
 GstElement* CameraRecorder::OnRequestJitterbuffer(GstElement*, guint, gpointer) {
   return MakeRtpPass();
-}
-
-GstPadProbeReturn CameraRecorder::StampFromRtp(GstPad*, GstPadProbeInfo* info, gpointer self_ptr) {
-  auto* self = static_cast<CameraRecorder*>(self_ptr);
-  GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
-  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
-  if (!gst_rtp_buffer_map(buf, GST_MAP_READ, &rtp)) return GST_PAD_PROBE_OK;
-  uint32_t ts = gst_rtp_buffer_get_timestamp(&rtp);
-  gst_rtp_buffer_unmap(&rtp);
-  if (self->rtp_ext_ < 0) {
-    self->rtp_ext_ = ts;
-    self->rtp_first_ = ts;
-  } else {
-    // Unwrap: the nearest 64-bit value to the last one with these low 32 bits.
-    int64_t delta = static_cast<int32_t>(ts - static_cast<uint32_t>(self->rtp_ext_));
-    self->rtp_ext_ += delta;
-  }
-  buf = gst_buffer_make_writable(buf);
-  GST_PAD_PROBE_INFO_DATA(info) = buf;
-  GST_BUFFER_PTS(buf) = gst_util_uint64_scale_int(
-      static_cast<guint64>(std::max<int64_t>(0, self->rtp_ext_ - self->rtp_first_)), GST_SECOND,
-      self->rtp_clock_rate_);
-  GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
-  return GST_PAD_PROBE_OK;
 }
 
 gboolean CameraRecorder::OnSelectStream(GstElement*, guint, GstCaps* caps, gpointer) {
@@ -200,9 +180,9 @@ void CameraRecorder::OnPadAdded(GstElement*, GstPad* pad, gpointer self_ptr) {
   self->linked_video_ = true;
   if (self->options_.tcp && !std::getenv("VIGIL_JITTERBUFFER")) {
     int rate = 0;
-    if (gst_structure_get_int(s, "clock-rate", &rate) && rate > 0) self->rtp_clock_rate_ = rate;
-    self->rtp_ext_ = -1;
-    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, &CameraRecorder::StampFromRtp, self, nullptr);
+    gst_structure_get_int(s, "clock-rate", &rate);
+    self->stamper_.Reset(rate);
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, &RtpStamper::Probe, &self->stamper_, nullptr);
   }
   GstElement* depay = Make(depay_name);
   GstElement* parse = Make(parse_name);
@@ -350,6 +330,7 @@ void CameraRecorder::Fail(const std::string& reason, bool slow_retry) {
 }
 
 void CameraRecorder::Tick() {
+  if (feed_) feed_->Tick();
   if (!camera_.record || phase_ == Phase::kIdle) return;
   const int64_t now = clock_.MonotonicNs();
   if (phase_ == Phase::kWaiting) {
@@ -422,6 +403,7 @@ void CameraRecorder::Tick() {
 }
 
 void CameraRecorder::Shutdown() {
+  if (feed_) feed_->Shutdown();
   StopPipeline();
   phase_ = Phase::kIdle;
   if (writer_thread_.joinable()) {

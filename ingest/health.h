@@ -35,6 +35,12 @@ struct CameraHealth {
   int64_t last_gap_start_ns = 0;
   int64_t last_gap_end_ns = 0;  // 0 while the gap is open
   std::string last_gap_reason;
+  // The analysis branch: "off", "connecting", "analysing" or "degraded" (its stream or decoder
+  // failed: recording goes on, analysis is retried).
+  std::string analysis = "off";
+  std::string analysis_error;
+  int64_t analysis_frames = 0;   // decoded frames handed to analytics
+  int64_t analysis_dropped = 0;  // of those, replaced before analytics took them
 };
 
 }  // namespace vigil::ingest

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/frame.h"
 #include "ingest/health.h"
 
 namespace vigil::ingest {
@@ -25,6 +26,12 @@ struct CameraConfig {
   bool record = true;
   int64_t retain_days = 0;   // 0: no age limit
   int64_t retain_bytes = 0;  // 0: no per-camera size limit
+  // Analysis branch: the sub stream (the main one when there is none) decoded, and `analysis_fps`
+  // frames a second of it scaled to analysis_width x analysis_height handed to
+  // RecordingOptions::on_frame. 0: not analysed.
+  double analysis_fps = 0;
+  int analysis_width = 640;
+  int analysis_height = 360;
 };
 
 struct RecordingOptions {
@@ -46,6 +53,10 @@ struct RecordingOptions {
   // camera, from the recorder's threads with the camera's health lock held: must not block (vigild
   // queues a message for the API's PUB socket).
   std::function<void(const CameraHealth&)> on_state;
+  // Receives the decoded analysis frames of cameras with analysis_fps > 0, on GStreamer's streaming
+  // thread: must not block (vigild hands them to analytics::Engine::Submit). Returns false when the
+  // frame replaced one not yet analysed (counted as dropped in the camera's health).
+  std::function<bool(Frame&&)> on_frame;
 };
 
 }  // namespace vigil::ingest

@@ -1,6 +1,9 @@
 #include "ingest/internal/rtp_pass.h"
 
+#include <algorithm>
+
 #include <gst/base/gstbasetransform.h>
+#include <gst/rtp/gstrtpbuffer.h>
 
 namespace {
 
@@ -67,6 +70,34 @@ namespace vigil::ingest {
 
 GstElement* MakeRtpPass() {
   return GST_ELEMENT(g_object_new(vigil_rtp_pass_get_type(), nullptr));
+}
+
+}  // namespace vigil::ingest
+
+namespace vigil::ingest {
+
+GstPadProbeReturn RtpStamper::Probe(GstPad*, GstPadProbeInfo* info, gpointer stamper) {
+  auto* self = static_cast<RtpStamper*>(stamper);
+  GstBuffer* buf = GST_PAD_PROBE_INFO_BUFFER(info);
+  GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+  if (!gst_rtp_buffer_map(buf, GST_MAP_READ, &rtp)) return GST_PAD_PROBE_OK;
+  uint32_t ts = gst_rtp_buffer_get_timestamp(&rtp);
+  gst_rtp_buffer_unmap(&rtp);
+  if (self->ext_ < 0) {
+    self->ext_ = ts;
+    self->first_ = ts;
+  } else {
+    // Unwrap: the nearest 64-bit value to the last one with these low 32 bits.
+    int64_t delta = static_cast<int32_t>(ts - static_cast<uint32_t>(self->ext_));
+    self->ext_ += delta;
+  }
+  buf = gst_buffer_make_writable(buf);
+  GST_PAD_PROBE_INFO_DATA(info) = buf;
+  GST_BUFFER_PTS(buf) = gst_util_uint64_scale_int(
+      static_cast<guint64>(std::max<int64_t>(0, self->ext_ - self->first_)), GST_SECOND,
+      self->clock_rate_);
+  GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
+  return GST_PAD_PROBE_OK;
 }
 
 }  // namespace vigil::ingest

@@ -17,6 +17,8 @@
 #include "base/gst_ptr.h"
 #include "ingest/backoff.h"
 #include "ingest/internal/camera_writer.h"
+#include "ingest/internal/analysis_feed.h"
+#include "ingest/internal/rtp_pass.h"
 
 namespace vigil::ingest::internal {
 
@@ -55,11 +57,8 @@ class CameraRecorder {
   static gboolean OnSelectStream(GstElement* src, guint num, GstCaps* caps, gpointer self);
   static void OnNewManager(GstElement* src, GstElement* manager, gpointer self);
   static GstElement* OnRequestJitterbuffer(GstElement* rtpbin, guint session, gpointer self);
-  static GstPadProbeReturn StampFromRtp(GstPad* pad, GstPadProbeInfo* info, gpointer self);
-  // RTP timestamps unwrapped to 64 bits, for the stream being recorded (streaming thread only).
-  int64_t rtp_ext_ = -1;
-  int64_t rtp_first_ = 0;
-  int rtp_clock_rate_ = 90000;
+  RtpStamper stamper_;  // streaming thread only
+  std::unique_ptr<AnalysisFeed> feed_;  // cameras with analysis_fps > 0
   static GstFlowReturn OnSample(GstAppSink* sink, gpointer self);
 
   const CameraConfig camera_;

@@ -4,10 +4,30 @@
 // and does nothing else, so packets go on in the reading thread instead of through the
 // jitterbuffer's queue and thread. The recorder stamps them with their RTP time (camera_recorder.cpp).
 
+#include <cstdint>
+
 #include <gst/gst.h>
 
 namespace vigil::ingest {
 
 GstElement* MakeRtpPass();
+
+// Stamps RTP packets with their RTP time (unwrapped to 64 bits, from 0 at the first packet) as
+// buffer PTS, in the thread that reads them: a pad probe for rtspsrc's source pad. One per stream;
+// Reset() before a new connection. Streaming thread only.
+class RtpStamper {
+ public:
+  void Reset(int clock_rate) {
+    ext_ = -1;
+    if (clock_rate > 0) clock_rate_ = clock_rate;
+  }
+  // gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, &RtpStamper::Probe, stamper, nullptr).
+  static GstPadProbeReturn Probe(GstPad* pad, GstPadProbeInfo* info, gpointer stamper);
+
+ private:
+  int64_t ext_ = -1;
+  int64_t first_ = 0;
+  int clock_rate_ = 90000;
+};
 
 }  // namespace vigil::ingest

@@ -25,10 +25,10 @@ bool ValidCameraId(const std::string& id) {
 }
 
 Status ParseCamera(const std::string& path, const toml::table& t, int index,
-                   ingest::CameraConfig& cam) {
+                   ingest::CameraConfig& cam, std::map<std::string, analytics::AnalyticsConfig>& rules) {
   TomlReader r(path, t, fmt::format("[[cameras]] #{}", index));
   VIGIL_RETURN_IF_ERROR(r.CheckKeys({"id", "name", "main", "sub", "lat", "lon", "place", "district",
-                                     "tags", "record", "retain_days", "retain_bytes"}));
+                                     "tags", "record", "retain_days", "retain_bytes", "analytics"}));
   VIGIL_RETURN_IF_ERROR(r.String("id", cam.id, true));
   if (!ValidCameraId(cam.id)) {
     return Status::InvalidArgument(fmt::format(
@@ -57,6 +57,21 @@ Status ParseCamera(const std::string& path, const toml::table& t, int index,
   VIGIL_RETURN_IF_ERROR(r.Bool("record", cam.record));
   VIGIL_RETURN_IF_ERROR(r.Int("retain_days", cam.retain_days, 0, 100 * 365));
   VIGIL_RETURN_IF_ERROR(r.Bytes("retain_bytes", cam.retain_bytes));
+  if (const toml::node* a = t.get("analytics")) {
+    const toml::table* at = a->as_table();
+    if (!at) {
+      return Status::InvalidArgument(
+          fmt::format("{}: analytics of camera {} must be a table", Where(path, *a), cam.id));
+    }
+    analytics::AnalyticsConfig ac;
+    VIGIL_RETURN_IF_ERROR(analytics::ParseAnalytics(path, *at, cam.id, ac));
+    if (ac.enabled) {
+      cam.analysis_fps = ac.fps;
+      cam.analysis_width = ac.width;
+      cam.analysis_height = ac.height;
+      rules[cam.id] = std::move(ac);
+    }
+  }
   return Status::Ok();
 }
 
@@ -115,7 +130,8 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
   Config cfg;
   cfg.path = path;
   TomlReader top(path, root, "the top level");
-  VIGIL_RETURN_IF_ERROR(top.CheckKeys({"data_dir", "log_level", "api", "recording", "cameras"}));
+  VIGIL_RETURN_IF_ERROR(
+      top.CheckKeys({"data_dir", "log_level", "api", "recording", "analytics", "cameras"}));
   VIGIL_RETURN_IF_ERROR(top.String("data_dir", cfg.recording.data_dir, true));
   VIGIL_RETURN_IF_ERROR(top.String("log_level", cfg.log_level));
   if (cfg.recording.data_dir.empty()) {
@@ -139,6 +155,15 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
     VIGIL_RETURN_IF_ERROR(r.Int("max_clip_minutes", minutes, 1, 24 * 60));
     cfg.api.max_clip_ns = minutes * 60 * kNsPerSec;
     VIGIL_RETURN_IF_ERROR(r.Int("export_concurrency", cfg.api.export_concurrency, 1, 16));
+  }
+
+  if (const toml::node* node = root.get("analytics")) {
+    const toml::table* t = node->as_table();
+    if (!t) return Status::InvalidArgument(fmt::format("{}: [analytics] must be a table", Where(path, *node)));
+    TomlReader r(path, *t, "[analytics]");
+    VIGIL_RETURN_IF_ERROR(r.CheckKeys({"workers", "snapshots"}));
+    VIGIL_RETURN_IF_ERROR(r.Int("workers", cfg.analytics_node.workers, 1, 256));
+    VIGIL_RETURN_IF_ERROR(r.Bool("snapshots", cfg.analytics_node.snapshots));
   }
 
   ingest::RecordingOptions& rec = cfg.recording;
@@ -189,7 +214,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
     const toml::table* t = n.as_table();
     if (!t) return Status::InvalidArgument(fmt::format("{}: cameras must be [[cameras]] tables", Where(path, n)));
     ingest::CameraConfig cam;
-    VIGIL_RETURN_IF_ERROR(ParseCamera(path, *t, index, cam));
+    VIGIL_RETURN_IF_ERROR(ParseCamera(path, *t, index, cam, cfg.analytics));
     std::string where = TomlReader(path, *t, "").Line("id");
     auto [it, fresh] = seen.emplace(cam.id, where);
     if (!fresh) {

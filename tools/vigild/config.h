@@ -7,6 +7,9 @@
 #include <string_view>
 #include <vector>
 
+#include <map>
+
+#include "analytics/rules.h"
 #include "base/status.h"
 #include "base/toml_reader.h"
 #include "ingest/recording_config.h"
@@ -21,9 +24,17 @@ struct ApiConfig {
   int64_t export_concurrency = 2;               // clips written at once; later exports wait
 };
 
+struct AnalyticsNodeConfig {
+  int64_t workers = 1;     // analysis threads shared by all cameras
+  bool snapshots = true;   // JPEG snapshot (frame with box) and crop per event
+};
+
 struct Config {
   std::string path;  // the file it came from
   ApiConfig api;
+  AnalyticsNodeConfig analytics_node;
+  // Cameras with an [cameras.analytics] table that does not say enabled = false.
+  std::map<std::string, analytics::AnalyticsConfig> analytics;
   ingest::RecordingOptions recording;  // recording.data_dir is absolute after loading
   std::vector<ingest::CameraConfig> cameras;
   std::string log_level = "info";

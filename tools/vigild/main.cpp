@@ -19,10 +19,13 @@
 
 #include "base/fs.h"
 #include "base/log.h"
+#include "analytics/engine.h"
 #include "index/store.h"
 #include "ingest/recorder.h"
 #include "proto/server.h"
+#include "proto/convert.h"
 #include "tools/vigild/config.h"
+#include "tools/vigild/event_sink.h"
 
 namespace {
 
@@ -126,6 +129,31 @@ int main(int argc, char** argv) {
     c->set_time_ns(SystemClock().WallNs());
     publisher->Publish("camera." + h.camera, std::move(m));
   };
+  // Analytics: detections become snapshots, index rows and live messages (event.<camera>).
+  vigild::EventSink events(**store, dir, cfg->analytics_node.snapshots,
+                           [&publish_mu, &publisher](const index::Event& e, bool ongoing) {
+                             std::lock_guard lock(publish_mu);
+                             if (!publisher) return;
+                             api::v1::LiveMessage m;
+                             api::ToPb(e, m.mutable_event());
+                             m.mutable_event()->set_ongoing(ongoing);
+                             publisher->Publish("event." + e.camera, std::move(m));
+                           });
+  analytics::Engine engine(static_cast<int>(cfg->analytics_node.workers),
+                           [&events](const analytics::Detection& d, const Frame& f) {
+                             events.OnDetection(d, f);
+                           });
+  for (const auto& [camera, rules] : cfg->analytics) {
+    if (Status st = engine.AddCamera(camera, rules); !st.ok()) {
+      log->critical("analytics: {}", st);
+      return 2;
+    }
+  }
+  if (!cfg->analytics.empty()) {
+    cfg->recording.on_frame = [&engine](Frame&& f) { return engine.Submit(std::move(f)); };
+    log->info("analytics: {} camera(s) on {} worker(s)", cfg->analytics.size(),
+              cfg->analytics_node.workers);
+  }
   auto recorder = ingest::Recorder::Start(cfg->cameras, cfg->recording, **store);
   if (!recorder.ok()) {
     log->critical("recording: {}", recorder.error());
@@ -146,7 +174,7 @@ int main(int argc, char** argv) {
     api_options.exports.server_name = fmt::format("{} vigild {}", host, api::kVigilVersion);
   }
   ingest::Recorder* rec = recorder->get();
-  api_options.status = [rec](api::v1::StatusResult* out) {
+  api_options.status = [rec, &engine](api::v1::StatusResult* out) {
     for (const auto& h : rec->Health()) {
       auto* c = out->add_cameras();
       c->set_camera(h.camera);
@@ -163,6 +191,11 @@ int main(int argc, char** argv) {
       c->set_width(h.width);
       c->set_height(h.height);
       c->set_last_gap_reason(h.last_gap_reason);
+      c->set_analysis(h.analysis);
+      c->set_analysis_error(h.analysis_error);
+      c->set_analysis_frames(h.analysis_frames);
+      c->set_analysis_dropped(h.analysis_dropped);
+      c->set_analysis_ms(engine.Stats(h.camera).last_process_ms);
     }
   };
   const std::string index_path = JoinPath(dir, "index.db");
@@ -193,6 +226,9 @@ int main(int argc, char** argv) {
   }
   (*recorder)->Stop();
   recorder->reset();
+  // After the recorder: no frame comes any more; open events end at their last sighting.
+  engine.Stop();
+  log->info("analytics stopped ({} events)", events.events());
   store->reset();
   log->info("stopped cleanly");
   return 0;

@@ -1,0 +1,312 @@
+#include "ingest/internal/analysis_feed.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include <gst/video/video.h>
+#include <opencv2/imgproc.hpp>
+
+namespace vigil::ingest::internal {
+namespace {
+
+GstElement* Make(const char* factory) { return gst_element_factory_make(factory, nullptr); }
+
+std::string ErrorText(GstMessage* msg) {
+  GError* raw = nullptr;
+  gchar* raw_debug = nullptr;
+  gst_message_parse_error(msg, &raw, &raw_debug);
+  GstPtr<GError> err(raw);
+  GstPtr<gchar> debug(raw_debug);
+  std::string text = err ? err->message : "unknown error";
+  if (!text.empty() && text.back() == '.') text.pop_back();
+  GstObject* from = GST_MESSAGE_SRC(msg);
+  if (from) {
+    GstPtr<gchar> name(gst_object_get_name(from));
+    text += fmt::format(" ({})", name.get());
+  }
+  return text;
+}
+
+}  // namespace
+
+AnalysisFeed::AnalysisFeed(const CameraConfig& camera, const RecordingOptions& options,
+                           Clock& clock, uint64_t seed, HealthUpdate update_health)
+    : camera_(camera),
+      options_(options),
+      url_(camera.sub_url.empty() ? camera.main_url : camera.sub_url),
+      clock_(clock),
+      update_health_(std::move(update_health)),
+      log_(Logger("ingest")),
+      backoff_(options.retry_initial_ns, options.retry_max_ns, seed) {}
+
+AnalysisFeed::~AnalysisFeed() { Shutdown(); }
+
+void AnalysisFeed::Start() { StartPipeline(); }
+
+void AnalysisFeed::StartPipeline() {
+  pipeline_.reset(gst_pipeline_new((camera_.id + "-analysis").c_str()));
+  g_object_ref_sink(pipeline_.get());
+  GstElement* src = Make("rtspsrc");
+  g_object_set(src, "location", url_.c_str(), "latency", static_cast<guint>(options_.latency_ms),
+               nullptr);
+  gst_util_set_object_arg(G_OBJECT(src), "protocols", options_.tcp ? "tcp" : "udp");
+  gst_util_set_object_arg(G_OBJECT(src), "buffer-mode", "none");
+  const auto timeout_us = static_cast<guint64>(options_.connect_timeout_ns / 1000);
+  g_object_set(src, "tcp-timeout", timeout_us, "timeout", timeout_us, "teardown-timeout",
+               static_cast<guint64>(100 * GST_MSECOND), nullptr);
+  g_signal_connect(src, "pad-added", G_CALLBACK(&AnalysisFeed::OnPadAdded), this);
+  g_signal_connect(src, "select-stream", G_CALLBACK(&AnalysisFeed::OnSelectStream), this);
+  if (options_.tcp) g_signal_connect(src, "new-manager", G_CALLBACK(&AnalysisFeed::OnNewManager), this);
+  gst_bin_add(GST_BIN(pipeline_.get()), src);
+  linked_video_ = false;
+  have_offset_ = false;
+  next_due_ns_ = -1;
+  const int64_t now = clock_.MonotonicNs();
+  last_frame_mono_ = now;
+  decoded_ = 0;
+  phase_ = Phase::kConnecting;
+  phase_since_mono_ = now;
+  update_health_([](CameraHealth& h) { h.analysis = "connecting"; });
+  gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING);
+}
+
+void AnalysisFeed::OnNewManager(GstElement*, GstElement* manager, gpointer self) {
+  g_signal_connect(manager, "request-jitterbuffer", G_CALLBACK(&AnalysisFeed::OnRequestJitterbuffer),
+                   self);
+}
+
+GstElement* AnalysisFeed::OnRequestJitterbuffer(GstElement*, guint, gpointer) { return MakeRtpPass(); }
+
+gboolean AnalysisFeed::OnSelectStream(GstElement*, guint, GstCaps* caps, gpointer) {
+  const GstStructure* s = gst_caps_get_structure(caps, 0);
+  const char* media = gst_structure_get_string(s, "media");
+  return media && std::strcmp(media, "video") == 0;
+}
+
+void AnalysisFeed::OnPadAdded(GstElement*, GstPad* pad, gpointer self_ptr) {
+  auto* self = static_cast<AnalysisFeed*>(self_ptr);
+  GstPtr<GstCaps> caps(gst_pad_get_current_caps(pad));
+  if (!caps) caps.reset(gst_pad_query_caps(pad, nullptr));
+  const GstStructure* s = gst_caps_get_structure(caps.get(), 0);
+  const char* media = gst_structure_get_string(s, "media");
+  const char* enc = gst_structure_get_string(s, "encoding-name");
+  GstBin* bin = GST_BIN(self->pipeline_.get());
+  const char *depay_name = nullptr, *parse_name = nullptr, *dec_name = nullptr;
+  if (media && std::strcmp(media, "video") == 0 && !self->linked_video_ && enc) {
+    if (std::strcmp(enc, "H264") == 0) {
+      depay_name = "rtph264depay";
+      parse_name = "h264parse";
+      dec_name = "avdec_h264";
+    } else if (std::strcmp(enc, "H265") == 0 || std::strcmp(enc, "HEVC") == 0) {
+      depay_name = "rtph265depay";
+      parse_name = "h265parse";
+      dec_name = "avdec_h265";
+    } else if (std::strcmp(enc, "JPEG") == 0) {
+      depay_name = "rtpjpegdepay";
+      parse_name = "jpegparse";
+      dec_name = "jpegdec";
+    }
+  }
+  if (!dec_name) {
+    GstElement* fake = Make("fakesink");
+    gst_bin_add(bin, fake);
+    gst_element_sync_state_with_parent(fake);
+    GstPtr<GstPad> sinkpad(gst_element_get_static_pad(fake, "sink"));
+    gst_pad_link(pad, sinkpad.get());
+    if (media && std::strcmp(media, "video") == 0 && !self->linked_video_) {
+      GstStructure* st = gst_structure_new("vigil-unsupported-codec", "encoding", G_TYPE_STRING,
+                                           enc ? enc : "unknown", nullptr);
+      gst_element_post_message(self->pipeline_.get(),
+                               gst_message_new_application(GST_OBJECT(self->pipeline_.get()), st));
+    }
+    return;
+  }
+  self->linked_video_ = true;
+  int rate = 0;
+  gst_structure_get_int(s, "clock-rate", &rate);
+  self->stamper_.Reset(rate);
+  gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, &RtpStamper::Probe, &self->stamper_, nullptr);
+  GstElement* depay = Make(depay_name);
+  GstElement* parse = Make(parse_name);
+  GstElement* dec = Make(dec_name);
+  if (!depay || !parse || !dec) {
+    GstStructure* st = gst_structure_new("vigil-missing-decoder", "element", G_TYPE_STRING, dec_name,
+                                         nullptr);
+    gst_element_post_message(self->pipeline_.get(),
+                             gst_message_new_application(GST_OBJECT(self->pipeline_.get()), st));
+    for (GstElement* e : {depay, parse, dec}) {
+      if (e) gst_object_unref(e);
+    }
+    return;
+  }
+  // One thread per decoder: a node decodes many small streams, and frame threads would add a
+  // frame of delay each.
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(dec), "max-threads")) {
+    g_object_set(dec, "max-threads", 1, nullptr);
+  }
+  GstElement* convert = Make("videoconvert");
+  GstElement* filter = Make("capsfilter");
+  GstElement* sink = Make("appsink");
+  GstPtr<GstCaps> raw(gst_caps_from_string("video/x-raw,format=I420"));
+  g_object_set(filter, "caps", raw.get(), nullptr);
+  g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, nullptr);
+  GstAppSinkCallbacks cbs{};
+  cbs.new_sample = &AnalysisFeed::OnSample;
+  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cbs, self, nullptr);
+  gst_bin_add_many(bin, depay, parse, dec, convert, filter, sink, nullptr);
+  gst_element_link_many(depay, parse, dec, convert, filter, sink, nullptr);
+  for (GstElement* e : {sink, filter, convert, dec, parse, depay}) gst_element_sync_state_with_parent(e);
+  GstPtr<GstPad> sinkpad(gst_element_get_static_pad(depay, "sink"));
+  gst_pad_link(pad, sinkpad.get());
+}
+
+GstFlowReturn AnalysisFeed::OnSample(GstAppSink* sink, gpointer self_ptr) {
+  auto* self = static_cast<AnalysisFeed*>(self_ptr);
+  GstPtr<GstSample> sample(gst_app_sink_pull_sample(sink));
+  if (!sample) return GST_FLOW_EOS;
+  GstBuffer* buf = gst_sample_get_buffer(sample.get());
+  GstCaps* caps = gst_sample_get_caps(sample.get());
+  if (!buf || !caps || !GST_BUFFER_PTS_IS_VALID(buf)) return GST_FLOW_OK;
+  const int64_t arrival = self->clock_.WallNs();
+  self->last_frame_mono_ = self->clock_.MonotonicNs();
+  ++self->decoded_;
+  const int64_t media = static_cast<int64_t>(GST_BUFFER_PTS(buf));
+  // Least-delayed arrival wins; the offset may creep up 100 ppm of media time to follow drift.
+  const int64_t seen = arrival - media;
+  if (!self->have_offset_) {
+    self->offset_ns_ = seen;
+    self->have_offset_ = true;
+  } else {
+    int64_t leak = std::max<int64_t>(0, media - self->last_media_ns_) / 10'000;
+    self->offset_ns_ = std::min(self->offset_ns_ + leak, seen);
+  }
+  self->last_media_ns_ = media;
+
+  const int64_t interval = static_cast<int64_t>(kNsPerSec / self->camera_.analysis_fps);
+  // Half a frame of slack: at 25 fps and 5 fps every fifth frame is due exactly.
+  if (self->next_due_ns_ >= 0 && media + 5 * kNsPerMs < self->next_due_ns_) return GST_FLOW_OK;
+  self->next_due_ns_ = self->next_due_ns_ < 0 || media - self->next_due_ns_ > interval
+                           ? media + interval
+                           : self->next_due_ns_ + interval;
+
+  GstVideoInfo info;
+  if (!gst_video_info_from_caps(&info, caps)) return GST_FLOW_OK;
+  GstVideoFrame vf;
+  if (!gst_video_frame_map(&vf, &info, buf, GST_MAP_READ)) return GST_FLOW_OK;
+  const int w = GST_VIDEO_INFO_WIDTH(&info), h = GST_VIDEO_INFO_HEIGHT(&info);
+  // Planes (strides may be padded) into one contiguous I420 picture, then BGR.
+  cv::Mat i420(h * 3 / 2, w, CV_8UC1);
+  auto copy_plane = [&](int plane, uint8_t* dst, int pw, int ph) {
+    const auto* src = static_cast<const uint8_t*>(GST_VIDEO_FRAME_PLANE_DATA(&vf, plane));
+    int stride = GST_VIDEO_FRAME_PLANE_STRIDE(&vf, plane);
+    for (int y = 0; y < ph; ++y) std::memcpy(dst + static_cast<size_t>(y) * pw, src + static_cast<size_t>(y) * stride, pw);
+  };
+  uint8_t* dst = i420.data;
+  copy_plane(0, dst, w, h);
+  copy_plane(1, dst + w * h, w / 2, h / 2);
+  copy_plane(2, dst + w * h + (w / 2) * (h / 2), w / 2, h / 2);
+  gst_video_frame_unmap(&vf);
+  cv::Mat bgr;
+  cv::cvtColor(i420, bgr, cv::COLOR_YUV2BGR_I420);
+  const cv::Size want(self->camera_.analysis_width, self->camera_.analysis_height);
+  if (bgr.size() != want) {
+    cv::Mat scaled;
+    cv::resize(bgr, scaled, want, 0, 0, cv::INTER_AREA);
+    bgr = scaled;
+  }
+  vigil::Frame frame;
+  frame.camera = self->camera_.id;
+  frame.wall_ns = media + self->offset_ns_;
+  frame.sequence = ++self->sequence_;
+  frame.bgr = std::move(bgr);
+  bool taken = self->options_.on_frame(std::move(frame));
+  self->update_health_([taken](CameraHealth& hl) {
+    ++hl.analysis_frames;
+    if (!taken) ++hl.analysis_dropped;
+  });
+  return GST_FLOW_OK;
+}
+
+void AnalysisFeed::StopPipeline() {
+  if (!pipeline_) return;
+  gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
+  pipeline_.reset();
+}
+
+void AnalysisFeed::Fail(const std::string& reason, bool slow_retry) {
+  StopPipeline();
+  int64_t delay = slow_retry ? options_.retry_max_ns : backoff_.Next();
+  int64_t now = clock_.MonotonicNs();
+  retry_at_mono_ = now + delay;
+  phase_ = Phase::kWaiting;
+  phase_since_mono_ = now;
+  log_->warn("camera {}: analysis stream {}: {}; recording goes on, analysis retried in {:.1f} s",
+             camera_.id, url_, reason, static_cast<double>(delay) / kNsPerSec);
+  update_health_([&](CameraHealth& h) {
+    h.analysis = "degraded";
+    h.analysis_error = reason;
+  });
+}
+
+void AnalysisFeed::Tick() {
+  if (phase_ == Phase::kIdle) return;
+  const int64_t now = clock_.MonotonicNs();
+  if (phase_ == Phase::kWaiting) {
+    if (now >= retry_at_mono_) StartPipeline();
+    return;
+  }
+  GstPtr<GstBus> bus(gst_element_get_bus(pipeline_.get()));
+  while (GstPtr<GstMessage> msg{gst_bus_pop(bus.get())}) {
+    switch (GST_MESSAGE_TYPE(msg.get())) {
+      case GST_MESSAGE_ERROR:
+        Fail(ErrorText(msg.get()), false);
+        return;
+      case GST_MESSAGE_EOS:
+        Fail("the camera ended the stream", false);
+        return;
+      case GST_MESSAGE_APPLICATION: {
+        const GstStructure* s = gst_message_get_structure(msg.get());
+        if (gst_structure_has_name(s, "vigil-unsupported-codec")) {
+          Fail(fmt::format("cannot decode {} for analysis (H.264, H.265, JPEG)",
+                           gst_structure_get_string(s, "encoding")),
+               true);
+          return;
+        }
+        if (gst_structure_has_name(s, "vigil-missing-decoder")) {
+          Fail(fmt::format("GStreamer element {} missing (tools/setup installs gstreamer1.0-libav)",
+                           gst_structure_get_string(s, "element")),
+               true);
+          return;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  if (phase_ == Phase::kConnecting) {
+    if (decoded_ > 0) {
+      phase_ = Phase::kStreaming;
+      backoff_.Reset();
+      update_health_([](CameraHealth& h) {
+        h.analysis = "analysing";
+        h.analysis_error.clear();
+      });
+    } else if (now - phase_since_mono_ > options_.connect_timeout_ns) {
+      Fail(fmt::format("no decoded frame within {} s of connecting",
+                       options_.connect_timeout_ns / kNsPerSec),
+           false);
+    }
+    return;
+  }
+  if (now - last_frame_mono_ > options_.stall_ns) {
+    Fail(fmt::format("stalled: no decoded frame for {} s", options_.stall_ns / kNsPerSec), false);
+  }
+}
+
+void AnalysisFeed::Shutdown() {
+  StopPipeline();
+  phase_ = Phase::kIdle;
+}
+
+}  // namespace vigil::ingest::internal

@@ -1,0 +1,82 @@
+#pragma once
+// A camera's analysis branch: its own GStreamer pipeline on the sub stream (the main one when the
+// camera has none): rtspsrc → depay → parse → decoder (one thread) → appsink. Every frame is decoded
+// (inter frames need their references) but only `analysis_fps` a second are converted to BGR, scaled
+// and handed on, stamped with wall time. Separate from the recording pipeline, so a decoder that
+// fails or a slow analysis never touches recording: the feed reports "degraded" in the camera's
+// health and retries with backoff.
+//
+// Wall time of a frame: its RTP time plus the smallest (arrival − RTP time) seen on this connection,
+// allowed to rise by 100 ppm of media time (the camera's clock drifts): network and decode delay do
+// not stamp frames late, a burst after a reconnect does not squeeze time.
+//
+// Threads: Start/Tick/Shutdown on the recorder's supervisor thread; the appsink callback on
+// GStreamer's streaming thread.
+
+#include <atomic>
+#include <functional>
+#include <memory>
+
+#include <gst/app/gstappsink.h>
+
+#include "base/gst_ptr.h"
+#include "base/log.h"
+#include "ingest/backoff.h"
+#include "ingest/health.h"
+#include "ingest/internal/rtp_pass.h"
+#include "ingest/recording_config.h"
+
+namespace vigil::ingest::internal {
+
+class AnalysisFeed {
+ public:
+  using HealthUpdate = std::function<void(const std::function<void(CameraHealth&)>&)>;
+  AnalysisFeed(const CameraConfig& camera, const RecordingOptions& options, Clock& clock,
+               uint64_t seed, HealthUpdate update_health);
+  ~AnalysisFeed();
+  AnalysisFeed(const AnalysisFeed&) = delete;
+  AnalysisFeed& operator=(const AnalysisFeed&) = delete;
+
+  void Start();
+  void Tick();
+  void Shutdown();
+
+ private:
+  enum class Phase { kIdle, kConnecting, kStreaming, kWaiting };
+  void StartPipeline();
+  void StopPipeline();
+  void Fail(const std::string& reason, bool slow_retry);
+
+  static void OnPadAdded(GstElement* src, GstPad* pad, gpointer self);
+  static gboolean OnSelectStream(GstElement* src, guint num, GstCaps* caps, gpointer self);
+  static void OnNewManager(GstElement* src, GstElement* manager, gpointer self);
+  static GstElement* OnRequestJitterbuffer(GstElement* rtpbin, guint session, gpointer self);
+  static GstFlowReturn OnSample(GstAppSink* sink, gpointer self);
+
+  const CameraConfig camera_;
+  const RecordingOptions options_;
+  const std::string url_;
+  Clock& clock_;
+  HealthUpdate update_health_;
+  std::shared_ptr<spdlog::logger> log_;
+  Backoff backoff_;
+
+  // Supervisor thread.
+  GstPtr<GstElement> pipeline_;
+  Phase phase_ = Phase::kIdle;
+  int64_t phase_since_mono_ = 0;
+  int64_t retry_at_mono_ = 0;
+
+  // Streaming thread (one pipeline at a time).
+  RtpStamper stamper_;
+  bool linked_video_ = false;
+  int64_t offset_ns_ = 0;
+  bool have_offset_ = false;
+  int64_t last_media_ns_ = 0;
+  int64_t next_due_ns_ = -1;
+  int64_t sequence_ = 0;
+  std::atomic<int64_t> last_frame_mono_{0};
+  std::atomic<int64_t> decoded_{0};
+};
+
+}  // namespace vigil::ingest::internal

@@ -1,0 +1,100 @@
+#include "tools/vigild/event_sink.h"
+
+#include <ctime>
+
+#include "analytics/snapshot.h"
+#include "base/clock.h"
+#include "base/fs.h"
+
+namespace vigil::vigild {
+
+EventSink::EventSink(index::Store& store, std::string data_dir, bool snapshots, Publish publish)
+    : store_(store), data_dir_(std::move(data_dir)), snapshots_(snapshots), publish_(std::move(publish)) {}
+
+int64_t EventSink::events() const {
+  std::lock_guard lock(mu_);
+  return events_;
+}
+
+std::string EventSink::WriteSnapshots(const analytics::Detection& d, const Frame& frame,
+                                      std::string& crop) {
+  if (!snapshots_ || frame.bgr.empty()) return {};
+  time_t secs = static_cast<time_t>(d.start_ns / kNsPerSec);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char day[16], hms[16];
+  std::strftime(day, sizeof(day), "%Y-%m-%d", &tm);
+  std::strftime(hms, sizeof(hms), "%H%M%S", &tm);
+  std::string rel_dir = JoinPath(JoinPath("snapshots", frame.camera), day);
+  if (Status st = MakeDirs(JoinPath(data_dir_, rel_dir)); !st.ok()) {
+    log_->error("snapshot: {}", st);
+    return {};
+  }
+  std::string stem = fmt::format("{}.{:03d}-{}-{}", hms, (d.start_ns / kNsPerMs) % 1000,
+                                 index::EventTypeName(d.type), d.key);
+  std::string rel = JoinPath(rel_dir, stem + ".jpg");
+  auto full = analytics::EncodeSnapshot(frame.bgr, d.box);
+  if (!full.ok()) {
+    log_->error("snapshot of camera {}: {}", frame.camera, full.error());
+    return {};
+  }
+  if (Status st = WriteFile(JoinPath(data_dir_, rel), full->data(), full->size()); !st.ok()) {
+    log_->error("snapshot: {}", st);
+    return {};
+  }
+  if (!d.box.empty()) {
+    auto c = analytics::EncodeCrop(frame.bgr, d.box);
+    std::string crop_rel = JoinPath(rel_dir, stem + "-crop.jpg");
+    if (c.ok() && WriteFile(JoinPath(data_dir_, crop_rel), c->data(), c->size()).ok()) crop = crop_rel;
+  }
+  return rel;
+}
+
+void EventSink::OnDetection(const analytics::Detection& d, const Frame& frame) {
+  const auto key = std::make_pair(frame.camera, d.key);
+  if (d.phase == analytics::Phase::kEnd) {
+    index::Event e;
+    {
+      std::lock_guard lock(mu_);
+      auto it = open_.find(key);
+      if (it == open_.end()) return;  // its start was not stored (logged then)
+      e = std::move(it->second);
+      open_.erase(it);
+    }
+    e.end_ns = std::max(d.end_ns, e.start_ns);
+    if (Status st = store_.EndEvent(e.camera, e.start_ns, e.id, e.end_ns); !st.ok()) {
+      log_->error("camera {}: end of {} event {}: {}", e.camera, index::EventTypeName(e.type), e.id, st);
+    }
+    if (publish_) publish_(e, false);
+    return;
+  }
+  index::Event e;
+  e.camera = frame.camera;
+  e.start_ns = d.start_ns;
+  e.end_ns = d.phase == analytics::Phase::kStart ? d.start_ns : d.end_ns;
+  e.type = d.type;
+  e.zone = d.zone;
+  e.track = d.track;
+  e.score = d.score;
+  e.box = {d.box.x, d.box.y, d.box.width, d.box.height};
+  std::string crop;
+  e.snapshot = WriteSnapshots(d, frame, crop);
+  std::string attrs = fmt::format(R"("frame":[{},{}])", frame.bgr.cols, frame.bgr.rows);
+  if (!crop.empty()) attrs += fmt::format(R"(,"crop":"{}")", crop);
+  if (d.attributes.size() > 2) attrs += "," + d.attributes.substr(1, d.attributes.size() - 2);
+  e.attributes = "{" + attrs + "}";
+  auto id = store_.AddEvent(e);
+  if (!id.ok()) {
+    log_->error("camera {}: {} event lost: {}", e.camera, index::EventTypeName(e.type), id.error());
+    return;
+  }
+  e.id = *id;
+  {
+    std::lock_guard lock(mu_);
+    ++events_;
+    if (d.phase == analytics::Phase::kStart) open_[key] = e;
+  }
+  if (publish_) publish_(e, d.phase == analytics::Phase::kStart);
+}
+
+}  // namespace vigil::vigild
