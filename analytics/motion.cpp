@@ -90,6 +90,7 @@ std::vector<Blob> MotionDetector::Process(const cv::Mat& frame) {
   float a_bg = warming ? 0.3f : rate(4.0);
   float a_fg = warming ? 0.3f : rate(80.0);
   float b_var = warming ? 0.3f : rate(10.0);
+  float b_var_fg = warming ? 0.3f : rate(100.0);
   if (global_change_) {
     // Learn the new picture quickly if it stays (lights on, camera turned): after 2 s start over.
     if (++global_frames_ > static_cast<int>(2 * fps_)) Reset();
@@ -100,7 +101,12 @@ std::vector<Blob> MotionDetector::Process(const cv::Mat& frame) {
   alpha.setTo(cv::Scalar::all(a_fg), fg_);
   cv::Mat step = diff.mul(alpha);
   bg_ += step;
-  cv::Mat var_step = (d2 - var_) * b_var;
+  // Variance learns fast where the picture is background and slowly under objects: a person
+  // walking slowly towards the camera covers the same pixels for seconds, and a variance inflated
+  // by its own body would hide its legs (and move its foot point).
+  cv::Mat beta(work_size_, CV_32F, cv::Scalar(b_var));
+  beta.setTo(b_var_fg, fg_);
+  cv::Mat var_step = (d2 - var_).mul(beta);
   var_ += var_step;
   cv::max(var_, 16.0, var_);
   cv::min(var_, 60.0 * 60.0, var_);

@@ -1,7 +1,7 @@
 // vigil-camsim: an RTSP server of simulated cameras for the demo, tests and benchmarks.
 //
 //   vigil-camsim --cameras N --port P [--seed S] [--codec h264|h265|mjpeg] [--replay]
-//                [--faults FILE]
+//                [--faults FILE] [--scene K=FILE ...] [--truth FILE]
 //
 // Commands on standard input, one per line: stop|start|freeze|thaw|refuse|accept camK, quit.
 // A fault script (--faults) holds lines "SECONDS ACTION camK" run at that time after start.
@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
   CLI::App app{"vigil-camsim: RTSP server of simulated street cameras"};
   camsim::SimOptions opt;
   std::string codec = "h264", main_size = "1920x1080", sub_size = "640x360", faults_file;
-  std::vector<std::string> codec_of;
+  std::vector<std::string> codec_of, scene_specs;
+  std::string truth_file;
   app.add_option("--cameras,-n", opt.cameras, "number of cameras (camK, K from 1)");
   app.add_option("--port,-p", opt.port, "RTSP port on 127.0.0.1 (0: any, printed)");
   app.add_option("--seed", opt.seed, "scene seed");
@@ -59,6 +60,8 @@ int main(int argc, char** argv) {
   app.add_option("--main-kbps", opt.main_kbps, "main stream bitrate");
   app.add_option("--sub-kbps", opt.sub_kbps, "sub stream bitrate");
   app.add_option("--faults", faults_file, "fault script: lines 'SECONDS ACTION camK'");
+  app.add_option("--scene", scene_specs, "scripted scene for camera K: K=FILE (repeatable)");
+  app.add_option("--truth", truth_file, "write the scripted cameras' ground truth (JSON) here");
   CLI11_PARSE(app, argc, argv);
 
   auto log = Logger("camsim");
@@ -104,11 +107,35 @@ int main(int argc, char** argv) {
     }
   }
 
+  for (const auto& spec : scene_specs) {
+    auto eq = spec.find('=');
+    int k = eq == std::string::npos ? 0 : std::atoi(spec.substr(0, eq).c_str());
+    if (k < 1) {
+      std::cerr << "vigil-camsim: --scene " << spec << ": expected K=FILE\n";
+      return 2;
+    }
+    auto script = camsim::LoadScript(spec.substr(eq + 1));
+    if (!script.ok()) {
+      std::cerr << "vigil-camsim: " << script.error().message() << "\n";
+      return 2;
+    }
+    opt.scenes[k] = std::make_shared<camsim::Script>(std::move(*script));
+  }
+
   RaiseFileLimit();
   auto sim = camsim::Simulator::Start(opt);
   if (!sim.ok()) {
     std::cerr << "vigil-camsim: " << sim.error().ToString() << "\n";
     return 1;
+  }
+  if (!truth_file.empty()) {
+    std::vector<std::pair<std::string, const camsim::Script*>> cams;
+    for (const auto& [k, script] : opt.scenes) cams.emplace_back(fmt::format("cam{}", k), script.get());
+    std::string json = camsim::TruthJson(cams, (*sim)->scene_start_wall_ns());
+    if (Status st = WriteFile(truth_file, json.data(), json.size()); !st.ok()) {
+      std::cerr << "vigil-camsim: " << st.message() << "\n";
+      return 1;
+    }
   }
   for (int k = 1; k <= opt.cameras; ++k) {
     std::cout << (*sim)->Url(k, true) << "\n" << (*sim)->Url(k, false) << "\n";

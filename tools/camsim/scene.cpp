@@ -7,7 +7,8 @@
 
 namespace vigil::camsim {
 
-Scene::Scene(uint64_t seed, cv::Size size, std::string label) : size_(size), label_(std::move(label)) {
+Scene::Scene(uint64_t seed, cv::Size size, std::string label, bool with_movers)
+    : size_(size), label_(std::move(label)) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u(0, 1);
   const int w = size.width, h = size.height;
@@ -52,6 +53,7 @@ Scene::Scene(uint64_t seed, cv::Size size, std::string label) : size_(size), lab
   // People on the pavement, vehicles on the road, each on a looping path.
   int people = 3 + static_cast<int>(u(rng) * 4);
   int vehicles = 2 + static_cast<int>(u(rng) * 3);
+  if (!with_movers) people = vehicles = 0;
   for (int i = 0; i < people; ++i) {
     Mover m;
     m.vehicle = false;
@@ -104,6 +106,11 @@ void Scene::Render(double t_sec, const std::string& clock_text, cv::Mat& out) co
                std::max(1, sw / 5));
     }
   }
+  Overlay(clock_text, out);
+}
+
+void Scene::Overlay(const std::string& clock_text, cv::Mat& out) const {
+  const int h = size_.height;
   double scale = h / 720.0;
   int thick = std::max(1, static_cast<int>(2 * scale));
   cv::putText(out, clock_text, {static_cast<int>(20 * scale), static_cast<int>(45 * scale)},

@@ -23,11 +23,16 @@ struct Mover {
 class Scene {
  public:
   // Not thread-safe; one Scene per render thread.
-  Scene(uint64_t seed, cv::Size size, std::string label);
+  // `movers`: people and vehicles walking the default loops (off for scripted scenes).
+  Scene(uint64_t seed, cv::Size size, std::string label, bool movers = true);
 
   // Draws the scene at media time t_sec into `out` (BGR, resized if needed). The overlay shows
   // `clock_text` (e.g. the wall time) and the label.
   void Render(double t_sec, const std::string& clock_text, cv::Mat& out) const;
+
+  // The parts of Render, for scripted scenes: the empty street, and the clock and label overlay.
+  void Background(cv::Mat& out) const { background_.copyTo(out); }
+  void Overlay(const std::string& clock_text, cv::Mat& out) const;
 
   cv::Size size() const { return size_; }
 

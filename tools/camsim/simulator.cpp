@@ -149,6 +149,9 @@ struct Simulator::Impl {
 
   std::atomic<bool> quitting{false};
   std::thread feeder;
+  // Live mode: frame i of every camera is the picture of live_start + i / fps.
+  std::chrono::steady_clock::time_point live_start;
+  int64_t live_start_wall_ns = 0;
 
   CameraState* Find(int number) {
     if (number < 1 || number > static_cast<int>(cameras.size())) return nullptr;
@@ -306,10 +309,15 @@ void Simulator::Impl::ReplayFeeder() {
 
 void Simulator::Impl::StartLive(CameraState& cam) {
   cam.render_thread = std::thread([this, &cam] {
-    Scene scene(options.seed + static_cast<uint64_t>(cam.number) * 7919, options.main_size,
-                fmt::format("cam{}  vigil-camsim seed {}", cam.number, options.seed));
+    std::string label = fmt::format("cam{}  vigil-camsim seed {}", cam.number, options.seed);
+    Scene scene(options.seed + static_cast<uint64_t>(cam.number) * 7919, options.main_size, label);
+    std::unique_ptr<ScriptedScene> scripted;
+    if (auto it = options.scenes.find(cam.number); it != options.scenes.end()) {
+      scripted = std::make_unique<ScriptedScene>(it->second, options.main_size,
+                                                 fmt::format("cam{}  {}", cam.number, it->second->name));
+    }
     const auto frame_dur = std::chrono::nanoseconds(kNsPerSec / options.fps);
-    const auto start = std::chrono::steady_clock::now();
+    const auto start = live_start;
     cv::Mat frame, small;
     int64_t last = -1;
     while (!quitting) {
@@ -322,7 +330,11 @@ void Simulator::Impl::StartLive(CameraState& cam) {
       }
       last = i;
       double t = static_cast<double>(i) / options.fps;
-      scene.Render(t, FormatLocal(SystemClock().WallNs()), frame);
+      if (scripted) {
+        scripted->Render(t, FormatLocal(SystemClock().WallNs()), frame);
+      } else {
+        scene.Render(t, FormatLocal(SystemClock().WallNs()), frame);
+      }
       (void)cam.main_encoder->Push(ToI420(frame), i);
       cv::resize(frame, small, options.sub_size, 0, 0, cv::INTER_AREA);
       (void)cam.sub_encoder->Push(ToI420(small), i);
@@ -443,6 +455,15 @@ Result<std::unique_ptr<Simulator>> Simulator::Start(const SimOptions& options) {
     impl->cameras.push_back(std::move(cam));
   }
   const int gop = options.fps * options.gop_seconds;
+  if (options.replay && !options.scenes.empty()) {
+    return Status::InvalidArgument("scripted scenes need live mode (not --replay)");
+  }
+  for (const auto& [k, script] : options.scenes) {
+    if (k < 1 || k > options.cameras) {
+      return Status::InvalidArgument(fmt::format("scene {} is for cam{}, but there are {} camera(s)",
+                                                 script->name, k, options.cameras));
+    }
+  }
   if (options.replay) {
     VIGIL_RETURN_IF_ERROR(impl->EncodeLoops());
   } else {
@@ -468,6 +489,8 @@ Result<std::unique_ptr<Simulator>> Simulator::Start(const SimOptions& options) {
   if (options.replay) {
     impl->feeder = std::thread([p = impl.get()] { p->ReplayFeeder(); });
   } else {
+    impl->live_start = std::chrono::steady_clock::now();
+    impl->live_start_wall_ns = SystemClock().WallNs();
     for (auto& cam : impl->cameras) impl->StartLive(*cam);
   }
   impl->log->info("serving {} camera(s) ({}) on rtsp://127.0.0.1:{}/camK/{{main,sub}}",
@@ -517,6 +540,8 @@ Status Simulator::Apply(const std::string& command) {
   impl_->log->info("{} {}", action, target);
   return Status::Ok();
 }
+
+int64_t Simulator::scene_start_wall_ns() const { return impl_->live_start_wall_ns; }
 
 StreamStats Simulator::Stats(int camera, bool main) const {
   CameraState* cam = impl_->Find(camera);

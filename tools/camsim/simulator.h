@@ -20,6 +20,7 @@
 #include <opencv2/core.hpp>
 
 #include "base/status.h"
+#include "tools/camsim/script.h"
 
 namespace vigil::camsim {
 
@@ -41,6 +42,9 @@ struct SimOptions {
   int gop_seconds = 2;
   int main_kbps = 4000;
   int sub_kbps = 512;
+  // Scripted scenes (tools/camsim/script.h) by camera number K, live mode only; scene time 0 is
+  // scene_start_wall_ns(). Other cameras show the default street.
+  std::map<int, std::shared_ptr<const Script>> scenes;
 };
 
 struct StreamStats {
@@ -65,6 +69,9 @@ class Simulator {
   Status Apply(const std::string& command);
 
   StreamStats Stats(int camera, bool main) const;
+
+  // Wall time (UTC ns) of media time 0 of every live camera: scripted scenes' time 0.
+  int64_t scene_start_wall_ns() const;
 
   struct Impl;
 

@@ -1,0 +1,255 @@
+// The analytics scene suite, end to end: vigil-camsim plays scripted scenes (samples/scenes) as live
+// RTSP cameras, vigild (a real process) records them and analyses their sub streams, and the events it
+// indexed are matched against the ground truth computed from the scripts (tools/camsim/script.h):
+// same type and zone (and direction for lines), start within ±1 s, one to one.
+//
+// Asserted, per event type: precision ≥ 0.95 and recall ≥ 0.95; on the distractor-only scenes (noise,
+// rain, foliage, light ramps, night) at most 1 false alarm per camera-hour. Quality thresholds only;
+// nothing here depends on how fast the machine is, beyond analysis keeping up with 5 fps.
+//
+// Environment: VIGILD (set by meson), VIGIL_SCENES (the scene directory), VIGIL_SCENE_BATCH (cameras
+// per vigild run, default 8), VIGIL_SCENE_FILTER (substring of scene names to run, for debugging).
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <thread>
+
+#include <doctest/doctest.h>
+#include <toml++/toml.h>
+
+#include "base/clock.h"
+#include "base/fs.h"
+#include "index/store.h"
+#include "tests/support/process.h"
+#include "tests/support/recording_fixture.h"
+#include "tools/camsim/script.h"
+#include "tools/camsim/simulator.h"
+
+namespace vigil::testing {
+namespace {
+
+struct Tally {
+  int truth = 0;
+  int detected = 0;
+  int matched_truth = 0;
+  int matched_detected = 0;
+  std::vector<double> offsets;  // detected start - true start, matched pairs
+};
+
+std::string DirectionOf(const std::string& attributes) {
+  if (attributes.find("\"a_to_b\"") != std::string::npos) return "a_to_b";
+  if (attributes.find("\"b_to_a\"") != std::string::npos) return "b_to_a";
+  return "";
+}
+
+struct SceneRun {
+  std::shared_ptr<const camsim::Script> script;
+  std::string camera;
+};
+
+std::string Config(const std::string& data, const std::vector<SceneRun>& runs,
+                   const camsim::Simulator& sim) {
+  toml::table root;
+  root.insert("data_dir", data);
+  toml::table recording;
+  recording.insert("segment_seconds", 30);
+  root.insert("recording", recording);
+  toml::table api;
+  api.insert("requests", "tcp://127.0.0.1:*");
+  api.insert("events", "tcp://127.0.0.1:*");
+  root.insert("api", api);
+  toml::table node;
+  node.insert("workers", 2);
+  root.insert("analytics", node);
+  toml::array cams;
+  int k = 0;
+  for (const auto& r : runs) {
+    ++k;
+    toml::table c;
+    c.insert("id", r.camera);
+    c.insert("main", sim.Url(k, true));
+    c.insert("sub", sim.Url(k, false));
+    c.insert("lat", 25.0 + 0.001 * k);
+    c.insert("lon", 102.7);
+    c.insert("place", r.script->name);
+    c.insert("analytics", r.script->analytics_table);
+    cams.push_back(std::move(c));
+  }
+  root.insert("cameras", std::move(cams));
+  std::ostringstream out;
+  out << toml::toml_formatter(root);
+  return out.str();
+}
+
+}  // namespace
+
+TEST_CASE("analytics finds the scripted events of the scene suite and nothing in the distractors") {
+  const char* dir_env = std::getenv("VIGIL_SCENES");
+  REQUIRE_MESSAGE(dir_env, "VIGIL_SCENES names the scene directory");
+  const char* filter = std::getenv("VIGIL_SCENE_FILTER");
+  std::vector<std::shared_ptr<const camsim::Script>> scripts;
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir_env)) {
+    if (e.path().extension() == ".toml") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    auto s = camsim::LoadScript(f);
+    REQUIRE_MESSAGE(s.ok(), s.error().ToString());
+    if (filter && s->name.find(filter) == std::string::npos) continue;
+    scripts.push_back(std::make_shared<camsim::Script>(std::move(*s)));
+  }
+  if (!filter) REQUIRE(scripts.size() >= 50);
+  const int batch = std::max(1, std::atoi(std::getenv("VIGIL_SCENE_BATCH") ? std::getenv("VIGIL_SCENE_BATCH") : "8"));
+
+  std::map<std::string, Tally> by_type;
+  int false_alarms = 0;
+  double distractor_s = 0;
+  std::vector<std::string> problems;
+
+  for (size_t first = 0; first < scripts.size(); first += static_cast<size_t>(batch)) {
+    std::vector<SceneRun> runs;
+    camsim::SimOptions opt;
+    opt.port = 0;
+    opt.main_size = {640, 360};
+    opt.sub_size = {640, 360};
+    opt.main_kbps = 700;
+    opt.sub_kbps = 600;
+    double longest = 0;
+    for (size_t i = first; i < std::min(scripts.size(), first + batch); ++i) {
+      int k = static_cast<int>(runs.size()) + 1;
+      runs.push_back({scripts[i], fmt::format("cam{}", k)});
+      opt.scenes[k] = scripts[i];
+      longest = std::max(longest, scripts[i]->duration);
+    }
+    opt.cameras = static_cast<int>(runs.size());
+    TempDir dir;
+    const std::string data = dir / "data";
+    // vigild first, so that it is connecting while camsim starts the scenes' clocks.
+    auto sim_r = camsim::Simulator::Start(opt);
+    REQUIRE_MESSAGE(sim_r.ok(), sim_r.error().ToString());
+    auto sim = std::move(*sim_r);
+    WriteFile(dir / "vigild.toml", Config(data, runs, *sim));
+    Process vigild({BinaryFromEnv("VIGILD"), "--config", dir / "vigild.toml"}, dir / "vigild.log");
+    REQUIRE(vigild.started());
+    const int64_t t0 = sim->scene_start_wall_ns();
+    while (SystemClock().WallNs() < t0 + static_cast<int64_t>((longest + 2) * kNsPerSec)) {
+      REQUIRE_MESSAGE(vigild.Running(), ReadFile(dir / "vigild.log"));
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    vigild.Signal(SIGTERM);
+    REQUIRE_MESSAGE(vigild.Wait(60) == 0, ReadFile(dir / "vigild.log"));
+    sim.reset();
+
+    auto store = index::OpenSqliteStore(JoinPath(data, "index.db"));
+    REQUIRE(store.ok());
+    for (const auto& run : runs) {
+      const auto& script = *run.script;
+      index::EventQuery q;
+      q.range = {t0 - 60 * kNsPerSec, t0 + static_cast<int64_t>((script.duration + 60) * kNsPerSec)};
+      q.cameras = {run.camera};
+      q.page.limit = 10'000;
+      auto page = (*store)->Events(q);
+      REQUIRE(page.ok());
+      std::vector<index::Event> found = page->items;
+      auto truth = camsim::ComputeTruth(script);
+      const bool distractor = script.name.rfind("distractor", 0) == 0;
+      if (distractor) {
+        false_alarms += static_cast<int>(found.size());
+        distractor_s += script.duration;
+        for (const auto& e : found) {
+          problems.push_back(fmt::format("{}: false alarm {} {} at {:.1f} s", script.name,
+                                         index::EventTypeName(e.type), e.zone,
+                                         static_cast<double>(e.start_ns - t0) / kNsPerSec));
+        }
+      }
+      std::vector<bool> used(found.size(), false);
+      for (const auto& t : truth) {
+        std::string type(index::EventTypeName(t.type));
+        ++by_type[type].truth;
+        int best = -1;
+        double best_d = 1.0;
+        for (size_t i = 0; i < found.size(); ++i) {
+          const auto& e = found[i];
+          if (used[i] || e.type != t.type || e.zone != t.zone) continue;
+          if (!t.direction.empty() && DirectionOf(e.attributes) != t.direction) continue;
+          double d = std::abs(static_cast<double>(e.start_ns - t0) / kNsPerSec - t.start);
+          if (d <= best_d) {
+            best_d = d;
+            best = static_cast<int>(i);
+          }
+        }
+        if (best >= 0) {
+          used[static_cast<size_t>(best)] = true;
+          ++by_type[type].matched_truth;
+          by_type[type].offsets.push_back(static_cast<double>(found[static_cast<size_t>(best)].start_ns - t0) / kNsPerSec - t.start);
+        } else {
+          problems.push_back(fmt::format("{}: missed {} {} {} at {:.1f} s", script.name, type, t.zone,
+                                         t.direction, t.start));
+        }
+      }
+      for (size_t i = 0; i < found.size(); ++i) {
+        std::string type(index::EventTypeName(found[i].type));
+        ++by_type[type].detected;
+        if (used[i]) {
+          ++by_type[type].matched_detected;
+        } else if (!distractor) {
+          problems.push_back(fmt::format("{}: extra {} {} {} at {:.1f} s", script.name, type,
+                                         found[i].zone, DirectionOf(found[i].attributes),
+                                         static_cast<double>(found[i].start_ns - t0) / kNsPerSec));
+        }
+      }
+    }
+  }
+  std::string report = fmt::format("{:<18} {:>6} {:>9} {:>10} {:>7} {:>22}\n", "type", "truth",
+                                   "detected", "precision", "recall", "start error s (mean, max)");
+  for (const auto& [type, t] : by_type) {
+    double precision = t.detected ? static_cast<double>(t.matched_detected) / t.detected : 1.0;
+    double recall = t.truth ? static_cast<double>(t.matched_truth) / t.truth : 1.0;
+    double mean = 0, worst = 0;
+    for (double o : t.offsets) {
+      mean += o / static_cast<double>(t.offsets.size());
+      if (std::abs(o) > std::abs(worst)) worst = o;
+    }
+    report += fmt::format("{:<18} {:>6} {:>9} {:>10.3f} {:>7.3f} {:>+11.2f} {:>+9.2f}\n", type, t.truth,
+                          t.detected, precision, recall, mean, worst);
+  }
+  double hours = distractor_s / 3600;
+  report += fmt::format("distractor scenes: {:.3f} camera-hours, {} false alarms ({:.1f} per camera-hour)\n",
+                        hours, false_alarms, hours > 0 ? false_alarms / hours : 0.0);
+  for (const auto& p : problems) report += p + "\n";
+  MESSAGE(report);
+  for (const auto& [type, t] : by_type) {
+    CAPTURE(type);
+    if (t.detected) CHECK(static_cast<double>(t.matched_detected) / t.detected >= 0.95);
+    if (t.truth) CHECK(static_cast<double>(t.matched_truth) / t.truth >= 0.95);
+  }
+  if (hours > 0) CHECK(false_alarms / hours <= 1.0);
+}
+
+}  // namespace vigil::testing
+#include "analytics/camera_analytics.h"
+using namespace vigil;
+TEST_CASE("zz offline scene") {
+  auto s = camsim::LoadScript(std::string(std::getenv("VIGIL_SCENES")) + "/" + std::getenv("ZZ_SCENE") + ".toml");
+  REQUIRE(s.ok());
+  auto script = std::make_shared<camsim::Script>(*s);
+  camsim::ScriptedScene scene(script, {640, 360}, "x");
+  analytics::CameraAnalytics chain(script->analytics);
+  analytics::Tracker* tr = nullptr; (void)tr;
+  cv::Mat frame;
+  for (int i = 0; i < static_cast<int>(script->duration * 5); ++i) {
+    double t = i / 5.0;
+    scene.Render(t, "2026-11-23 12:00:00", frame);
+    std::vector<analytics::Detection> out;
+    chain.Process(Frame{"c", static_cast<int64_t>(t * 1e9), i, frame.clone()}, out);
+    for (auto& d : out) MESSAGE(t, " ", index::EventTypeName(d.type), " phase ", int(d.phase), " start ", d.start_ns / 1e9, " box ", d.box.x, ",", d.box.y, " ", d.box.width, "x", d.box.height);
+    cv::Point2d foot;
+    for (size_t a = 0; a < script->actors.size(); ++a)
+      if (script->actors[a].At(t, foot) && t > 38 && t < 42) MESSAGE(t, " actor ", a, " foot ", foot.x * 640, ",", foot.y * 360);
+  }
+}
