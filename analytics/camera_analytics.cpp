@@ -12,7 +12,7 @@ CameraAnalytics::CameraAnalytics(const AnalyticsConfig& config)
       motion_(config.motion, size_, config.masks, config.fps),
       tracker_(TrackerSettings{}, size_),
       rules_(config, size_, &next_key_),
-      tamper_(TamperSettings{}, config.fps, &next_key_) {}
+      tamper_(TamperSettings{}, config.fps, config.masks, &next_key_) {}
 
 void CameraAnalytics::EndMotion(std::vector<Detection>& out) {
   if (!motion_active_) return;

@@ -34,6 +34,8 @@ MotionDetector::MotionDetector(const MotionSettings& settings, cv::Size frame_si
 }
 
 void MotionDetector::Reset() {
+  prev_clean_.release();
+  prev_boxes_.clear();
   frames_ = 0;
   global_frames_ = 0;
 }
@@ -111,7 +113,11 @@ std::vector<Blob> MotionDetector::Process(const cv::Mat& frame) {
   cv::max(var_, 16.0, var_);
   cv::min(var_, 60.0 * 60.0, var_);
   ++frames_;
-  if (warming || global_change_ || frames_ == 1) return {};
+  if (warming || global_change_ || frames_ == 1) {
+    prev_clean_.release();
+    prev_boxes_.clear();
+    return {};
+  }
 
   // Clean up: open removes speckle and thin streaks, close joins an object's parts.
   static const cv::Mat kOpen = cv::getStructuringElement(cv::MORPH_RECT, {2, 2});
@@ -124,6 +130,14 @@ std::vector<Blob> MotionDetector::Process(const cv::Mat& frame) {
   cv::findContours(clean, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
   std::vector<Blob> blobs;
   const double min_h = settings_.min_object * frame_size_.height;
+  // Persistence: an object is where something was already moving a frame ago (give or take a
+  // step); rain streaks, splashes and flicker are somewhere else every frame. Objects too fast for
+  // their own width (a runner, a car) instead find a blob of their size near them a frame ago.
+  static const cv::Mat kReach = cv::getStructuringElement(cv::MORPH_ELLIPSE, {7, 7});
+  cv::Mat was;
+  if (!prev_clean_.empty()) cv::dilate(prev_clean_, was, kReach);
+  cv::Mat blob_mask = cv::Mat::zeros(work_size_, CV_8U);
+  std::vector<cv::Rect> sized;
   for (const auto& c : contours) {
     cv::Rect r = cv::boundingRect(c);
     cv::Rect box(static_cast<int>(r.x * scale_), static_cast<int>(r.y * scale_),
@@ -132,8 +146,30 @@ std::vector<Blob> MotionDetector::Process(const cv::Mat& frame) {
     box &= cv::Rect(0, 0, frame_size_.width, frame_size_.height);
     double area = cv::contourArea(c) * scale_ * scale_;
     if (box.height < min_h || area < min_h * min_h / 6) continue;
-    blobs.push_back({box, area});
+    sized.push_back(box);
+    if (was.empty()) continue;
+    blob_mask(r).setTo(0);
+    cv::drawContours(blob_mask, std::vector<std::vector<cv::Point>>{c}, 0, cv::Scalar(255), cv::FILLED);
+    cv::Mat inter;
+    cv::bitwise_and(blob_mask(r), was(r), inter);
+    double area_px = std::max(1, cv::countNonZero(blob_mask(r)));
+    bool stayed = cv::countNonZero(inter) >= 0.5 * area_px;
+    if (!stayed && box.height >= 2 * min_h) {
+      const double reach = box.width + box.height;
+      for (const cv::Rect& p : prev_boxes_) {
+        double hr = static_cast<double>(p.height) / box.height;
+        cv::Point2d d = (cv::Point2d(p.x + p.width / 2.0, p.y + p.height / 2.0) -
+                         cv::Point2d(box.x + box.width / 2.0, box.y + box.height / 2.0));
+        if (hr > 0.6 && hr < 1.6 && std::hypot(d.x, d.y) <= reach) {
+          stayed = true;
+          break;
+        }
+      }
+    }
+    if (stayed) blobs.push_back({box, area});
   }
+  prev_boxes_ = std::move(sized);
+  prev_clean_ = clean;
   return blobs;
 }
 

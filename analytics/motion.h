@@ -7,7 +7,8 @@
 // - per-pixel variance learnt over time: sensor noise and swaying foliage widen their own pixels'
 //   tolerance instead of raising objects;
 // - selective update: pixels under an object learn 20× slower, so a slow walker is not absorbed;
-// - a morphological open removes rain streaks and speckle; masks blank what must be ignored;
+// - a morphological open removes speckle; an object must overlap what moved a frame earlier, which
+//   rain streaks and splashes (somewhere else every frame) do not; masks blank what must be ignored;
 // - a frame where most of the picture changed (lights switched, lens covered, camera turned) yields
 //   no objects and, if it lasts, re-learns the background.
 //
@@ -60,6 +61,8 @@ class MotionDetector {
   cv::Mat bg_;     // CV_32FC3
   cv::Mat var_;    // CV_32F
   cv::Mat fg_;     // CV_8U
+  cv::Mat prev_clean_;  // cleaned foreground of the previous frame
+  std::vector<cv::Rect> prev_boxes_;  // its objects of at least the minimum size
   cv::Mat grey_, small_, g32_;
 };
 

@@ -23,10 +23,30 @@ double Median(std::vector<double> v) {
 }
 }  // namespace
 
-TamperDetector::TamperDetector(TamperSettings settings, double fps, int64_t* next_key)
+namespace {
+cv::Mat MaskAt(const std::vector<Polygon>& masks, cv::Size size) {
+  cv::Mat m(size, CV_8U, cv::Scalar(255));
+  for (const Polygon& poly : masks) {
+    std::vector<cv::Point> pts;
+    for (const auto& p : poly) {
+      pts.emplace_back(static_cast<int>(std::lround(p.x * size.width)),
+                       static_cast<int>(std::lround(p.y * size.height)));
+    }
+    cv::fillPoly(m, std::vector<std::vector<cv::Point>>{pts}, cv::Scalar(0));
+  }
+  return m;
+}
+}  // namespace
+
+TamperDetector::TamperDetector(TamperSettings settings, double fps, const std::vector<Polygon>& masks,
+                               int64_t* next_key)
     : settings_(settings), fps_(fps), next_key_(next_key) {
   learn_frames_ = std::max(3, static_cast<int>(std::lround(settings.learn_s * fps)));
   cv::createHanningWindow(window_, kShiftWork, CV_32F);
+  mask_ = MaskAt(masks, kWork);
+  // The Laplacian of a masked edge's neighbours sees the mask's content: keep away from it.
+  cv::erode(mask_, lap_mask_, cv::getStructuringElement(cv::MORPH_RECT, {5, 5}));
+  coarse_mask_ = MaskAt(masks, kShiftWork);
 }
 
 TamperMeasure TamperDetector::Measure(const cv::Mat& grey) {
@@ -34,16 +54,17 @@ TamperMeasure TamperDetector::Measure(const cv::Mat& grey) {
   small_.convertTo(f32_, CV_32F);
   TamperMeasure m;
   cv::Scalar mean, sd;
-  cv::meanStdDev(f32_, mean, sd);
+  cv::meanStdDev(f32_, mean, sd, mask_);
   m.contrast = sd[0] / std::max(mean[0], 4.0);
   cv::Mat blurred, lap;
   cv::GaussianBlur(f32_, blurred, cv::Size(3, 3), 0);
   cv::Laplacian(blurred, lap, CV_32F);
   cv::Scalar lm, lsd;
-  cv::meanStdDev(lap, lm, lsd);
+  cv::meanStdDev(lap, lm, lsd, lap_mask_);
   m.sharpness = (lsd[0] * lsd[0]) / std::max(sd[0] * sd[0], 1.0);
   cv::resize(blurred, coarse_, kShiftWork, 0, 0, cv::INTER_AREA);
   cv::GaussianBlur(coarse_, coarse_, cv::Size(3, 3), 0);
+  coarse_.setTo(mean[0], ~coarse_mask_);  // masked areas flat: they carry no position
   // Windowed here, not by phaseCorrelate: OpenCV 4.6 multiplies the window into its inputs in
   // place, which would fade the reference a little more at every call.
   cv::multiply(coarse_, window_, coarse_);

@@ -21,6 +21,7 @@
 #include <opencv2/core.hpp>
 
 #include "analytics/detection.h"
+#include "analytics/rules.h"
 
 namespace vigil::analytics {
 
@@ -40,7 +41,10 @@ struct TamperMeasure {
 
 class TamperDetector {
  public:
-  TamperDetector(TamperSettings settings, double fps, int64_t* next_key);
+  // `masks` (normalised): areas left out of every measure (the on-screen clock and label would
+  // otherwise keep a covered lens looking contrasted, and tick away the correlation).
+  TamperDetector(TamperSettings settings, double fps, const std::vector<Polygon>& masks,
+                 int64_t* next_key);
 
   // One frame (BGR or grey) at `t_ns`; appends raised (kStart) and cleared (kEnd) detections.
   void Process(const cv::Mat& frame, int64_t t_ns, std::vector<Detection>& out);
@@ -64,6 +68,7 @@ class TamperDetector {
   // Reference.
   cv::Mat ref_;  // CV_32F, windowed
   cv::Mat window_;
+  cv::Mat mask_, lap_mask_, coarse_mask_;  // CV_8U: 255 where measured
   double ref_contrast_ = 0;
   double ref_sharpness_ = 0;
   double ref_response_ = 0;

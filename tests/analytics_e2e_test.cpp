@@ -232,24 +232,3 @@ TEST_CASE("analytics finds the scripted events of the scene suite and nothing in
 }
 
 }  // namespace vigil::testing
-#include "analytics/camera_analytics.h"
-using namespace vigil;
-TEST_CASE("zz offline scene") {
-  auto s = camsim::LoadScript(std::string(std::getenv("VIGIL_SCENES")) + "/" + std::getenv("ZZ_SCENE") + ".toml");
-  REQUIRE(s.ok());
-  auto script = std::make_shared<camsim::Script>(*s);
-  camsim::ScriptedScene scene(script, {640, 360}, "x");
-  analytics::CameraAnalytics chain(script->analytics);
-  analytics::Tracker* tr = nullptr; (void)tr;
-  cv::Mat frame;
-  for (int i = 0; i < static_cast<int>(script->duration * 5); ++i) {
-    double t = i / 5.0;
-    scene.Render(t, "2026-11-23 12:00:00", frame);
-    std::vector<analytics::Detection> out;
-    chain.Process(Frame{"c", static_cast<int64_t>(t * 1e9), i, frame.clone()}, out);
-    for (auto& d : out) MESSAGE(t, " ", index::EventTypeName(d.type), " phase ", int(d.phase), " start ", d.start_ns / 1e9, " box ", d.box.x, ",", d.box.y, " ", d.box.width, "x", d.box.height);
-    cv::Point2d foot;
-    for (size_t a = 0; a < script->actors.size(); ++a)
-      if (script->actors[a].At(t, foot) && t > 38 && t < 42) MESSAGE(t, " actor ", a, " foot ", foot.x * 640, ",", foot.y * 360);
-  }
-}

@@ -418,10 +418,22 @@ void ScriptedScene::Render(double t, const std::string& clock_text, cv::Mat& out
       cv::circle(work_, c, h / 25, cv::Scalar(120, 190, 230), cv::FILLED);
     }
   }
-  for (int k = 0; k < s.rain; ++k) {
-    cv::Point a(rng_.uniform(0, w), rng_.uniform(0, h));
+  if (s.rain > 0) {
+    // Rain: translucent, motion-blurred streaks, somewhere else every frame.
+    rain_.create(size, CV_8U);
+    rain_.setTo(0);
     int len = std::max(3, h / 30);
-    cv::line(work_, a, a + cv::Point(len / 4, len), cv::Scalar(190, 190, 195), 1);
+    for (int k = 0; k < s.rain; ++k) {
+      cv::Point a(rng_.uniform(0, w), rng_.uniform(0, h));
+      cv::line(rain_, a, a + cv::Point(len / 4, len), cv::Scalar(255), 1, cv::LINE_AA);
+    }
+    cv::Mat alpha, rain3;
+    rain_.convertTo(alpha, CV_32F, 0.4 / 255.0);
+    cv::cvtColor(alpha, rain3, cv::COLOR_GRAY2BGR);
+    cv::Mat f;
+    work_.convertTo(f, CV_32FC3);
+    f = f.mul(cv::Scalar::all(1.0) - rain3) + rain3 * 200.0;
+    f.convertTo(work_, CV_8UC3);
   }
   for (const Effect& e : s.effects) {
     if (t < e.from || t >= e.to) continue;

@@ -108,6 +108,7 @@ class ScriptedScene {
   Scene scene_;  // background and overlay
   cv::RNG rng_;
   cv::Mat work_;
+  cv::Mat rain_;
 };
 
 }  // namespace vigil::camsim
