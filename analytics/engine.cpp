@@ -75,6 +75,7 @@ struct Engine::Impl {
         ++slot->stats.frames_analysed;
         slot->stats.detections += static_cast<int64_t>(found.size());
         slot->stats.last_process_ms = cpu;
+        slot->stats.cpu_ms += cpu;
         slot->stats.last_frame_ns = frame.wall_ns;
         slot->latest = analysed;
         if (slot->waiting && !slot->queued && !stopping) {

@@ -32,6 +32,7 @@ struct CameraAnalyticsStats {
   int64_t frames_dropped = 0;    // replaced while waiting (analytics behind)
   int64_t detections = 0;
   double last_process_ms = 0;    // CPU time of the last frame's analysis
+  double cpu_ms = 0;             // CPU time of all analysis so far
   int64_t last_frame_ns = 0;     // wall time of the last analysed frame
 };
 

@@ -1,7 +1,10 @@
 #include "ingest/internal/camera_recorder.h"
 #include "ingest/internal/rtp_pass.h"
 
+#include "base/diagnostics.h"
+
 #include <cstdlib>
+#include <future>
 #include <cstring>
 
 namespace vigil::ingest::internal {
@@ -48,7 +51,7 @@ CameraRecorder::CameraRecorder(const CameraConfig& camera, const RecordingOption
   }
 }
 
-CameraRecorder::~CameraRecorder() { Shutdown(); }
+CameraRecorder::~CameraRecorder() { (void)Shutdown(); }
 
 void CameraRecorder::UpdateHealth(const std::function<void(CameraHealth&)>& fn) {
   std::lock_guard lock(health_mu_);
@@ -402,9 +405,27 @@ void CameraRecorder::Tick() {
   }
 }
 
-void CameraRecorder::Shutdown() {
-  if (feed_) feed_->Shutdown();
-  StopPipeline();
+bool CameraRecorder::Shutdown(int64_t pipeline_timeout_ns) {
+  if (!abandoned_) {
+    // On a helper thread, so that a teardown stuck inside GStreamer cannot keep the open segment
+    // from being closed, nor vigild from exiting.
+    auto done = std::make_shared<std::promise<void>>();
+    auto stopped = done->get_future();
+    std::thread stopper([this, done] {
+      if (feed_) feed_->Shutdown();
+      StopPipeline();
+      done->set_value();
+    });
+    if (stopped.wait_for(std::chrono::nanoseconds(pipeline_timeout_ns)) == std::future_status::ready) {
+      stopper.join();
+    } else {
+      stopper.detach();
+      abandoned_ = true;
+      log_->error("camera {}: its GStreamer pipeline did not stop within {} s; left behind, the segment "
+                  "is closed regardless. Threads:\n{}",
+                  camera_.id, pipeline_timeout_ns / kNsPerSec, ThreadStacks());
+    }
+  }
   phase_ = Phase::kIdle;
   if (writer_thread_.joinable()) {
     WriterItem stop;
@@ -421,6 +442,7 @@ void CameraRecorder::Shutdown() {
                camera_.id, h.frames, h.segments, h.frames_dropped, h.reconnects,
                static_cast<double>(h.bytes) / 1e6);
   }
+  return !abandoned_;
 }
 
 }  // namespace vigil::ingest::internal

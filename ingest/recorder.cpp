@@ -70,6 +70,7 @@ struct Recorder::Impl {
   std::condition_variable cv;
   bool stopping = false;
   bool stopped = false;
+  bool clean = true;  // every pipeline stopped (Stop)
 
   void Supervise() {
     int64_t next_retention = clock->MonotonicNs();
@@ -156,21 +157,29 @@ Result<std::unique_ptr<Recorder>> Recorder::Start(std::vector<CameraConfig> came
 
 Recorder::Recorder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Recorder::~Recorder() { Stop(); }
+Recorder::~Recorder() {
+  if (!Stop()) {
+    // A pipeline's thread is stuck in GStreamer and still refers to its camera: leave it all be.
+    (void)impl_.release();
+  }
+}
 
-void Recorder::Stop() {
+bool Recorder::Stop() {
   {
     std::lock_guard lock(impl_->mu);
-    if (impl_->stopped) return;
+    if (impl_->stopped) return impl_->clean;
     impl_->stopping = true;
     impl_->stopped = true;
   }
   impl_->cv.notify_all();
   if (impl_->supervisor.joinable()) impl_->supervisor.join();
-  for (auto& r : impl_->recorders) r->Shutdown();
+  for (auto& r : impl_->recorders) {
+    if (!r->Shutdown()) impl_->clean = false;
+  }
   Status st = impl_->store->Flush();
   if (!st.ok()) impl_->log->error("final index flush: {}", st);
   impl_->log->info("recording stopped; all segments closed");
+  return impl_->clean;
 }
 
 std::vector<CameraHealth> Recorder::Health() const {

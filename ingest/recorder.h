@@ -36,9 +36,11 @@ class Recorder {
   static Result<std::unique_ptr<Recorder>> Start(std::vector<CameraConfig> cameras,
                                                  RecordingOptions options, index::Store& store,
                                                  Clock& clock = SystemClock());
-  // Stops cleanly: every open segment is closed, fsynced and indexed.
+  // Stops cleanly: every open segment is closed, fsynced and indexed. Returns false when some camera's
+  // GStreamer pipeline did not stop (logged with the threads' stacks): its segment is closed all the
+  // same, but its stuck thread remains, so the process should exit rather than unload anything.
   ~Recorder();
-  void Stop();
+  bool Stop();
 
   std::vector<CameraHealth> Health() const;
   const RecoveryReport& recovery() const;

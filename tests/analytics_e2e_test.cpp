@@ -14,18 +14,17 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <thread>
 
 #include <doctest/doctest.h>
-#include <toml++/toml.h>
 
 #include "base/clock.h"
 #include "base/fs.h"
 #include "index/store.h"
 #include "tests/support/process.h"
 #include "tests/support/recording_fixture.h"
+#include "tests/support/scene_config.h"
 #include "tools/camsim/script.h"
 #include "tools/camsim/simulator.h"
 
@@ -46,63 +45,15 @@ std::string DirectionOf(const std::string& attributes) {
   return "";
 }
 
-struct SceneRun {
-  std::shared_ptr<const camsim::Script> script;
-  std::string camera;
-};
-
-std::string Config(const std::string& data, const std::vector<SceneRun>& runs,
-                   const camsim::Simulator& sim) {
-  toml::table root;
-  root.insert("data_dir", data);
-  toml::table recording;
-  recording.insert("segment_seconds", 30);
-  root.insert("recording", recording);
-  toml::table api;
-  api.insert("requests", "tcp://127.0.0.1:*");
-  api.insert("events", "tcp://127.0.0.1:*");
-  root.insert("api", api);
-  toml::table node;
-  node.insert("workers", 2);
-  root.insert("analytics", node);
-  toml::array cams;
-  int k = 0;
-  for (const auto& r : runs) {
-    ++k;
-    toml::table c;
-    c.insert("id", r.camera);
-    c.insert("main", sim.Url(k, true));
-    c.insert("sub", sim.Url(k, false));
-    c.insert("lat", 25.0 + 0.001 * k);
-    c.insert("lon", 102.7);
-    c.insert("place", r.script->name);
-    c.insert("analytics", r.script->analytics_table);
-    cams.push_back(std::move(c));
-  }
-  root.insert("cameras", std::move(cams));
-  std::ostringstream out;
-  out << toml::toml_formatter(root);
-  return out.str();
-}
-
 }  // namespace
 
 TEST_CASE("analytics finds the scripted events of the scene suite and nothing in the distractors") {
   const char* dir_env = std::getenv("VIGIL_SCENES");
   REQUIRE_MESSAGE(dir_env, "VIGIL_SCENES names the scene directory");
   const char* filter = std::getenv("VIGIL_SCENE_FILTER");
-  std::vector<std::shared_ptr<const camsim::Script>> scripts;
-  std::vector<std::string> files;
-  for (const auto& e : std::filesystem::directory_iterator(dir_env)) {
-    if (e.path().extension() == ".toml") files.push_back(e.path());
-  }
-  std::sort(files.begin(), files.end());
-  for (const auto& f : files) {
-    auto s = camsim::LoadScript(f);
-    REQUIRE_MESSAGE(s.ok(), s.error().ToString());
-    if (filter && s->name.find(filter) == std::string::npos) continue;
-    scripts.push_back(std::make_shared<camsim::Script>(std::move(*s)));
-  }
+  auto loaded = LoadScenes(dir_env, filter ? filter : "");
+  REQUIRE_MESSAGE(loaded.ok(), loaded.error().ToString());
+  auto scripts = *loaded;
   if (!filter) REQUIRE(scripts.size() >= 50);
   const int batch = std::max(1, std::atoi(std::getenv("VIGIL_SCENE_BATCH") ? std::getenv("VIGIL_SCENE_BATCH") : "8"));
 
@@ -112,7 +63,7 @@ TEST_CASE("analytics finds the scripted events of the scene suite and nothing in
   std::vector<std::string> problems;
 
   for (size_t first = 0; first < scripts.size(); first += static_cast<size_t>(batch)) {
-    std::vector<SceneRun> runs;
+    std::vector<SceneCamera> runs;
     camsim::SimOptions opt;
     opt.port = 0;
     opt.main_size = {640, 360};
@@ -133,7 +84,8 @@ TEST_CASE("analytics finds the scripted events of the scene suite and nothing in
     auto sim_r = camsim::Simulator::Start(opt);
     REQUIRE_MESSAGE(sim_r.ok(), sim_r.error().ToString());
     auto sim = std::move(*sim_r);
-    WriteFile(dir / "vigild.toml", Config(data, runs, *sim));
+    WriteFile(dir / "vigild.toml",
+              SceneVigildConfig(data, runs, *sim, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", 2));
     Process vigild({BinaryFromEnv("VIGILD"), "--config", dir / "vigild.toml"}, dir / "vigild.log");
     REQUIRE(vigild.started());
     const int64_t t0 = sim->scene_start_wall_ns();
@@ -141,8 +93,8 @@ TEST_CASE("analytics finds the scripted events of the scene suite and nothing in
       REQUIRE_MESSAGE(vigild.Running(), ReadFile(dir / "vigild.log"));
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
-    vigild.Signal(SIGTERM);
-    REQUIRE_MESSAGE(vigild.Wait(60) == 0, ReadFile(dir / "vigild.log"));
+    REQUIRE_MESSAGE(StopCleanly(vigild, 60, dir / "vigild.log") == 0,
+                    "vigild did not stop cleanly (its log and threads are on stderr)");
     sim.reset();
 
     auto store = index::OpenSqliteStore(JoinPath(data, "index.db"));

@@ -159,8 +159,7 @@ TEST_CASE("camera states reach a subscriber in order and vigil export downloads 
                    dir / "vigil-bad.log") == 2);
   CHECK(Slurp(dir / "vigil-bad.log").find("unknown camera 'nope'") != std::string::npos);
 
-  proc->Signal(SIGTERM);
-  REQUIRE(proc->Wait(30) == 0);
+  REQUIRE(StopCleanly(*proc, 30, dir / "vigild.log") == 0);
   auto store = index::OpenSqliteStore(JoinPath(data, "index.db"));
   REQUIRE(store.ok());
   index::AuditQuery aq;

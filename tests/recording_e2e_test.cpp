@@ -63,8 +63,7 @@ TEST_CASE("recorded segments play, start on key frames, add up to the recorded t
   auto proc = vigild.Start();
   Sleep(16);
   int64_t t_stop = SystemClock().WallNs();
-  proc->Signal(SIGTERM);
-  REQUIRE(proc->Wait(30) == 0);
+  REQUIRE(StopCleanly(*proc, 30, vigild.log) == 0);
   INFO(ReadFile(vigild.log));
 
   auto all = IndexSegments(data);
@@ -109,8 +108,7 @@ TEST_CASE("an H.265 camera records as well as an H.264 one") {
   Vigild vigild(dir, VigildConfig(data, "segment_seconds = 4", {{"cam1", sim->Url(1, true)}}));
   auto proc = vigild.Start();
   Sleep(11);
-  proc->Signal(SIGTERM);
-  REQUIRE(proc->Wait(30) == 0);
+  REQUIRE(StopCleanly(*proc, 30, vigild.log) == 0);
   auto segs = IndexSegments(data, "cam1");
   REQUIRE(segs.size() >= 2);
   CheckContiguous(segs);
@@ -130,8 +128,7 @@ TEST_CASE("a camera can be recorded with RTP over UDP as well as inside the RTSP
                                   {{"cam1", sim->Url(1, true)}}));
   auto proc = vigild.Start();
   Sleep(11);
-  proc->Signal(SIGTERM);
-  REQUIRE(proc->Wait(30) == 0);
+  REQUIRE(StopCleanly(*proc, 30, vigild.log) == 0);
   INFO(ReadFile(vigild.log));
   auto segs = IndexSegments(data, "cam1");
   REQUIRE(segs.size() >= 2);
@@ -159,8 +156,7 @@ TEST_CASE("after kill -9 mid-segment the open segment is recovered, playable to 
 
   auto again = vigild.Start();
   Sleep(7);
-  again->Signal(SIGTERM);
-  REQUIRE(again->Wait(30) == 0);
+  REQUIRE(StopCleanly(*again, 30, vigild.log) == 0);
   INFO(ReadFile(vigild.log));
 
   auto segs = IndexSegments(data, "cam1");
@@ -199,8 +195,7 @@ TEST_CASE("a camera stopped for 20 s leaves exactly one gap of about 20 s and th
   int64_t t_up = SystemClock().WallNs();
   REQUIRE(sim->Apply("start cam1").ok());
   Sleep(10);
-  proc->Signal(SIGTERM);
-  REQUIRE(proc->Wait(30) == 0);
+  REQUIRE(StopCleanly(*proc, 30, vigild.log) == 0);
   INFO(ReadFile(vigild.log));
 
   auto gaps = IndexGaps(data, "cam1");
@@ -244,8 +239,7 @@ TEST_CASE("with a small disk quota the oldest segments and their rows go first a
   int64_t t_start = SystemClock().WallNs();
   auto proc = vigild.Start();
   Sleep(20);
-  proc->Signal(SIGTERM);
-  REQUIRE(proc->Wait(30) == 0);
+  REQUIRE(StopCleanly(*proc, 30, vigild.log) == 0);
   INFO(ReadFile(vigild.log));
 
   auto segs = IndexSegments(data, "cam1");

@@ -35,8 +35,11 @@ class CameraRecorder {
   Status Start(bool crashed);
   // Supervises: drains the bus, detects stalls, reconnects after backoff.
   void Tick();
-  // Stops the pipeline, then lets the writer close the open segment and stop.
-  void Shutdown();
+  // Stops the pipelines, then lets the writer close the open segment and stop. A pipeline that does
+  // not reach NULL within `pipeline_timeout_ns` (a GStreamer teardown stuck) is left to its thread,
+  // logged with every thread's stack, and the segment is closed regardless; returns false then, and
+  // this object must never be destroyed (the stuck thread still refers to it).
+  bool Shutdown(int64_t pipeline_timeout_ns = 10 * kNsPerSec);
 
   CameraHealth Health() const;
   const std::string& id() const { return camera_.id; }
@@ -58,6 +61,7 @@ class CameraRecorder {
   static void OnNewManager(GstElement* src, GstElement* manager, gpointer self);
   static GstElement* OnRequestJitterbuffer(GstElement* rtpbin, guint session, gpointer self);
   RtpStamper stamper_;  // streaming thread only
+  bool abandoned_ = false;  // a pipeline stop did not return (Shutdown)
   std::unique_ptr<AnalysisFeed> feed_;  // cameras with analysis_fps > 0
   static GstFlowReturn OnSample(GstAppSink* sink, gpointer self);
 

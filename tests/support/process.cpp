@@ -1,5 +1,7 @@
 #include "tests/support/process.h"
 
+#include <fmt/format.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -9,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -69,6 +72,27 @@ int Process::Wait(double timeout_s) {
   if (WIFEXITED(status_)) return WEXITSTATUS(status_);
   if (WIFSIGNALED(status_)) return 128 + WTERMSIG(status_);
   return -1;
+}
+
+std::string Process::Stacks() const {
+  if (pid_ <= 0) return "no process";
+  std::string out_path = fmt::format("/tmp/vigil-stacks-{}.txt", pid_);
+  std::string cmd = fmt::format("gdb -p {} -batch -ex 'thread apply all bt' > {} 2>&1", pid_, out_path);
+  if (std::system(cmd.c_str()) != 0 && ReadFile(out_path).empty()) return "gdb not available";
+  std::string text = ReadFile(out_path);
+  std::remove(out_path.c_str());
+  return text;
+}
+
+int StopCleanly(Process& process, double timeout_s, const std::string& log_path) {
+  process.Signal(SIGTERM);
+  int code = process.Wait(timeout_s);
+  if (code == -1) {
+    std::cerr << fmt::format("process {} did not stop within {} s of SIGTERM. Its log ({}):\n", process.pid(),
+                             timeout_s, log_path)
+              << ReadFile(log_path) << "\nIts threads:\n" << process.Stacks() << std::endl;
+  }
+  return code;
 }
 
 std::string ReadFile(const std::string& path) {

@@ -23,11 +23,18 @@ class Process {
   int Wait(double timeout_s);
   bool Running();
   pid_t pid() const { return pid_; }
+  // Every thread's stack of the running process (gdb in batch mode), for a test that found it hung;
+  // a note when gdb is missing.
+  std::string Stacks() const;
 
  private:
   pid_t pid_ = -1;
   int status_ = -1;
 };
+
+// SIGTERM, then waits up to timeout_s. Returns the exit code (-1 on time-out, when the log at
+// `log_path` and every thread's stack are written to stderr for the test's output).
+int StopCleanly(Process& process, double timeout_s, const std::string& log_path);
 
 // Reads a whole file ("" if missing).
 std::string ReadFile(const std::string& path);

@@ -79,7 +79,10 @@ void EventSink::OnDetection(const analytics::Detection& d, const Frame& frame) {
   e.box = {d.box.x, d.box.y, d.box.width, d.box.height};
   std::string crop;
   e.snapshot = WriteSnapshots(d, frame, crop);
-  std::string attrs = fmt::format(R"("frame":[{},{}])", frame.bgr.cols, frame.bgr.rows);
+  // frame_ns: the wall time of the frame the event was seen in (a line crossing is timed between
+  // two frames; an intrusion starts at the entry, seen min_dwell later).
+  std::string attrs = fmt::format(R"("frame":[{},{}],"frame_ns":{})", frame.bgr.cols, frame.bgr.rows,
+                                  frame.wall_ns);
   if (!crop.empty()) attrs += fmt::format(R"(,"crop":"{}")", crop);
   if (d.attributes.size() > 2) attrs += "," + d.attributes.substr(1, d.attributes.size() - 2);
   e.attributes = "{" + attrs + "}";

@@ -224,7 +224,16 @@ int main(int argc, char** argv) {
     server->reset();
     log->info("API stopped");
   }
-  (*recorder)->Stop();
+  const bool clean = (*recorder)->Stop();
+  if (!clean) {
+    // A camera pipeline is stuck inside GStreamer (logged with every thread's stack). Its segment is
+    // closed; finish analytics and the index, then leave without unloading what the stuck thread uses.
+    engine.Stop();
+    store->reset();
+    log->error("stopped with a stuck camera pipeline left behind (segments closed, index flushed)");
+    spdlog::shutdown();
+    std::_Exit(0);
+  }
   recorder->reset();
   // After the recorder: no frame comes any more; open events end at their last sighting.
   engine.Stop();

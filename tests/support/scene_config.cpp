@@ -1,0 +1,64 @@
+#include "tests/support/scene_config.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+
+#include <toml++/toml.h>
+
+namespace vigil::testing {
+
+std::string SceneVigildConfig(const std::string& data_dir, const std::vector<SceneCamera>& cameras,
+                              const camsim::Simulator& sim, const std::string& requests,
+                              const std::string& events, int analytics_workers) {
+  toml::table root;
+  root.insert("data_dir", data_dir);
+  toml::table recording;
+  recording.insert("segment_seconds", 30);
+  root.insert("recording", recording);
+  toml::table api;
+  api.insert("requests", requests);
+  api.insert("events", events);
+  root.insert("api", api);
+  toml::table node;
+  node.insert("workers", analytics_workers);
+  root.insert("analytics", node);
+  toml::array cams;
+  int k = 0;
+  for (const auto& c : cameras) {
+    ++k;
+    toml::table t;
+    t.insert("id", c.camera);
+    t.insert("main", sim.Url(k, true));
+    t.insert("sub", sim.Url(k, false));
+    t.insert("lat", 25.0 + 0.001 * k);
+    t.insert("lon", 102.7);
+    t.insert("place", c.script->name);
+    t.insert("analytics", c.script->analytics_table);
+    cams.push_back(std::move(t));
+  }
+  root.insert("cameras", std::move(cams));
+  std::ostringstream out;
+  out << toml::toml_formatter(root);
+  return out.str();
+}
+
+Result<std::vector<std::shared_ptr<const camsim::Script>>> LoadScenes(const std::string& dir,
+                                                                      const std::string& filter) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    if (e.path().extension() == ".toml") files.push_back(e.path());
+  }
+  if (ec) return Status::NotFound(fmt::format("scene directory {}: {}", dir, ec.message()));
+  std::sort(files.begin(), files.end());
+  std::vector<std::shared_ptr<const camsim::Script>> out;
+  for (const auto& f : files) {
+    VIGIL_ASSIGN_OR_RETURN(auto s, camsim::LoadScript(f));
+    if (!filter.empty() && s.name.find(filter) == std::string::npos) continue;
+    out.push_back(std::make_shared<camsim::Script>(std::move(s)));
+  }
+  return out;
+}
+
+}  // namespace vigil::testing

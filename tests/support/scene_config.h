@@ -1,0 +1,29 @@
+#pragma once
+// vigild configs for scripted camsim scenes (tests/analytics_e2e_test.cpp, tools/bench/analytics):
+// one camera per scene with the scene's [analytics] rules as its [cameras.analytics].
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tools/camsim/script.h"
+#include "tools/camsim/simulator.h"
+
+namespace vigil::testing {
+
+struct SceneCamera {
+  std::shared_ptr<const camsim::Script> script;
+  std::string camera;  // camK, K from 1 in order
+};
+
+// TOML text. `requests`/`events`: API endpoints ("tcp://127.0.0.1:*" when the caller does not listen).
+std::string SceneVigildConfig(const std::string& data_dir, const std::vector<SceneCamera>& cameras,
+                              const camsim::Simulator& sim, const std::string& requests,
+                              const std::string& events, int analytics_workers);
+
+// Every *.toml scene script in `dir` whose name contains `filter` (all when empty), by file name.
+// Errors name the script that does not load.
+Result<std::vector<std::shared_ptr<const camsim::Script>>> LoadScenes(const std::string& dir,
+                                                                      const std::string& filter = "");
+
+}  // namespace vigil::testing
