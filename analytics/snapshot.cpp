@@ -37,4 +37,36 @@ Result<std::vector<uint8_t>> EncodeCrop(const cv::Mat& bgr, const cv::Rect& box,
   return Jpeg(bgr(grown), quality);
 }
 
+Result<std::vector<uint8_t>> ContactSheet(const std::vector<SheetTile>& tiles, int columns,
+                                          int tile_width, int quality) {
+  if (tiles.empty()) return Status::InvalidArgument("a contact sheet needs at least one picture");
+  if (columns < 1 || tile_width < 64 || tile_width > 1920) {
+    return Status::InvalidArgument(fmt::format("contact sheet: {} columns of {} px (1+ columns, 64-1920 px)",
+                                               columns, tile_width));
+  }
+  const int tile_h = tile_width * 9 / 16;
+  const int label_h = std::max(18, tile_width / 20);
+  const int rows = (static_cast<int>(tiles.size()) + columns - 1) / columns;
+  const int cols = std::min(columns, static_cast<int>(tiles.size()));
+  const int gap = 4;
+  cv::Mat sheet(rows * (tile_h + label_h + gap) + gap, cols * (tile_width + gap) + gap, CV_8UC3,
+                cv::Scalar(30, 30, 30));
+  const double font = label_h / 30.0;
+  for (size_t i = 0; i < tiles.size(); ++i) {
+    int r = static_cast<int>(i) / columns, c = static_cast<int>(i) % columns;
+    cv::Rect cell(gap + c * (tile_width + gap), gap + r * (tile_h + label_h + gap), tile_width, tile_h);
+    cv::Mat dst = sheet(cell);
+    if (tiles[i].picture.empty()) {
+      dst.setTo(cv::Scalar(80, 80, 80));
+      cv::putText(dst, tiles[i].missing.substr(0, 48), {8, tile_h / 2}, cv::FONT_HERSHEY_SIMPLEX, font * 0.8,
+                  cv::Scalar(230, 230, 230), 1, cv::LINE_AA);
+    } else {
+      cv::resize(tiles[i].picture, dst, dst.size(), 0, 0, cv::INTER_AREA);
+    }
+    cv::putText(sheet, tiles[i].label, {cell.x + 4, cell.y + tile_h + label_h - label_h / 4},
+                cv::FONT_HERSHEY_SIMPLEX, font, cv::Scalar(255, 255, 255), 1, cv::LINE_AA);
+  }
+  return Jpeg(sheet, quality);
+}
+
 }  // namespace vigil::analytics

@@ -56,7 +56,8 @@ void QuietProtobufLogs() {
 }
 
 Response Handle(const Request& q, index::Store& reader, index::Store& writer, Clock& clock,
-                const StatusFiller& status, int64_t started_ns, Exporter* exporter) {
+                const StatusFiller& status, int64_t started_ns, Exporter* exporter,
+                const SnapshotTaker& snapshot) {
   const uint64_t id = q.id();
   switch (q.kind_case()) {
     case Request::kStatus:
@@ -68,6 +69,14 @@ Response Handle(const Request& q, index::Store& reader, index::Store& writer, Cl
         s->set_started_ns(started_ns);
         if (status) status(s);
         return Status::Ok();
+      });
+    case Request::kSnapshot:
+      return Answer(id, [&](Response& r) -> Status {
+        const auto& sq = q.snapshot();
+        if (sq.camera().empty()) return Status::InvalidArgument("snapshot: name a camera");
+        if (sq.max_width() < 0) return Status::InvalidArgument("snapshot: max_width must not be negative");
+        if (!snapshot) return Status::FailedPrecondition("this server has no live pictures");
+        return snapshot(sq, r.mutable_snapshot());
       });
     case Request::kCameras:
       return Answer(id, [&](Response& r) -> Status {
@@ -498,7 +507,8 @@ void Server::Impl::WorkerLoop(int n) {
       io.send(zmq::str_buffer("I"), zmq::send_flags::none);
       continue;
     } else {
-      resp = Handle(req, **reader, *store, *clock, options.status, started_ns, exporter.get());
+      resp = Handle(req, **reader, *store, *clock, options.status, started_ns, exporter.get(),
+                      options.snapshot);
       if (resp.has_status()) resp.mutable_status()->set_events_endpoint(events_endpoint);
       if (resp.has_alert_update()) PublishAlert(req.alert_update().id());
     }

@@ -34,6 +34,8 @@ inline constexpr char kVigilVersion[] = "0.2.0";
 using OpenReader = std::function<Result<std::unique_ptr<index::Store>>()>;
 // Fills the node's live part of a status answer (camera health); vigild wires the recorder in.
 using StatusFiller = std::function<void(v1::StatusResult*)>;
+// Answers a SnapshotRequest from the node's live pictures (vigild: analytics' latest frames).
+using SnapshotTaker = std::function<Status(const v1::SnapshotRequest&, v1::SnapshotResult*)>;
 
 struct ServerOptions {
   std::string requests = "tcp://127.0.0.1:7700";  // ROUTER
@@ -43,6 +45,7 @@ struct ServerOptions {
   // beyond 4x this, before reading it into memory).
   int64_t max_request_bytes = 1 << 20;
   StatusFiller status;  // may be empty
+  SnapshotTaker snapshot;  // may be empty: snapshots refused
   ExportOptions exports;  // data_dir empty: exports refused
 };
 
@@ -84,6 +87,6 @@ void QuietProtobufLogs();
 // server's workers through Exporter::Fetch, not here.
 v1::Response Handle(const v1::Request& request, index::Store& reader, index::Store& writer,
                     Clock& clock, const StatusFiller& status = {}, int64_t started_ns = 0,
-                    Exporter* exporter = nullptr);
+                    Exporter* exporter = nullptr, const SnapshotTaker& snapshot = {});
 
 }  // namespace vigil::api

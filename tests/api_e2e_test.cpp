@@ -14,6 +14,8 @@
 
 #include <doctest/doctest.h>
 #include <google/protobuf/util/json_util.h>
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 #include <zmq.hpp>
 
 #include "base/clock.h"
@@ -61,8 +63,11 @@ TEST_CASE("camera states reach a subscriber in order and vigil export downloads 
   std::string data = dir / "data";
   const std::string requests = fmt::format("tcp://127.0.0.1:{}", FreePort());
   const std::string events = fmt::format("tcp://127.0.0.1:{}", FreePort());
+  // cam1 is analysed (its sub stream decoded): it has live pictures; cam2 is not.
   std::string config = VigildConfig(data, "segment_seconds = 4\nretry_initial_ms = 250\nretry_max_ms = 1000",
-                                    {{"cam1", sim->Url(1, true)}, {"cam2", sim->Url(2, true)}});
+                                    {{"cam1", sim->Url(1, true),
+                                      fmt::format("sub = \"{}\"\n[cameras.analytics]\nfps = 2", sim->Url(1, false))},
+                                     {"cam2", sim->Url(2, true)}});
   config += fmt::format("\n[api]\nrequests = \"{}\"\nevents = \"{}\"\n", requests, events);
   WriteFile(dir / "vigild.toml", config);
 
@@ -152,6 +157,31 @@ TEST_CASE("camera states reach a subscriber in order and vigil export downloads 
   CHECK(dur_ns <= 12 * kNsPerSec + 40 * kNsPerMs);
   // The server keeps its own copy and manifest.
   CHECK(Sha256File(JoinPath(data, m.path())).value() == m.sha256());
+
+  // A live picture of cam1 (decoded from its sub stream), and a patrol tour of both cameras: cam2
+  // has no live picture (not analysed) and its tile says why.
+  std::string shot = dir / "cam1-live.jpg";
+  REQUIRE(RunProcess({BinaryFromEnv("VIGIL"), "--server", requests, "snapshot", "--camera", "cam1",
+                      "--output", shot},
+                     dir / "vigil-snapshot.log") == 0);
+  cv::Mat live = cv::imread(shot);
+  REQUIRE_FALSE(live.empty());
+  CHECK(live.cols == 640);
+  CHECK(live.rows == 360);
+  cv::Scalar sd;
+  cv::meanStdDev(live, cv::noArray(), sd);
+  CHECK(sd[0] > 10);  // a street, not a blank frame
+  std::string tour = dir / "patrol";
+  CHECK(RunProcess({BinaryFromEnv("VIGIL"), "--server", requests, "patrol", "--camera", "cam1", "--camera",
+                    "cam2", "--every", "0.5", "--output", tour},
+                   dir / "vigil-patrol.log") == 0);
+  INFO(Slurp(dir / "vigil-patrol.log"));
+  cv::Mat sheet = cv::imread(tour + "/patrol-round1.jpg");
+  REQUIRE_FALSE(sheet.empty());
+  CHECK(sheet.cols > 2 * 480);  // two tiles side by side
+  CHECK(Slurp(dir / "vigil-patrol.log").find("camera cam2 is not analysed") != std::string::npos);
+  CHECK(RunProcess({BinaryFromEnv("VIGIL"), "--server", requests, "snapshot", "--camera", "cam2"},
+                   dir / "vigil-snapshot2.log") == 2);
 
   // Bad requests: a typed error and exit code 2, and vigild goes on.
   CHECK(RunProcess({BinaryFromEnv("VIGIL"), "--server", requests, "export", "--camera", "nope",

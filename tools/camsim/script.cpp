@@ -238,20 +238,36 @@ std::vector<TruthEvent> ComputeTruth(const Script& s) {
   }
   // Lines: crossings of the segment.
   for (const auto& line : s.analytics.lines) {
+    // In pixels of the analysed frame's aspect, as the detector sees it.
+    auto px = [&](cv::Point2d p) { return cv::Point2d(p.x * size.width, p.y * size.height); };
+    const cv::Point2d la = px(line.a), lb = px(line.b);
     for (size_t a = 0; a < n; ++a) {
       double last_t = -10;
       int last_dir = 0;
-      for (int i = 1; i < steps; ++i) {
-        if (!pos[a][i] || !pos[a][i - 1]) continue;
-        // In pixels of the analysed frame's aspect, as the detector sees it.
-        auto px = [&](cv::Point2d p) { return cv::Point2d(p.x * size.width, p.y * size.height); };
-        cv::Point2d p0 = px(*pos[a][i - 1]), p1 = px(*pos[a][i]);
-        cv::Point2d la = px(line.a), lb = px(line.b);
-        double s0 = analytics::SideOf(la, lb, p0), s1 = analytics::SideOf(la, lb, p1);
-        if ((s0 < 0) == (s1 < 0) || s0 == 0) continue;
+      // The last position off the line: a path may pass exactly through it.
+      int prev = -1;
+      double s0 = 0;
+      for (int i = 0; i < steps; ++i) {
+        if (!pos[a][i]) {
+          prev = -1;
+          continue;
+        }
+        cv::Point2d p1 = px(*pos[a][i]);
+        double s1 = analytics::SideOf(la, lb, p1);
+        if (s1 == 0) continue;
+        if (prev < 0 || (s0 < 0) == (s1 < 0)) {
+          prev = i;
+          s0 = s1;
+          continue;
+        }
+        cv::Point2d p0 = px(*pos[a][prev]);
+        const int i0 = prev;
+        const double side0 = s0;
+        prev = i;
+        s0 = s1;
         if (!analytics::SegmentsIntersect(p0, p1, la, lb)) continue;
         int dir = s1 > 0 ? 1 : -1;  // -1 → +1: side A to side B
-        double t = (i - 1) * kDt + kDt * std::abs(s0) / (std::abs(s0) + std::abs(s1));
+        double t = i0 * kDt + (i - i0) * kDt * std::abs(side0) / (std::abs(side0) + std::abs(s1));
         bool wanted = line.direction == analytics::Direction::kBoth ||
                       (line.direction == analytics::Direction::kAToB) == (dir > 0);
         if (wanted && !(dir == last_dir && t - last_t < 1.0)) {

@@ -3,11 +3,16 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <iostream>
+#include <thread>
 
 #include <fmt/format.h>
+#include <opencv2/imgcodecs.hpp>
 #include <zmq.hpp>
+
+#include "analytics/snapshot.h"
 
 #include "base/clock.h"
 #include "base/fs.h"
@@ -335,10 +340,79 @@ int Alerts(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
   return kExitOk;
 }
 
+Result<v1::SnapshotResult> TakeSnapshot(api::Client& client, const std::string& camera, int max_width) {
+  v1::Request q;
+  q.mutable_snapshot()->set_camera(camera);
+  q.mutable_snapshot()->set_max_width(max_width);
+  VIGIL_ASSIGN_OR_RETURN(auto r, client.Call(q));
+  return r.snapshot();
+}
+
+int Snapshot(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
+  if (c.live_cameras.size() != 1) return Fail(Status::InvalidArgument("snapshot: name one --camera"));
+  auto s = TakeSnapshot(client, c.live_cameras[0], c.max_width);
+  if (!s.ok()) return Fail(s.error());
+  std::string path = c.output.empty() ? fmt::format("{}.jpg", s->camera()) : c.output;
+  if (Status st = WriteFile(path, s->jpeg().data(), s->jpeg().size()); !st.ok()) return Fail(st);
+  if (ctx.json) {
+    fmt::print("{{\"camera\":\"{}\",\"time\":\"{}\",\"width\":{},\"height\":{},\"file\":\"{}\"}}\n",
+               s->camera(), FormatUtc(s->time_ns()), s->width(), s->height(), path);
+  } else {
+    fmt::print("{}: {}x{} picture of {} at {}\n", path, s->width(), s->height(), s->camera(),
+               FormatLocal(s->time_ns()));
+  }
+  return kExitOk;
+}
+
+// A video patrol: each camera's live picture in turn, `every_s` apart, saved as it comes up; after
+// each round the pictures of the round on one contact sheet.
+int Patrol(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
+  if (c.live_cameras.empty()) return Fail(Status::InvalidArgument("patrol: name the tour's cameras with --camera"));
+  if (c.every_s < 0 || c.rounds < 1) return Fail(Status::InvalidArgument("patrol: --every >= 0, --rounds >= 1"));
+  const std::string dir = c.output.empty() ? "." : c.output;
+  if (Status st = MakeDirs(dir); !st.ok()) return Fail(st);
+  int columns = c.columns > 0 ? c.columns
+                              : static_cast<int>(std::ceil(std::sqrt(static_cast<double>(c.live_cameras.size()))));
+  bool any = false;
+  for (int round = 1; round <= c.rounds; ++round) {
+    std::vector<analytics::SheetTile> tiles;
+    for (size_t i = 0; i < c.live_cameras.size(); ++i) {
+      if (round > 1 || i > 0) std::this_thread::sleep_for(std::chrono::duration<double>(c.every_s));
+      const std::string& cam = c.live_cameras[i];
+      analytics::SheetTile tile;
+      auto s = TakeSnapshot(client, cam, 0);
+      if (!s.ok()) {
+        tile.label = cam;
+        tile.missing = s.error().message();
+        fmt::print(stderr, "patrol: {}: {}\n", cam, s.error().message());
+      } else {
+        any = true;
+        tile.label = fmt::format("{}  {}", cam, FormatLocal(s->time_ns()));
+        std::vector<uint8_t> bytes(s->jpeg().begin(), s->jpeg().end());
+        tile.picture = cv::imdecode(bytes, cv::IMREAD_COLOR);
+        std::string path = JoinPath(dir, fmt::format("round{}-{}.jpg", round, cam));
+        (void)WriteFile(path, s->jpeg().data(), s->jpeg().size());
+        if (!ctx.json) fmt::print("{}  {}  {}\n", FormatLocal(s->time_ns()), cam, path);
+      }
+      tiles.push_back(std::move(tile));
+    }
+    auto sheet = analytics::ContactSheet(tiles, columns);
+    if (!sheet.ok()) return Fail(sheet.error());
+    std::string path = JoinPath(dir, fmt::format("patrol-round{}.jpg", round));
+    if (Status st = WriteFile(path, sheet->data(), sheet->size()); !st.ok()) return Fail(st);
+    if (ctx.json) {
+      fmt::print("{{\"round\":{},\"sheet\":\"{}\",\"cameras\":{}}}\n", round, path, tiles.size());
+    } else {
+      fmt::print("round {}: contact sheet {}\n", round, path);
+    }
+  }
+  return any ? kExitOk : kExitServer;
+}
+
 }  // namespace
 
 bool ApiCommands::chosen() const {
-  return *export_cmd || *watch_cmd || *watchlist_cmd || *alerts_cmd;
+  return *export_cmd || *watch_cmd || *watchlist_cmd || *alerts_cmd || *snapshot_cmd || *patrol_cmd;
 }
 
 void AddApiCommands(CLI::App& app, ApiCommands& c) {
@@ -370,6 +444,16 @@ void AddApiCommands(CLI::App& app, ApiCommands& c) {
     sub->add_option("id", c.id, "alert id")->required();
     sub->add_option("--note", c.note, "what was done");
   }
+  c.snapshot_cmd = app.add_subcommand("snapshot", "a camera's live picture as JPEG (--server; analysed cameras)");
+  c.snapshot_cmd->add_option("--camera,-c", c.live_cameras, "the camera")->required();
+  c.snapshot_cmd->add_option("--output,-o", c.output, "JPEG file (default CAMERA.jpg)");
+  c.snapshot_cmd->add_option("--max-width", c.max_width, "scale down to at most this width");
+  c.patrol_cmd = app.add_subcommand("patrol", "a video patrol tour: cameras in turn, then a contact sheet (--server)");
+  c.patrol_cmd->add_option("--camera,-c", c.live_cameras, "the tour's cameras, in order (repeatable)")->required();
+  c.patrol_cmd->add_option("--every", c.every_s, "seconds on each camera (default 5)");
+  c.patrol_cmd->add_option("--rounds", c.rounds, "times round the tour (default 1)");
+  c.patrol_cmd->add_option("--columns", c.columns, "contact sheet columns (default: a square grid)");
+  c.patrol_cmd->add_option("--output,-o", c.output, "directory for the pictures and sheets (default .)");
 }
 
 int RunApiCommand(const ApiCommands& c, const ApiContext& ctx) {
@@ -382,6 +466,8 @@ int RunApiCommand(const ApiCommands& c, const ApiContext& ctx) {
   if (*c.export_cmd) return Export(c, ctx, **client);
   if (*c.watch_cmd) return Watch(c, ctx, **client);
   if (*c.watchlist_cmd) return Watchlist(c, ctx, **client);
+  if (*c.snapshot_cmd) return Snapshot(c, ctx, **client);
+  if (*c.patrol_cmd) return Patrol(c, ctx, **client);
   return Alerts(c, ctx, **client);
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// The subcommands that only a running vigild can answer: export, watch, watchlist, alerts.
+// The subcommands that only a running vigild can answer: export, watch, watchlist, alerts, snapshot,
+// patrol.
 
 #include <optional>
 #include <string>
@@ -20,6 +21,8 @@ struct ApiCommands {
   CLI::App* alerts_cmd = nullptr;
   CLI::App* alerts_ack = nullptr;
   CLI::App* alerts_close = nullptr;
+  CLI::App* snapshot_cmd = nullptr;
+  CLI::App* patrol_cmd = nullptr;
 
   // export
   std::string output_dir;  // download the clips here; empty: they stay on the server
@@ -38,6 +41,13 @@ struct ApiCommands {
   std::string note;
   int64_t limit = 100;
   std::string page;
+  // snapshot, patrol
+  std::vector<std::string> live_cameras;
+  std::string output;  // a file (snapshot) or a directory (patrol)
+  int max_width = 0;
+  double every_s = 5;
+  int rounds = 1;
+  int columns = 0;     // 0: a square-ish grid
 
   bool chosen() const;
 };

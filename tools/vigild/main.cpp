@@ -10,16 +10,19 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <iostream>
 #include <map>
 
 #include <CLI/CLI.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "base/fs.h"
 #include "base/log.h"
 #include "analytics/engine.h"
+#include "analytics/snapshot.h"
 #include "index/store.h"
 #include "ingest/recorder.h"
 #include "proto/server.h"
@@ -197,6 +200,38 @@ int main(int argc, char** argv) {
       c->set_analysis_dropped(h.analysis_dropped);
       c->set_analysis_ms(engine.Stats(h.camera).last_process_ms);
     }
+  };
+  // Live pictures for snapshots and patrol tours: the latest frame each analysed camera decoded.
+  api_options.snapshot = [&engine, &cfg, rec](const api::v1::SnapshotRequest& q,
+                                             api::v1::SnapshotResult* out) -> Status {
+    auto known = std::find_if(cfg->cameras.begin(), cfg->cameras.end(),
+                              [&](const ingest::CameraConfig& c) { return c.id == q.camera(); });
+    if (known == cfg->cameras.end()) return Status::NotFound(fmt::format("unknown camera '{}'", q.camera()));
+    auto frame = engine.LatestFrame(q.camera());
+    if (!frame) {
+      if (!cfg->analytics.count(q.camera())) {
+        return Status::FailedPrecondition(fmt::format(
+            "camera {} is not analysed ([cameras.analytics]): no live picture is decoded", q.camera()));
+      }
+      std::string state = "connecting";
+      for (const auto& h : rec->Health()) {
+        if (h.camera == q.camera()) state = h.analysis_error.empty() ? h.analysis : h.analysis + ": " + h.analysis_error;
+      }
+      return Status::Unavailable(fmt::format("no picture from camera {} yet ({})", q.camera(), state));
+    }
+    cv::Mat pic = frame->bgr;
+    if (q.max_width() > 0 && pic.cols > q.max_width()) {
+      cv::Mat small;
+      cv::resize(pic, small, {q.max_width(), pic.rows * q.max_width() / pic.cols}, 0, 0, cv::INTER_AREA);
+      pic = small;
+    }
+    VIGIL_ASSIGN_OR_RETURN(auto jpeg, analytics::EncodeSnapshot(pic, {}));
+    out->set_camera(q.camera());
+    out->set_time_ns(frame->wall_ns);
+    out->set_jpeg(std::string(jpeg.begin(), jpeg.end()));
+    out->set_width(pic.cols);
+    out->set_height(pic.rows);
+    return Status::Ok();
   };
   const std::string index_path = JoinPath(dir, "index.db");
   auto server = api::Server::Start(api_options, **store, [index_path]() {
