@@ -94,12 +94,15 @@ Capacity RunCapacity(int n, int cores, double warmup, double seconds, const std:
   // camsim on the cores this process does not use.
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   std::string others = cores >= ncpu ? "0" : fmt::format("{}-{}", cores, ncpu - 1);
-  testing::Process sim({"taskset", "-c", others, camsim, "--cameras", std::to_string(n), "--port",
+  testing::Process sim({"/usr/bin/taskset", "-c", others, camsim, "--cameras", std::to_string(n), "--port",
                         std::to_string(port), "--replay", "--replay-seconds", "8", "--main-size",
                         "640x360", "--main-kbps", "300", "--sub-size", "640x360", "--sub-kbps", "512"},
                        dir / "camsim.log");
-  for (int i = 0; i < 300 && testing::ReadFile(dir / "camsim.log").find("serving") == std::string::npos; ++i) {
+  for (int i = 0; i < 600 && testing::ReadFile(dir / "camsim.log").find("serving") == std::string::npos; ++i) {
     Sleep(0.1);
+  }
+  if (testing::ReadFile(dir / "camsim.log").find("serving") == std::string::npos) {
+    throw std::runtime_error("vigil-camsim did not start: " + testing::ReadFile(dir / "camsim.log"));
   }
   auto store = index::OpenSqliteStore(dir / "index.db");
   if (!store.ok()) throw std::runtime_error(store.error().ToString());
