@@ -423,7 +423,10 @@ Result<Page<EventCount>> SqliteStore::CountEvents(const CountQuery& q) {
   for (int64_t t : types) fp.Add(t);
   VIGIL_ASSIGN_OR_RETURN(auto token, DecodeToken(q.page.token, "counts", fp.value(), 3));
   VIGIL_ASSIGN_OR_RETURN(auto nums, ResolveCameras(q.cameras, std::nullopt));
-  int64_t from = q.range.start_ns - ((q.range.start_ns % kNsPerHour) + kNsPerHour) % kNsPerHour;
+  // The hour holding the start; an open start (INT64_MIN: "since ever") must not wrap around.
+  int64_t from = q.range.start_ns < INT64_MIN + kNsPerHour
+                     ? INT64_MIN
+                     : q.range.start_ns - ((q.range.start_ns % kNsPerHour) + kNsPerHour) % kNsPerHour;
   std::string sql = fmt::format(
       "SELECT hour_ns, camera, type, n FROM event_counts WHERE hour_ns >= ?1 AND hour_ns < ?2 AND "
       "(hour_ns, camera, type) > (?3, ?4, ?5) {} {} ORDER BY hour_ns, camera, type LIMIT ?6",

@@ -228,8 +228,16 @@ int Watch(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
           break;
         case v1::LiveMessage::kEvent:
           t = m.event().start_ns();
-          what = fmt::format("event  {} {} {} score {:.2f}", m.event().camera(), m.event().type(),
-                             m.event().zone(), m.event().score());
+          {
+            const auto& e = m.event();
+            std::string when = e.ongoing() ? "started"
+                               : e.end_ns() > e.start_ns()
+                                   ? fmt::format("ended after {:.1f} s",
+                                                 static_cast<double>(e.end_ns() - e.start_ns()) / kNsPerSec)
+                                   : "";
+            what = fmt::format("event  {} {}{}{} #{} {}{}", e.camera(), e.type(), e.zone().empty() ? "" : " ",
+                               e.zone(), e.id(), when, e.ongoing() ? fmt::format(" score {:.2f}", e.score()) : "");
+          }
           break;
         case v1::LiveMessage::kPlate:
           t = m.plate().time_ns();
