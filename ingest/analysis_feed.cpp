@@ -19,10 +19,12 @@ std::string ErrorText(GstMessage* msg) {
   GstPtr<gchar> debug(raw_debug);
   std::string text = err ? err->message : "unknown error";
   if (!text.empty() && text.back() == '.') text.pop_back();
+  // Which stage failed, when it is not the network: "(avdec_h264)" says the decoder gave up.
   GstObject* from = GST_MESSAGE_SRC(msg);
-  if (from) {
-    GstPtr<gchar> name(gst_object_get_name(from));
-    text += fmt::format(" ({})", name.get());
+  if (from && GST_IS_ELEMENT(from)) {
+    GstElementFactory* f = gst_element_get_factory(GST_ELEMENT(from));
+    const char* kind = f ? gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(f)) : nullptr;
+    if (kind && std::strcmp(kind, "rtspsrc") != 0) text += fmt::format(" ({})", kind);
   }
   return text;
 }

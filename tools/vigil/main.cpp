@@ -253,20 +253,27 @@ int main(int argc, char** argv) {
     } else {
       fmt::print("vigild {} up since {}, index schema {}\n", st.version(), FormatLocal(st.started_ns()),
                  st.schema_version());
-      fmt::print("{:<12} {:<11} {:>6} {:>9} {:>9} {:>8} {:>10}  {}\n", "CAMERA", "STATE", "FPS", "MB/S",
-                 "DROPPED", "RETRIES", "CODEC", "LAST ERROR");
+      fmt::print("{:<12} {:<11} {:>6} {:>9} {:>9} {:>8} {:>10}  {:<10} {}\n", "CAMERA", "STATE", "FPS", "MB/S",
+                 "DROPPED", "RETRIES", "CODEC", "ANALYSIS", "LAST ERROR");
     }
     for (const auto& c : st.cameras()) {
       if (json) {
         fmt::print("{{\"camera\":{},\"state\":{},\"fps\":{:.1f},\"bitrate_bps\":{:.0f},\"frames\":{},"
                    "\"frames_dropped\":{},\"reconnects\":{},\"codec\":{},\"last_error\":{},"
-                   "\"last_gap_reason\":{}}}\n",
+                   "\"last_gap_reason\":{},\"analysis\":{},\"analysis_error\":{},\"analysis_frames\":{},"
+                   "\"analysis_dropped\":{},\"analysis_ms\":{:.2f}}}\n",
                    JsonString(c.camera()), JsonString(c.state()), c.fps(), c.bitrate_bps(), c.frames(),
                    c.frames_dropped(), c.reconnects(), JsonString(c.codec()), JsonString(c.last_error()),
-                   JsonString(c.last_gap_reason()));
+                   JsonString(c.last_gap_reason()), JsonString(c.analysis()), JsonString(c.analysis_error()),
+                   c.analysis_frames(), c.analysis_dropped(), c.analysis_ms());
       } else {
-        fmt::print("{:<12} {:<11} {:>6.1f} {:>9.2f} {:>9} {:>8} {:>10}  {}\n", c.camera(), c.state(), c.fps(),
-                   c.bitrate_bps() / 8e6, c.frames_dropped(), c.reconnects(), c.codec(), c.last_error());
+        std::string error = c.last_error();
+        if (!c.analysis_error().empty()) {
+          error += (error.empty() ? "" : "; ") + std::string("analysis: ") + c.analysis_error();
+        }
+        fmt::print("{:<12} {:<11} {:>6.1f} {:>9.2f} {:>9} {:>8} {:>10}  {:<10} {}\n", c.camera(), c.state(),
+                   c.fps(), c.bitrate_bps() / 8e6, c.frames_dropped(), c.reconnects(), c.codec(),
+                   c.analysis(), error);
       }
     }
     return 0;
