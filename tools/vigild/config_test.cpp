@@ -83,6 +83,14 @@ TEST_CASE("each config mistake is refused with the file, the line and the reason
       {"typo in recording", head + "[recording]\nsegment_secs = 5\n" + cam, "c.toml:3: unknown key 'segment_secs' in [recording]"},
       {"no data_dir", cam, "c.toml:1: the top level needs 'data_dir'"},
       {"no cameras", head, "c.toml: no [[cameras]]"},
+      {"zone outside the frame", head + cam + "[cameras.analytics]\n[[cameras.analytics.zones]]\nname = \"z\"\n"
+                                 "polygon = [[0.1, 0.1], [1.5, 0.1], [0.5, 0.9]]\n",
+       "c.toml:10: camera cam1: analytics: zone 'z': vertex [1.5, 0.1] is outside the frame"},
+      {"line of zero length", head + cam + "[cameras.analytics]\n[[cameras.analytics.lines]]\nname = \"l\"\n"
+                              "from = [0.5, 0.5]\nto = [0.5, 0.5]\n",
+       "c.toml:8: camera cam1: analytics: line 'l' has zero length"},
+      {"typo in analytics", head + cam + "[cameras.analytics]\nsensitivty = 0.2\n",
+       "c.toml:8: unknown key 'sensitivty' in the analytics of camera cam1"},
       {"http url", head + "[[cameras]]\nid = \"c\"\nmain = \"http://h/x\"\nlat = 1.0\nlon = 1.0\n", "c.toml:4: camera c: main: 'http://h/x' is not an rtsp:// or rtsps:// URL"},
       {"no host", head + "[[cameras]]\nid = \"c\"\nmain = \"rtsp:///x\"\nlat = 1.0\nlon = 1.0\n", "has no host"},
       {"bad port", head + "[[cameras]]\nid = \"c\"\nmain = \"rtsp://h:99999/x\"\nlat = 1.0\nlon = 1.0\n", "port '99999' is not 1-65535"},
