@@ -1,0 +1,149 @@
+#include "analytics/plate_finder.h"
+
+#include <algorithm>
+
+#include <opencv2/imgproc.hpp>
+
+namespace vigil::analytics {
+namespace {
+
+// Corners of a rotated rectangle as top-left, top-right, bottom-right, bottom-left, the long side
+// horizontal-ish (plates are wider than tall).
+std::array<cv::Point2f, 4> OrderedCorners(const cv::RotatedRect& r) {
+  cv::Point2f p[4];
+  r.points(p);
+  std::array<cv::Point2f, 4> pts{p[0], p[1], p[2], p[3]};
+  std::sort(pts.begin(), pts.end(), [](auto a, auto b) { return a.y < b.y; });
+  // Two highest are the top edge unless the rectangle is rotated past 45 degrees, which the
+  // geometry filter excludes.
+  if (pts[0].x > pts[1].x) std::swap(pts[0], pts[1]);
+  if (pts[2].x < pts[3].x) std::swap(pts[2], pts[3]);
+  return {pts[0], pts[1], pts[2], pts[3]};
+}
+
+double Iou(const cv::Rect& a, const cv::Rect& b) {
+  double inter = (a & b).area();
+  double uni = a.area() + b.area() - inter;
+  return uni > 0 ? inter / uni : 0;
+}
+
+// Regions of `mask` (8-bit) shaped like a plate, scored by how well they fill their rectangle.
+void PlateShapedRegions(const cv::Mat& mask, double scale, double bonus,
+                        std::vector<PlateCandidate>& out) {
+  std::vector<std::vector<cv::Point>> contours;
+  cv::findContours(mask, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+  for (const auto& c : contours) {
+    if (c.size() < 4) continue;
+    cv::RotatedRect r = cv::minAreaRect(c);
+    float w = std::max(r.size.width, r.size.height), h = std::min(r.size.width, r.size.height);
+    if (h < 9 || w < 30 || h > mask.rows * 0.2 || w > mask.cols * 0.5) continue;
+    double aspect = w / h;
+    if (aspect < 1.8 || aspect > 6.5) continue;
+    double fill = cv::contourArea(c) / (static_cast<double>(w) * h);
+    if (fill < 0.5) continue;
+    // Plates lean at most ~30 degrees in a street camera's view.
+    float angle = r.size.width >= r.size.height ? r.angle : r.angle - 90;
+    while (angle > 45) angle -= 90;
+    while (angle < -45) angle += 90;
+    if (std::abs(angle) > 30) continue;
+    PlateCandidate cand;
+    // Grow a little: blobs stop short of the plate's rim.
+    r.size.width *= 1.04f;
+    r.size.height *= 1.08f;
+    auto corners = OrderedCorners(r);
+    for (int i = 0; i < 4; ++i) cand.corners[static_cast<size_t>(i)] = corners[static_cast<size_t>(i)] * static_cast<float>(1 / scale);
+    std::vector<cv::Point2f> pts(cand.corners.begin(), cand.corners.end());
+    cand.box = cv::boundingRect(pts);
+    double aspect_fit = 1 - std::min(1.0, std::abs(aspect - 3.5) / 3.5);
+    cand.score = fill + 0.5 * aspect_fit + bonus;
+    out.push_back(cand);
+  }
+}
+
+}  // namespace
+
+std::vector<PlateCandidate> FindPlateCandidates(const cv::Mat& bgr, const PlateFinderOptions& options) {
+  std::vector<PlateCandidate> found;
+  if (bgr.empty()) return found;
+  double scale = std::min(1.0, static_cast<double>(options.work_width) / bgr.cols);
+  cv::Mat small;
+  if (scale < 1) {
+    cv::resize(bgr, small, {}, scale, scale, cv::INTER_AREA);
+  } else {
+    small = bgr;
+  }
+  // Plate colours (OpenCV hue 0..180).
+  cv::Mat hsv;
+  cv::cvtColor(small, hsv, cv::COLOR_BGR2HSV);
+  const cv::Mat close = cv::getStructuringElement(cv::MORPH_RECT, {9, 3});
+  struct Range {
+    cv::Scalar lo, hi;
+  };
+  const Range ranges[] = {{{100, 90, 50}, {125, 255, 255}},   // blue
+                          {{15, 90, 90}, {34, 255, 255}},     // yellow
+                          {{35, 50, 70}, {85, 255, 255}}};    // green
+  for (const auto& r : ranges) {
+    cv::Mat m;
+    cv::inRange(hsv, r.lo, r.hi, m);
+    cv::morphologyEx(m, m, cv::MORPH_CLOSE, close);
+    PlateShapedRegions(m, scale, 0.5, found);
+  }
+  // Dense vertical edges: characters on any background.
+  cv::Mat grey, gx, edges;
+  cv::cvtColor(small, grey, cv::COLOR_BGR2GRAY);
+  cv::Sobel(grey, gx, CV_16S, 1, 0, 3);
+  cv::convertScaleAbs(gx, gx);
+  cv::threshold(gx, edges, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+  int kw = std::max(9, small.cols / 60);
+  cv::morphologyEx(edges, edges, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_RECT, {kw, 3}));
+  cv::morphologyEx(edges, edges, cv::MORPH_OPEN, cv::getStructuringElement(cv::MORPH_RECT, {kw / 2, 5}));
+  PlateShapedRegions(edges, scale, 0.0, found);
+
+  // Best first, overlapping duplicates dropped.
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.score > b.score; });
+  std::vector<PlateCandidate> kept;
+  for (const auto& c : found) {
+    bool dup = std::any_of(kept.begin(), kept.end(), [&](const auto& k) { return Iou(k.box, c.box) > 0.6; });
+    if (!dup) kept.push_back(c);
+    if (static_cast<int>(kept.size()) >= options.max_candidates) break;
+  }
+  return kept;
+}
+
+cv::Mat RectifyPlate(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& corners) {
+  std::vector<cv::Point2f> src(corners.begin(), corners.end());
+  std::vector<cv::Point2f> dst = {{0, 0},
+                                  {float(kPlateInputWidth), 0},
+                                  {float(kPlateInputWidth), float(kPlateInputHeight)},
+                                  {0, float(kPlateInputHeight)}};
+  cv::Mat out;
+  cv::warpPerspective(bgr, out, cv::getPerspectiveTransform(src, dst),
+                      {kPlateInputWidth, kPlateInputHeight}, cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  return out;
+}
+
+Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) {
+  std::vector<FoundPlate> out;
+  auto candidates = FindPlateCandidates(bgr, options_);
+  if (candidates.empty()) return out;
+  std::vector<cv::Mat> crops;
+  for (const auto& c : candidates) crops.push_back(RectifyPlate(bgr, c.corners));
+  auto reads = reader_->Read(crops);
+  if (!reads.ok()) return reads.error();
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    PlateText& t = (*reads)[i];
+    if (t.plate.empty() || t.confidence < options_.min_confidence) continue;
+    auto same = std::find_if(out.begin(), out.end(), [&](const FoundPlate& f) {
+      return f.text.plate == t.plate || Iou(f.where.box, candidates[i].box) > 0.3;
+    });
+    if (same != out.end()) {
+      if (same->text.confidence < t.confidence) *same = {std::move(t), candidates[i]};
+      continue;
+    }
+    out.push_back({std::move(t), candidates[i]});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.text.confidence > b.text.confidence; });
+  return out;
+}
+
+}  // namespace vigil::analytics

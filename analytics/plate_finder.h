@@ -1,0 +1,60 @@
+#pragma once
+// Finds licence plates in a whole picture and reads them: candidate regions from two classical
+// detectors (plate-coloured blobs: blue, yellow, green; and dense vertical-edge bands, which also
+// find white and black plates), each rectified from its four corners to the reader's 32x128 input
+// and kept only when the reader finds a grammatical plate with enough confidence. The reader is
+// the verifier: a region of text or a grille that reads as no plate is dropped.
+//
+// Thread-safety: bound to one thread (it owns a PlateReader).
+
+#include <array>
+#include <memory>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+#include "analytics/plate_reader.h"
+#include "base/status.h"
+
+namespace vigil::analytics {
+
+struct PlateCandidate {
+  std::array<cv::Point2f, 4> corners;  // top-left, top-right, bottom-right, bottom-left, frame pixels
+  cv::Rect box;                        // bounding box of the corners
+  double score = 0;                    // detector's own ranking
+};
+
+struct PlateFinderOptions {
+  int work_width = 960;       // frames are searched at most this wide (plates stay >= ~50 px)
+  int max_candidates = 16;    // most regions read per frame, best-scored first
+  double min_confidence = 0.5;
+};
+
+// Candidate plate regions of a BGR frame, best first (pure function of the frame).
+std::vector<PlateCandidate> FindPlateCandidates(const cv::Mat& bgr, const PlateFinderOptions& options);
+
+// The reader's input for a region: the quad warped to 32x128.
+cv::Mat RectifyPlate(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& corners);
+
+struct FoundPlate {
+  PlateText text;
+  PlateCandidate where;
+};
+
+class PlateFinder {
+ public:
+  PlateFinder(std::unique_ptr<PlateReader> reader, PlateFinderOptions options = {})
+      : reader_(std::move(reader)), options_(options) {}
+
+  // Plates read in the frame, one per plate (overlapping regions reading the same plate merged),
+  // most confident first. Errors only from the reader (Internal).
+  Result<std::vector<FoundPlate>> Find(const cv::Mat& bgr);
+
+  PlateReader& reader() { return *reader_; }
+
+ private:
+  std::unique_ptr<PlateReader> reader_;
+  PlateFinderOptions options_;
+};
+
+}  // namespace vigil::analytics

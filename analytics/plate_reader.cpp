@@ -1,0 +1,205 @@
+#include "analytics/plate_reader.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+#include <fmt/format.h>
+#include <opencv2/imgproc.hpp>
+
+#include "base/plate_text.h"
+
+namespace vigil::analytics {
+namespace {
+
+constexpr int kBeam = 16;
+constexpr double kPrune = 1e-4;  // classes less likely than this in a column are not extended
+constexpr plate::Background kColors[] = {plate::Background::kBlue, plate::Background::kYellow,
+                                         plate::Background::kGreen, plate::Background::kWhite,
+                                         plate::Background::kBlack};
+
+// Best alignment of `labels` (class ids, no blanks) to the columns; per label, the highest
+// probability among the columns aligned to it.
+std::vector<double> AlignedConfidence(const cv::Mat& probs, const std::vector<int>& labels) {
+  const int T = probs.cols;
+  const int S = static_cast<int>(labels.size()) * 2 + 1;  // blank, l1, blank, l2, ..., blank
+  auto label = [&](int s) { return s % 2 == 0 ? 0 : labels[static_cast<size_t>(s / 2)]; };
+  const double kNone = -1e300;
+  std::vector<std::vector<double>> score(static_cast<size_t>(T), std::vector<double>(static_cast<size_t>(S), kNone));
+  std::vector<std::vector<int>> from(static_cast<size_t>(T), std::vector<int>(static_cast<size_t>(S), -1));
+  auto lp = [&](int c, int t) { return std::log(std::max(1e-30, static_cast<double>(probs.at<float>(c, t)))); };
+  score[0][0] = lp(0, 0);
+  if (S > 1) score[0][1] = lp(label(1), 0);
+  for (int t = 1; t < T; ++t) {
+    for (int s = 0; s < S; ++s) {
+      double best = score[static_cast<size_t>(t - 1)][static_cast<size_t>(s)];
+      int arg = s;
+      if (s >= 1 && score[static_cast<size_t>(t - 1)][static_cast<size_t>(s - 1)] > best) {
+        best = score[static_cast<size_t>(t - 1)][static_cast<size_t>(s - 1)];
+        arg = s - 1;
+      }
+      if (s >= 2 && label(s) != 0 && label(s) != label(s - 2) &&
+          score[static_cast<size_t>(t - 1)][static_cast<size_t>(s - 2)] > best) {
+        best = score[static_cast<size_t>(t - 1)][static_cast<size_t>(s - 2)];
+        arg = s - 2;
+      }
+      if (best <= kNone) continue;
+      score[static_cast<size_t>(t)][static_cast<size_t>(s)] = best + lp(label(s), t);
+      from[static_cast<size_t>(t)][static_cast<size_t>(s)] = arg;
+    }
+  }
+  std::vector<double> conf(labels.size(), 0.0);
+  int s = S - 1;
+  if (S > 1 && score[static_cast<size_t>(T - 1)][static_cast<size_t>(S - 2)] >
+                   score[static_cast<size_t>(T - 1)][static_cast<size_t>(S - 1)]) {
+    s = S - 2;
+  }
+  for (int t = T - 1; t >= 0 && s >= 0; --t) {
+    if (s % 2 == 1) {
+      auto& c = conf[static_cast<size_t>(s / 2)];
+      c = std::max(c, static_cast<double>(probs.at<float>(label(s), t)));
+    }
+    s = from[static_cast<size_t>(t)][static_cast<size_t>(s)];
+  }
+  return conf;
+}
+
+}  // namespace
+
+std::string DefaultPlateModel() {
+  if (const char* env = std::getenv("VIGIL_PLATE_MODEL"); env && *env) return env;
+  return std::string(VIGIL_SOURCE_DIR) + "/samples/models/plate_reader.onnx";
+}
+
+PlateText DecodeColumns(const cv::Mat& probs) {
+  // CTC prefix beam search; prefixes are class-id strings.
+  struct Score {
+    double blank = 0, label = 0;
+    double total() const { return blank + label; }
+  };
+  std::map<std::vector<int>, Score> beam{{{}, {1.0, 0.0}}};
+  const int C = probs.rows, T = probs.cols;
+  for (int t = 0; t < T; ++t) {
+    std::map<std::vector<int>, Score> next;
+    for (const auto& [prefix, sc] : beam) {
+      for (int c = 0; c < C; ++c) {
+        double p = probs.at<float>(c, t);
+        if (p < kPrune) continue;
+        if (c == 0) {
+          next[prefix].blank += sc.total() * p;
+          continue;
+        }
+        std::vector<int> extended = prefix;
+        extended.push_back(c);
+        if (!prefix.empty() && prefix.back() == c) {
+          next[extended].label += sc.blank * p;  // a repeat needs a blank between
+          next[prefix].label += sc.label * p;    // the same character continuing
+        } else if (extended.size() <= static_cast<size_t>(plate::kMaxPlateLength)) {
+          next[extended].label += sc.total() * p;
+        }
+      }
+    }
+    std::vector<std::pair<std::vector<int>, Score>> ranked(next.begin(), next.end());
+    std::sort(ranked.begin(), ranked.end(),
+              [](const auto& a, const auto& b) { return a.second.total() > b.second.total(); });
+    if (ranked.size() > static_cast<size_t>(kBeam)) ranked.resize(kBeam);
+    beam = std::map<std::vector<int>, Score>(ranked.begin(), ranked.end());
+  }
+  std::vector<std::pair<std::vector<int>, double>> done;
+  for (const auto& [prefix, sc] : beam) done.emplace_back(prefix, sc.total());
+  std::sort(done.begin(), done.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+
+  PlateText out;
+  const std::u32string_view alphabet = plate::PlateAlphabet();
+  for (const auto& [prefix, score] : done) {
+    std::u32string text;
+    for (int c : prefix) text.push_back(alphabet[static_cast<size_t>(c - 1)]);
+    auto layout = plate::CheckGrammar(text);
+    if (!layout.ok()) continue;
+    out.plate = plate::Encode(text);
+    out.layout = *layout;
+    out.char_confidence = AlignedConfidence(probs, prefix);
+    out.confidence = *std::min_element(out.char_confidence.begin(), out.char_confidence.end());
+    break;
+  }
+  return out;
+}
+
+Result<std::unique_ptr<PlateReader>> PlateReader::Load(const std::string& path) {
+  if (!std::filesystem::exists(path)) {
+    return Status::NotFound(fmt::format("plate model {} does not exist", path));
+  }
+  cv::dnn::Net net;
+  try {
+    net = cv::dnn::readNetFromONNX(path);
+  } catch (const cv::Exception& e) {
+    return Status::InvalidArgument(fmt::format("plate model {}: {}", path, e.what()));
+  }
+  auto names = net.getUnconnectedOutLayersNames();
+  if (net.empty() || names.size() != 2) {
+    return Status::InvalidArgument(
+        fmt::format("plate model {}: expected 2 outputs (chars, color), found {}", path, names.size()));
+  }
+  net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+  return std::unique_ptr<PlateReader>(new PlateReader(std::move(net)));
+}
+
+Result<std::vector<PlateText>> PlateReader::Read(const std::vector<cv::Mat>& crops) {
+  std::vector<PlateText> out;
+  if (crops.empty()) return out;
+  std::vector<cv::Mat> inputs;
+  for (size_t i = 0; i < crops.size(); ++i) {
+    const cv::Mat& c = crops[i];
+    if (c.empty() || c.type() != CV_8UC3) {
+      return Status::InvalidArgument(fmt::format("plate crop {} is empty or not 8-bit BGR", i));
+    }
+    inputs.push_back(c);
+  }
+  std::vector<cv::Mat> outs;
+  try {
+    cv::Mat blob = cv::dnn::blobFromImages(inputs, 1.0, {kPlateInputWidth, kPlateInputHeight},
+                                           cv::Scalar(), false, false, CV_32F);
+    net_.setInput(blob, "crop");
+    net_.forward(outs, std::vector<cv::String>{"chars", "color"});
+  } catch (const cv::Exception& e) {
+    return Status::Internal(fmt::format("plate network: {}", e.what()));
+  }
+  const cv::Mat& chars = outs[0];  // N x C x 1 x T
+  const cv::Mat& color = outs[1];  // N x 5
+  const int C = chars.size[1], T = chars.size[3];
+  for (size_t n = 0; n < crops.size(); ++n) {
+    cv::Mat scores(C, T, CV_32F, const_cast<float*>(chars.ptr<float>(static_cast<int>(n))));
+    cv::Mat probs(C, T, CV_32F);
+    for (int t = 0; t < T; ++t) {  // softmax over classes, per column
+      float mx = -1e30f;
+      for (int c = 0; c < C; ++c) mx = std::max(mx, scores.at<float>(c, t));
+      float sum = 0;
+      for (int c = 0; c < C; ++c) sum += probs.at<float>(c, t) = std::exp(scores.at<float>(c, t) - mx);
+      for (int c = 0; c < C; ++c) probs.at<float>(c, t) /= sum;
+    }
+    PlateText text = DecodeColumns(probs);
+    // Colour: the most probable background the plate's text allows.
+    const float* logits = color.ptr<float>(static_cast<int>(n));
+    double mx = *std::max_element(logits, logits + 5), sum = 0;
+    std::array<double, 5> p{};
+    for (int k = 0; k < 5; ++k) sum += p[static_cast<size_t>(k)] = std::exp(logits[k] - mx);
+    std::u32string t32 = plate::Decode(text.plate);
+    double best = -1;
+    for (int k = 0; k < 5; ++k) {
+      double pk = p[static_cast<size_t>(k)] / sum;
+      if (!text.plate.empty() && !plate::BackgroundAllowed(t32, text.layout, kColors[k])) continue;
+      if (pk > best) {
+        best = pk;
+        text.color = kColors[k];
+        text.color_confidence = pk;
+      }
+    }
+    out.push_back(std::move(text));
+  }
+  return out;
+}
+
+}  // namespace vigil::analytics

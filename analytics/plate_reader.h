@@ -1,0 +1,63 @@
+#pragma once
+// Reads the characters and the colour of one rectified plate crop with vigil's plate network
+// (samples/models/plate_reader.onnx, made by tools/plates/train.py from synthetic plates), run on
+// the CPU by OpenCV's dnn module.
+//
+// The network scores each of 32 columns of a 32x128 crop over the plate alphabet plus a blank
+// (CTC); the reader decodes the best path, then, when that breaks the GA 36 grammar, searches the
+// next-best grammatical paths (a read that is not a plate is never returned as one). Confidence is
+// the probability of the least certain character.
+//
+// Thread-safety: a PlateReader is bound to one thread (cv::dnn::Net is not thread-safe); load one
+// per worker.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+#include <opencv2/dnn.hpp>
+
+#include "base/plate_format.h"
+#include "base/status.h"
+
+namespace vigil::analytics {
+
+// The reader's input: BGR, this size (other sizes are resized).
+inline constexpr int kPlateInputWidth = 128;
+inline constexpr int kPlateInputHeight = 32;
+
+// The committed model: $VIGIL_PLATE_MODEL when set, else samples/models/plate_reader.onnx in the
+// source tree vigil was built from.
+std::string DefaultPlateModel();
+
+struct PlateText {
+  std::string plate;               // normalised UTF-8, "云A12345"; empty when nothing grammatical
+  plate::Layout layout = plate::Layout::kStandard;
+  plate::Background color = plate::Background::kBlue;
+  double confidence = 0;           // 0..1: least certain character
+  double color_confidence = 0;     // 0..1
+  std::vector<double> char_confidence;
+};
+
+class PlateReader {
+ public:
+  // Loads the network. NotFound naming the file when it is missing, InvalidArgument when OpenCV
+  // cannot read it or its outputs are not the reader's.
+  static Result<std::unique_ptr<PlateReader>> Load(const std::string& model_path);
+
+  // Reads crops (BGR, 8-bit). One PlateText per crop, in order; an empty plate where no
+  // grammatical plate could be read. InvalidArgument for an empty or non-BGR crop.
+  Result<std::vector<PlateText>> Read(const std::vector<cv::Mat>& crops);
+
+ private:
+  explicit PlateReader(cv::dnn::Net net) : net_(std::move(net)) {}
+  cv::dnn::Net net_;
+};
+
+// Decodes one crop's column scores (classes x columns, softmax probabilities, class 0 the blank)
+// into the most probable grammatical plate: the best path when it is grammatical, else the best of
+// a beam over paths. Exposed for tests.
+PlateText DecodeColumns(const cv::Mat& probs);
+
+}  // namespace vigil::analytics

@@ -1,0 +1,61 @@
+#pragma once
+// Synthetic plates for training and evaluating the plate reader: random grammatical plates of every
+// GA 36 kind, and crops degraded the way a street camera and an imperfect plate detector degrade
+// them: perspective, low resolution, blur and motion blur, uneven light, night, glare, dirt,
+// sensor noise, JPEG artefacts, partial occlusion, and a rectification from slightly wrong corners.
+//
+// Deterministic: the same generator state gives the same plate and the same pixels.
+
+#include <random>
+#include <string>
+
+#include <opencv2/core.hpp>
+
+#include "base/plate_format.h"
+#include "tools/plates/plate_render.h"
+
+namespace vigil::plates {
+
+// The kinds the generator draws and the evaluation reports on.
+enum class Kind {
+  kBlue,          // 云A12345, blue
+  kYellow,        // 云A12345, yellow (large vehicle)
+  kYellowSuffix,  // 鲁B1234挂 / 学, yellow
+  kGreenSmall,    // 粤BD12345
+  kGreenLarge,    // 沪A12345D, yellow-green
+  kPolice,        // 云A1234警, white
+  kBlack,         // 粤Z1234港 / 澳 / 沪A1234领, black
+  kEmbassy,       // 使014578, black
+};
+inline constexpr int kKindCount = 8;
+const char* KindName(Kind kind);
+
+struct PlateSpec {
+  std::u32string text;
+  plate::Background background = plate::Background::kBlue;
+  Kind kind = Kind::kBlue;
+};
+
+// A random plate of `kind` (province, authority letter and serial drawn uniformly; serial
+// positions are digits 3 times in 4).
+PlateSpec RandomPlate(std::mt19937_64& rng, Kind kind);
+// A random plate, kinds weighted towards what streets show but every kind well represented.
+PlateSpec RandomPlate(std::mt19937_64& rng);
+
+enum class Difficulty { kEasy, kMedium, kHard };
+inline constexpr int kDifficultyCount = 3;
+const char* DifficultyName(Difficulty difficulty);
+
+// What the camera and the detector did to one sample (for reports and debugging).
+struct Degradation {
+  double plate_px = 0;  // plate width in the camera image, pixels
+  bool night = false;
+  bool occluded = false;
+};
+
+// A reader input: `flat` (a rendered plate) seen by a camera with `difficulty`'s conditions, found
+// by a detector whose corners are off by a few percent, and rectified to `out` (BGR).
+cv::Mat Degrade(const cv::Mat& flat, std::mt19937_64& rng, Difficulty difficulty, cv::Size out,
+                Degradation* what = nullptr);
+
+}  // namespace vigil::plates
