@@ -13,6 +13,7 @@
 
 #include "analytics/detection.h"
 #include "analytics/motion.h"
+#include "analytics/processor.h"
 #include "analytics/rules.h"
 #include "analytics/tamper.h"
 #include "analytics/tracker.h"
@@ -21,19 +22,20 @@
 
 namespace vigil::analytics {
 
-class CameraAnalytics {
+class CameraAnalytics : public CameraProcessor {
  public:
   explicit CameraAnalytics(const AnalyticsConfig& config);
 
   // Analyses one frame (scaled to the configured size if it is not). Frames must come in time order.
-  void Process(const Frame& frame, std::vector<Detection>& out);
+  void Process(const Frame& frame, std::vector<Detection>& out) override;
   // Ends every open event (shutdown).
-  void Flush(std::vector<Detection>& out);
+  void Flush(std::vector<Detection>& out) override;
 
   const AnalyticsConfig& config() const { return config_; }
-  cv::Size frame_size() const { return size_; }
+  cv::Size frame_size() const override { return size_; }
+  double fps() const override { return config_.fps; }
   // The frame last processed, at analysis size (for live snapshots).
-  const cv::Mat& last_frame() const { return scaled_; }
+  const cv::Mat& last_frame() const override { return scaled_; }
 
  private:
   void EndMotion(std::vector<Detection>& out);

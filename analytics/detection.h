@@ -2,6 +2,7 @@
 // What an analytics stage reports: an event starting, ending, or happening at one instant.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <opencv2/core.hpp>
@@ -27,6 +28,18 @@ struct Detection {
   cv::Rect box;            // analysed-frame pixels; empty for tamper
   std::string attributes;  // JSON object text, may be empty
   int64_t key = 0;         // unique per camera; pairs kStart with its kEnd
+  // A vehicle pass read by a plate camera (type kVehicle, kInstant over start..end).
+  struct Plate {
+    std::string text;       // normalised UTF-8
+    std::string color;      // blue, yellow, green, white, black
+    double confidence = 0;  // 0..1
+    int sightings = 0;      // frames it was read in
+    int64_t best_ns = 0;    // the frame `picture` is
+  };
+  std::optional<Plate> plate;
+  // The frame the detection was best seen in, when that is not the frame just analysed (plate
+  // passes are reported after the vehicle has gone). Empty: the analysed frame.
+  cv::Mat picture;
 };
 
 }  // namespace vigil::analytics

@@ -25,7 +25,7 @@ double ThreadCpuMs() {
 
 struct CameraSlot {
   std::string id;
-  std::unique_ptr<CameraAnalytics> chain;  // used by one worker at a time (busy)
+  std::unique_ptr<CameraProcessor> chain;  // used by one worker at a time (busy)
   std::optional<Frame> waiting;
   bool busy = false;
   bool queued = false;
@@ -46,6 +46,16 @@ struct Engine::Impl {
   bool stopping = false;
   bool stopped = false;
   std::vector<std::thread> workers;
+
+  // Detections that carry their own picture (plate passes) are delivered with it.
+  void Deliver(const Detection& d, const Frame& analysed) {
+    if (d.picture.empty()) {
+      sink(d, analysed);
+      return;
+    }
+    Frame own{analysed.camera, d.plate ? d.plate->best_ns : d.start_ns, analysed.sequence, d.picture};
+    sink(d, own);
+  }
 
   void Work() {
     std::vector<Detection> found;
@@ -68,7 +78,7 @@ struct Engine::Impl {
       slot->chain->Process(frame, found);
       double cpu = ThreadCpuMs() - cpu0;
       Frame analysed{frame.camera, frame.wall_ns, frame.sequence, slot->chain->last_frame()};
-      for (const Detection& d : found) sink(d, analysed);
+      for (const Detection& d : found) Deliver(d, analysed);
       {
         std::lock_guard lock(mu);
         slot->busy = false;
@@ -100,13 +110,17 @@ Engine::~Engine() { Stop(); }
 
 Status Engine::AddCamera(const std::string& camera, const AnalyticsConfig& config) {
   VIGIL_RETURN_IF_ERROR(ValidateRules(config, camera));
+  return AddProcessor(camera, std::make_unique<CameraAnalytics>(config));
+}
+
+Status Engine::AddProcessor(const std::string& camera, std::unique_ptr<CameraProcessor> processor) {
   std::lock_guard lock(impl_->mu);
   if (impl_->cameras.count(camera)) {
     return Status::AlreadyExists(fmt::format("camera {} is already analysed", camera));
   }
   auto slot = std::make_unique<CameraSlot>();
   slot->id = camera;
-  slot->chain = std::make_unique<CameraAnalytics>(config);
+  slot->chain = std::move(processor);
   impl_->cameras.emplace(camera, std::move(slot));
   return Status::Ok();
 }
@@ -139,7 +153,7 @@ std::optional<double> Engine::Fps(const std::string& camera) const {
   std::lock_guard lock(impl_->mu);
   auto it = impl_->cameras.find(camera);
   if (it == impl_->cameras.end()) return std::nullopt;
-  return it->second->chain->config().fps;
+  return it->second->chain->fps();
 }
 
 CameraAnalyticsStats Engine::Stats(const std::string& camera) const {
@@ -179,7 +193,7 @@ void Engine::Stop() {
     found.clear();
     slot->chain->Flush(found);
     Frame last = slot->latest;
-    for (const Detection& d : found) impl_->sink(d, last);
+    for (const Detection& d : found) impl_->Deliver(d, last);
   }
 }
 

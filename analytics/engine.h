@@ -19,6 +19,7 @@
 #include <string>
 
 #include "analytics/detection.h"
+#include "analytics/processor.h"
 #include "analytics/rules.h"
 #include "base/frame.h"
 #include "base/status.h"
@@ -47,6 +48,8 @@ class Engine {
   // Registers a camera. InvalidArgument for bad rules (ValidateRules), AlreadyExists for a second
   // registration.
   Status AddCamera(const std::string& camera, const AnalyticsConfig& config);
+  // Registers a camera with its own processor (plate cameras). AlreadyExists for a second one.
+  Status AddProcessor(const std::string& camera, std::unique_ptr<CameraProcessor> processor);
   // Hands a frame over (frame.camera names the camera). Returns false when the frame was not taken
   // as a new one: it replaced a waiting frame (a drop) or the camera is unknown or stopping.
   bool Submit(Frame frame);

@@ -497,10 +497,30 @@ TEST_CASE("watchlist, alert states and audit trail keep their history") {
   auto w = s.AddWatch({0, "云A·D1234", PlateMatch::kFuzzy, 1, "stolen, case 7", "officer.li", 100});
   REQUIRE(w.ok());
   CHECK_FALSE(s.AddWatch({0, "云*", PlateMatch::kWildcard, 0, "too broad", "officer.li", 100}).ok());
+  WatchEntry urgent{0, "云A*88", PlateMatch::kWildcard, 0, "armed suspect", "officer.li", 100, 1, 5000};
+  auto w2 = s.AddWatch(urgent);
+  REQUIRE(w2.ok());
+  urgent.priority = 9;
+  CHECK(s.AddWatch(urgent).error().message().find("priority 9") != std::string::npos);
+  urgent.priority = 1;
+  urgent.expires_ns = 50;  // before it was added
+  CHECK(s.AddWatch(urgent).error().code() == StatusCode::kInvalidArgument);
   auto list = s.Watchlist();
   REQUIRE(list.ok());
-  REQUIRE(list->size() == 1);
+  REQUIRE(list->size() == 2);
   CHECK(list->at(0).pattern == "云AD1234");
+  CHECK(list->at(0).priority == 3);
+  CHECK(list->at(0).expires_ns == 0);
+  CHECK(list->at(1).priority == 1);
+  CHECK(list->at(1).expires_ns == 5000);
+  // Matching: fuzzy within its substitutions, wildcard until it expires.
+  CHECK(WatchMatches(list->at(0), U"云AD1234", 1'000'000));
+  CHECK(WatchMatches(list->at(0), U"云A01234", 1'000'000));   // D read as 0
+  CHECK_FALSE(WatchMatches(list->at(0), U"云A0I234", 1'000'000));  // two substitutions
+  CHECK(WatchMatches(list->at(1), U"云A12388", 4999));
+  CHECK_FALSE(WatchMatches(list->at(1), U"云A12388", 5000));  // expired
+  CHECK_FALSE(WatchMatches(list->at(1), U"云B12388", 10));
+  REQUIRE(s.RemoveWatch(*w2, "officer.li", 150).ok());
 
   Alert a;
   a.camera = cam;

@@ -172,7 +172,14 @@ CREATE INDEX audit_by_time ON audit (time_ns);
 CREATE INDEX audit_by_who ON audit (who, time_ns);
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
+// Watchlist entries get a priority (1 most urgent .. 5) and an expiry (0: never): a plate wanted for
+// a week should stop alerting after it.
+constexpr std::string_view kV3 = R"sql(
+ALTER TABLE watchlist ADD COLUMN priority INTEGER NOT NULL DEFAULT 3;
+ALTER TABLE watchlist ADD COLUMN expires_ns INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations = {kV1, kV2, kV3};
 
 }  // namespace
 

@@ -343,14 +343,21 @@ Result<int64_t> SqliteStore::AddWatch(const WatchEntry& w) {
         fmt::format("max substitutions {} is not in 0..{}", w.max_substitutions, plate::kMaxPlateLength));
   }
   if (w.added_by.empty()) return Status::InvalidArgument("watchlist entry needs who added it");
+  if (w.priority < 1 || w.priority > 5) {
+    return Status::InvalidArgument(fmt::format("watchlist priority {} is not in 1 (most urgent)..5", w.priority));
+  }
+  if (w.expires_ns != 0 && w.expires_ns <= w.added_ns) {
+    return Status::InvalidArgument("watchlist entry expires before it is added");
+  }
   std::string pattern = plate::Encode(plate::Normalize(w.pattern));
   auto id = std::make_shared<int64_t>(0);
   VIGIL_RETURN_IF_ERROR(WriteSync([w, pattern, id](StmtCache& sc) -> Status {
     VIGIL_ASSIGN_OR_RETURN(
         Stmt * s, sc.Get("INSERT INTO watchlist (pattern, match, max_substitutions, reason, "
-                         "added_by, added_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"));
+                         "added_by, added_ns, priority, expires_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
     s->Bind(1, pattern).Bind(2, static_cast<int64_t>(w.match)).Bind(3, w.max_substitutions);
     s->Bind(4, w.reason).Bind(5, w.added_by).Bind(6, w.added_ns);
+    s->Bind(7, static_cast<int64_t>(w.priority)).Bind(8, w.expires_ns);
     VIGIL_RETURN_IF_ERROR(s->Run());
     *id = sc.db().LastInsertId();
     return Status::Ok();
@@ -376,13 +383,15 @@ Result<std::vector<WatchEntry>> SqliteStore::Watchlist() {
   std::lock_guard lock(read_mu_);
   VIGIL_ASSIGN_OR_RETURN(
       Stmt * s, reader_stmts_.Get("SELECT id, pattern, match, max_substitutions, reason, added_by, "
-                                  "added_ns FROM watchlist WHERE removed_ns IS NULL ORDER BY id"));
+                                  "added_ns, priority, expires_ns FROM watchlist WHERE removed_ns IS NULL "
+                                  "ORDER BY id"));
   std::vector<WatchEntry> out;
   for (;;) {
     VIGIL_ASSIGN_OR_RETURN(bool row, s->Step());
     if (!row) break;
     out.push_back({s->Int(0), s->Text(1), static_cast<PlateMatch>(s->Int(2)),
-                   static_cast<int>(s->Int(3)), s->Text(4), s->Text(5), s->Int(6)});
+                   static_cast<int>(s->Int(3)), s->Text(4), s->Text(5), s->Int(6),
+                   static_cast<int>(s->Int(7)), s->Int(8)});
   }
   return out;
 }

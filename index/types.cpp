@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "base/plate_text.h"
+
 namespace vigil::index {
 namespace {
 
@@ -87,6 +89,27 @@ std::optional<AlertState> ParseAlertState(std::string_view name) {
   }
   if (name == "ack") return AlertState::kAcknowledged;
   return std::nullopt;
+}
+
+}  // namespace vigil::index
+
+namespace vigil::index {
+
+bool WatchMatches(const WatchEntry& entry, std::u32string_view plate, int64_t now_ns) {
+  if (entry.expires_ns != 0 && now_ns >= entry.expires_ns) return false;
+  switch (entry.match) {
+    case PlateMatch::kExact:
+      return plate::Normalize(entry.pattern) == plate;
+    case PlateMatch::kFuzzy: {
+      auto subs = plate::ConfusableSubstitutions(plate::Normalize(entry.pattern), plate);
+      return subs && *subs <= entry.max_substitutions;
+    }
+    case PlateMatch::kWildcard: {
+      auto pattern = plate::ParsePattern(entry.pattern);
+      return pattern.ok() && plate::Matches(*pattern, plate);
+    }
+  }
+  return false;
 }
 
 }  // namespace vigil::index

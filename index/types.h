@@ -236,7 +236,13 @@ struct WatchEntry {
   std::string reason;      // "stolen vehicle, case 2026-1123-07"
   std::string added_by;
   int64_t added_ns = 0;
+  int priority = 3;        // 1 (most urgent) .. 5
+  int64_t expires_ns = 0;  // 0: never; an expired entry raises no alert
 };
+
+// Whether `plate` (normalised) matches the entry at `now_ns` (not expired). Patterns that do not
+// parse match nothing.
+bool WatchMatches(const WatchEntry& entry, std::u32string_view plate, int64_t now_ns);
 
 enum class AlertState : int { kNew = 0, kAcknowledged = 1, kClosed = 2 };
 std::string_view AlertStateName(AlertState state);

@@ -31,11 +31,40 @@ std::string ErrorText(GstMessage* msg) {
 
 }  // namespace
 
-AnalysisFeed::AnalysisFeed(const CameraConfig& camera, const RecordingOptions& options,
+FeedSpec FeedSpec::Analysis(const CameraConfig& camera, const RecordingOptions& options) {
+  FeedSpec s;
+  s.purpose = "analysis";
+  s.url = camera.sub_url.empty() ? camera.main_url : camera.sub_url;
+  s.fps = camera.analysis_fps;
+  s.width = camera.analysis_width;
+  s.height = camera.analysis_height;
+  s.sink = options.on_frame;
+  s.state = &CameraHealth::analysis;
+  s.error = &CameraHealth::analysis_error;
+  s.frames = &CameraHealth::analysis_frames;
+  s.dropped = &CameraHealth::analysis_dropped;
+  return s;
+}
+
+FeedSpec FeedSpec::Plates(const CameraConfig& camera, const RecordingOptions& options) {
+  FeedSpec s;
+  s.purpose = "plates";
+  s.url = camera.main_url;
+  s.fps = camera.plates_fps;
+  s.sink = options.on_plate_frame;
+  s.state = &CameraHealth::plates;
+  s.error = &CameraHealth::plates_error;
+  s.frames = &CameraHealth::plates_frames;
+  s.dropped = &CameraHealth::plates_dropped;
+  return s;
+}
+
+AnalysisFeed::AnalysisFeed(const CameraConfig& camera, FeedSpec spec, const RecordingOptions& options,
                            Clock& clock, uint64_t seed, HealthUpdate update_health)
     : camera_(camera),
+      spec_(std::move(spec)),
       options_(options),
-      url_(camera.sub_url.empty() ? camera.main_url : camera.sub_url),
+      url_(spec_.url),
       clock_(clock),
       update_health_(std::move(update_health)),
       log_(Logger("ingest")),
@@ -46,7 +75,7 @@ AnalysisFeed::~AnalysisFeed() { Shutdown(); }
 void AnalysisFeed::Start() { StartPipeline(); }
 
 void AnalysisFeed::StartPipeline() {
-  pipeline_.reset(gst_pipeline_new((camera_.id + "-analysis").c_str()));
+  pipeline_.reset(gst_pipeline_new((camera_.id + "-" + spec_.purpose).c_str()));
   g_object_ref_sink(pipeline_.get());
   GstElement* src = Make("rtspsrc");
   g_object_set(src, "location", url_.c_str(), "latency", static_cast<guint>(options_.latency_ms),
@@ -68,7 +97,7 @@ void AnalysisFeed::StartPipeline() {
   decoded_ = 0;
   phase_ = Phase::kConnecting;
   phase_since_mono_ = now;
-  update_health_([](CameraHealth& h) { h.analysis = "connecting"; });
+  update_health_([this](CameraHealth& h) { h.*spec_.state = "connecting"; });
   gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING);
 }
 
@@ -184,7 +213,7 @@ GstFlowReturn AnalysisFeed::OnSample(GstAppSink* sink, gpointer self_ptr) {
   }
   self->last_media_ns_ = media;
 
-  const int64_t interval = static_cast<int64_t>(kNsPerSec / self->camera_.analysis_fps);
+  const int64_t interval = static_cast<int64_t>(kNsPerSec / self->spec_.fps);
   // Half a frame of slack: at 25 fps and 5 fps every fifth frame is due exactly.
   if (self->next_due_ns_ >= 0 && media + 5 * kNsPerMs < self->next_due_ns_) return GST_FLOW_OK;
   self->next_due_ns_ = self->next_due_ns_ < 0 || media - self->next_due_ns_ > interval
@@ -210,8 +239,8 @@ GstFlowReturn AnalysisFeed::OnSample(GstAppSink* sink, gpointer self_ptr) {
   gst_video_frame_unmap(&vf);
   cv::Mat bgr;
   cv::cvtColor(i420, bgr, cv::COLOR_YUV2BGR_I420);
-  const cv::Size want(self->camera_.analysis_width, self->camera_.analysis_height);
-  if (bgr.size() != want) {
+  const cv::Size want(self->spec_.width, self->spec_.height);
+  if (!want.empty() && bgr.size() != want) {
     cv::Mat scaled;
     cv::resize(bgr, scaled, want, 0, 0, cv::INTER_AREA);
     bgr = scaled;
@@ -221,10 +250,10 @@ GstFlowReturn AnalysisFeed::OnSample(GstAppSink* sink, gpointer self_ptr) {
   frame.wall_ns = media + self->offset_ns_;
   frame.sequence = ++self->sequence_;
   frame.bgr = std::move(bgr);
-  bool taken = self->options_.on_frame(std::move(frame));
-  self->update_health_([taken](CameraHealth& hl) {
-    ++hl.analysis_frames;
-    if (!taken) ++hl.analysis_dropped;
+  bool taken = self->spec_.sink(std::move(frame));
+  self->update_health_([self, taken](CameraHealth& hl) {
+    ++(hl.*self->spec_.frames);
+    if (!taken) ++(hl.*self->spec_.dropped);
   });
   return GST_FLOW_OK;
 }
@@ -242,11 +271,11 @@ void AnalysisFeed::Fail(const std::string& reason, bool slow_retry) {
   retry_at_mono_ = now + delay;
   phase_ = Phase::kWaiting;
   phase_since_mono_ = now;
-  log_->warn("camera {}: analysis stream {}: {}; recording goes on, analysis retried in {:.1f} s",
-             camera_.id, url_, reason, static_cast<double>(delay) / kNsPerSec);
+  log_->warn("camera {}: {} stream {}: {}; recording goes on, {} retried in {:.1f} s", camera_.id,
+             spec_.purpose, url_, reason, spec_.purpose, static_cast<double>(delay) / kNsPerSec);
   update_health_([&](CameraHealth& h) {
-    h.analysis = "degraded";
-    h.analysis_error = reason;
+    h.*spec_.state = "degraded";
+    h.*spec_.error = reason;
   });
 }
 
@@ -290,9 +319,9 @@ void AnalysisFeed::Tick() {
     if (decoded_ > 0) {
       phase_ = Phase::kStreaming;
       backoff_.Reset();
-      update_health_([](CameraHealth& h) {
-        h.analysis = "analysing";
-        h.analysis_error.clear();
+      update_health_([this](CameraHealth& h) {
+        h.*spec_.state = spec_.purpose == "plates" ? "reading" : "analysing";
+        (h.*spec_.error).clear();
       });
     } else if (now - phase_since_mono_ > options_.connect_timeout_ns) {
       Fail(fmt::format("no decoded frame within {} s of connecting",

@@ -43,11 +43,14 @@ CameraRecorder::CameraRecorder(const CameraConfig& camera, const RecordingOption
       backoff_(options.retry_initial_ns, options.retry_max_ns, seed) {
   health_.camera = camera.id;
   health_.state = camera.record ? CameraState::kConnecting : CameraState::kDisabled;
+  auto update = [this](const std::function<void(CameraHealth&)>& fn) { UpdateHealth(fn); };
   if (camera.analysis_fps > 0 && options.on_frame) {
-    feed_ = std::make_unique<AnalysisFeed>(camera, options, clock, seed * 7919 + 1,
-                                           [this](const std::function<void(CameraHealth&)>& fn) {
-                                             UpdateHealth(fn);
-                                           });
+    feed_ = std::make_unique<AnalysisFeed>(camera, FeedSpec::Analysis(camera, options), options, clock,
+                                           seed * 7919 + 1, update);
+  }
+  if (camera.plates_fps > 0 && options.on_plate_frame) {
+    plate_feed_ = std::make_unique<AnalysisFeed>(camera, FeedSpec::Plates(camera, options), options,
+                                                 clock, seed * 7919 + 2, update);
   }
 }
 
@@ -73,6 +76,7 @@ bool CameraRecorder::Recording() const {
 
 Status CameraRecorder::Start(bool crashed) {
   if (feed_) feed_->Start();
+  if (plate_feed_) plate_feed_->Start();
   if (!camera_.record) return Status::Ok();
   VIGIL_RETURN_IF_ERROR(writer_.Init(crashed));
   writer_thread_ = std::thread([this] { WriterLoop(); });
@@ -334,6 +338,7 @@ void CameraRecorder::Fail(const std::string& reason, bool slow_retry) {
 
 void CameraRecorder::Tick() {
   if (feed_) feed_->Tick();
+  if (plate_feed_) plate_feed_->Tick();
   if (!camera_.record || phase_ == Phase::kIdle) return;
   const int64_t now = clock_.MonotonicNs();
   if (phase_ == Phase::kWaiting) {
@@ -413,6 +418,7 @@ bool CameraRecorder::Shutdown(int64_t pipeline_timeout_ns) {
     auto stopped = done->get_future();
     std::thread stopper([this, done] {
       if (feed_) feed_->Shutdown();
+      if (plate_feed_) plate_feed_->Shutdown();
       StopPipeline();
       done->set_value();
     });

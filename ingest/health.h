@@ -41,6 +41,11 @@ struct CameraHealth {
   std::string analysis_error;
   int64_t analysis_frames = 0;   // decoded frames handed to analytics
   int64_t analysis_dropped = 0;  // of those, replaced before analytics took them
+  // The plate branch (main stream, full size), the same way.
+  std::string plates = "off";
+  std::string plates_error;
+  int64_t plates_frames = 0;
+  int64_t plates_dropped = 0;
 };
 
 }  // namespace vigil::ingest

@@ -32,6 +32,9 @@ struct CameraConfig {
   double analysis_fps = 0;
   int analysis_width = 640;
   int analysis_height = 360;
+  // Plate branch: the main stream decoded and `plates_fps` frames a second of it, at full size (plates
+  // are small), handed to RecordingOptions::on_plate_frame. 0: no plate reading.
+  double plates_fps = 0;
 };
 
 struct RecordingOptions {
@@ -57,6 +60,8 @@ struct RecordingOptions {
   // thread: must not block (vigild hands them to analytics::Engine::Submit). Returns false when the
   // frame replaced one not yet analysed (counted as dropped in the camera's health).
   std::function<bool(Frame&&)> on_frame;
+  // The same for the plate branch of cameras with plates_fps > 0.
+  std::function<bool(Frame&&)> on_plate_frame;
 };
 
 }  // namespace vigil::ingest

@@ -216,6 +216,8 @@ void ToPb(const index::WatchEntry& w, pb::WatchEntry* out) {
   out->set_reason(w.reason);
   out->set_added_by(w.added_by);
   out->set_added_ns(w.added_ns);
+  out->set_priority(w.priority);
+  out->set_expires_ns(w.expires_ns);
 }
 
 void ToPb(const index::FootageSpan& s, pb::Span* out) {

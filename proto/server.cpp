@@ -193,6 +193,8 @@ Response Handle(const Request& q, index::Store& reader, index::Store& writer, Cl
         e.reason = w.reason();
         e.added_by = q.user();
         e.added_ns = clock.WallNs();
+        e.priority = w.priority() == 0 ? 3 : w.priority();
+        e.expires_ns = w.expires_ns();
         VIGIL_ASSIGN_OR_RETURN(int64_t added, writer.AddWatch(e));
         r.mutable_watchlist_add()->set_id(added);
         return Status::Ok();

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include <gst/app/gstappsink.h>
 
@@ -28,11 +29,30 @@
 
 namespace vigil::ingest::internal {
 
+// Which decoded branch a feed is: its stream, rate and size, where its frames go, and the camera
+// health fields it reports in.
+struct FeedSpec {
+  std::string purpose;  // "analysis", "plates": pipeline and log names
+  std::string url;
+  double fps = 5;
+  int width = 0, height = 0;  // 0: as decoded
+  std::function<bool(Frame&&)> sink;
+  std::string CameraHealth::*state = nullptr;
+  std::string CameraHealth::*error = nullptr;
+  int64_t CameraHealth::*frames = nullptr;
+  int64_t CameraHealth::*dropped = nullptr;
+
+  // The analytics branch: sub stream (main without one), analysis_fps, analysis size, on_frame.
+  static FeedSpec Analysis(const CameraConfig& camera, const RecordingOptions& options);
+  // The plate branch: main stream, plates_fps, full size, on_plate_frame.
+  static FeedSpec Plates(const CameraConfig& camera, const RecordingOptions& options);
+};
+
 class AnalysisFeed {
  public:
   using HealthUpdate = std::function<void(const std::function<void(CameraHealth&)>&)>;
-  AnalysisFeed(const CameraConfig& camera, const RecordingOptions& options, Clock& clock,
-               uint64_t seed, HealthUpdate update_health);
+  AnalysisFeed(const CameraConfig& camera, FeedSpec spec, const RecordingOptions& options,
+               Clock& clock, uint64_t seed, HealthUpdate update_health);
   ~AnalysisFeed();
   AnalysisFeed(const AnalysisFeed&) = delete;
   AnalysisFeed& operator=(const AnalysisFeed&) = delete;
@@ -54,6 +74,7 @@ class AnalysisFeed {
   static GstFlowReturn OnSample(GstAppSink* sink, gpointer self);
 
   const CameraConfig camera_;
+  const FeedSpec spec_;
   const RecordingOptions options_;
   const std::string url_;
   Clock& clock_;

@@ -62,7 +62,8 @@ class CameraRecorder {
   static GstElement* OnRequestJitterbuffer(GstElement* rtpbin, guint session, gpointer self);
   RtpStamper stamper_;  // streaming thread only
   bool abandoned_ = false;  // a pipeline stop did not return (Shutdown)
-  std::unique_ptr<AnalysisFeed> feed_;  // cameras with analysis_fps > 0
+  std::unique_ptr<AnalysisFeed> feed_;        // cameras with analysis_fps > 0
+  std::unique_ptr<AnalysisFeed> plate_feed_;  // cameras with plates_fps > 0
   static GstFlowReturn OnSample(GstAppSink* sink, gpointer self);
 
   const CameraConfig camera_;

@@ -8,7 +8,10 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "base/plate_format.h"
+#include "base/plate_text.h"
 #include "base/toml_reader.h"
+#include "tools/plates/plate_render.h"
 
 namespace vigil::camsim {
 
@@ -17,7 +20,8 @@ namespace {
 // Foot point → box in pixels, as the renderer draws the actor.
 cv::Rect BoxOf(const Actor& a, cv::Point2d foot, cv::Size size) {
   int h = static_cast<int>(std::lround(a.height * size.height));
-  int w = a.vehicle ? 2 * h : std::max(3, h * 2 / 5);
+  // Vehicles from the side are twice as wide as tall; from the front (plate cameras) 1.3 times.
+  int w = a.vehicle ? (a.plate.empty() ? 2 * h : h * 13 / 10) : std::max(3, h * 2 / 5);
   int x = static_cast<int>(std::lround(foot.x * size.width)) - w / 2;
   int y = static_cast<int>(std::lround(foot.y * size.height)) - h;
   return {x, y, w, h};
@@ -101,7 +105,8 @@ Result<Script> ParseScript(std::string_view text, const std::string& path) {
       const toml::table* t = el.as_table();
       if (!t) return Bad(path, el, "actors must be [[actors]] tables");
       TomlReader ar(path, *t, "an actor");
-      VIGIL_RETURN_IF_ERROR(ar.CheckKeys({"kind", "height", "path", "colour"}));
+      VIGIL_RETURN_IF_ERROR(ar.CheckKeys({"kind", "height", "path", "colour", "plate", "plate_color",
+                                          "plate_angle"}));
       Actor a;
       std::string kind = "person";
       VIGIL_RETURN_IF_ERROR(ar.String("kind", kind));
@@ -131,6 +136,40 @@ Result<Script> ParseScript(std::string_view text, const std::string& path) {
         VIGIL_ASSIGN_OR_RETURN(auto v, numbers(k, 3, "a keyframe [t, x, y]"));
         if (!a.path.empty() && v[0] <= a.path.back().t) return Bad(path, k, "keyframe times must increase");
         a.path.push_back({v[0], {v[1], v[2]}});
+      }
+      std::string plate_text;
+      VIGIL_RETURN_IF_ERROR(ar.String("plate", plate_text));
+      VIGIL_RETURN_IF_ERROR(ar.String("plate_color", a.plate_color));
+      VIGIL_RETURN_IF_ERROR(ar.Double("plate_angle", a.plate_angle, -60, 60));
+      if (!plate_text.empty()) {
+        if (!a.vehicle) return Bad(path, *t, "only a vehicle can carry a plate");
+        std::u32string text = plate::Normalize(plate_text);
+        auto layout = plate::CheckGrammar(text);
+        if (!layout.ok()) return Bad(path, *t, layout.error().message());
+        plate::Background bg = plate::ImpliedBackground(text, *layout).value_or(plate::Background::kBlue);
+        if (!a.plate_color.empty()) {
+          bool known = false;
+          for (auto b : {plate::Background::kBlue, plate::Background::kYellow, plate::Background::kGreen,
+                         plate::Background::kWhite, plate::Background::kBlack}) {
+            if (a.plate_color == plate::BackgroundName(b)) {
+              bg = b;
+              known = true;
+            }
+          }
+          if (!known) return Bad(path, *t, fmt::format("plate_color '{}' (blue, yellow, green, white, black)", a.plate_color));
+          if (!plate::BackgroundAllowed(text, *layout, bg)) {
+            return Bad(path, *t, fmt::format("plate '{}' cannot be {}", plate_text, a.plate_color));
+          }
+        }
+        a.plate = plate::Encode(text);
+        a.plate_color = plate::BackgroundName(bg);
+        static thread_local std::unique_ptr<plates::PlateRenderer> renderer;
+        if (!renderer) {
+          auto r = plates::PlateRenderer::Create();
+          if (!r.ok()) return Bad(path, *t, r.error().message());
+          renderer = std::move(*r);
+        }
+        VIGIL_ASSIGN_OR_RETURN(a.plate_image, renderer->Render(text, bg, 0.6));
       }
       s.actors.push_back(std::move(a));
     }
@@ -321,6 +360,18 @@ std::vector<TruthEvent> ComputeTruth(const Script& s) {
   return out;
 }
 
+std::vector<PlateTruth> ComputePlateTruth(const Script& s) {
+  std::vector<PlateTruth> out;
+  for (size_t a = 0; a < s.actors.size(); ++a) {
+    const Actor& actor = s.actors[a];
+    if (actor.plate.empty()) continue;
+    out.push_back({static_cast<int>(a), actor.plate, actor.plate_color,
+                   std::max(0.0, actor.path.front().t), std::min(s.duration, actor.path.back().t)});
+  }
+  std::sort(out.begin(), out.end(), [](const PlateTruth& x, const PlateTruth& y) { return x.start < y.start; });
+  return out;
+}
+
 namespace {
 std::string JsonString(const std::string& in) {
   std::string out = "\"";
@@ -351,12 +402,70 @@ std::string TruthJson(const std::vector<std::pair<std::string, const Script*>>& 
                          JsonString(e.zone), JsonString(e.direction), e.actor, ns(e.start), ns(e.end));
       first = false;
     }
+    out += "], \"plates\": [";
+    first = true;
+    for (const auto& p : ComputePlateTruth(*script)) {
+      auto ns = [&](double t) { return start_wall_ns + static_cast<int64_t>(std::llround(t * 1e9)); };
+      out += fmt::format("{}\n    {{\"plate\": {}, \"color\": \"{}\", \"actor\": {}, \"start_ns\": {}, "
+                         "\"end_ns\": {}}}",
+                         first ? "" : ",", JsonString(p.plate), p.color, p.actor, ns(p.start), ns(p.end));
+      first = false;
+    }
     out += "]}";
   }
   return out + "\n]}\n";
 }
 
 // ---- Rendering ---------------------------------------------------------------------------------
+
+namespace {
+
+// A vehicle seen from the front or back: body, windscreen, lamps, bumper, and its plate on the
+// bumper (a 440 mm plate on a ~1.8 m wide car: a quarter of the width), turned by plate_angle.
+void DrawVehicleFront(cv::Mat& img, const Actor& a, const cv::Rect& b) {
+  const cv::Rect frame(0, 0, img.cols, img.rows);
+  int wheel_h = std::max(2, b.height / 10);
+  cv::Rect body(b.x, b.y + b.height / 6, b.width, b.height * 5 / 6 - wheel_h);
+  cv::rectangle(img, cv::Rect(b.x + b.width / 8, b.y, b.width * 3 / 4, b.height / 6 + 2) & frame, a.colour, cv::FILLED);
+  cv::rectangle(img, body & frame, a.colour, cv::FILLED);
+  cv::rectangle(img, cv::Rect(b.x + b.width / 7, b.y + b.height / 40, b.width * 5 / 7, b.height * 3 / 10) & frame,
+                cv::Scalar(70, 60, 50), cv::FILLED);  // windscreen
+  for (int side : {0, 1}) {
+    int lx = side ? b.x + b.width * 4 / 5 : b.x + b.width / 5;
+    cv::ellipse(img, {lx, b.y + b.height * 11 / 20}, {std::max(2, b.width / 10), std::max(1, b.height / 22)}, 0, 0,
+                360, cv::Scalar(215, 230, 235), cv::FILLED);  // lamps
+    cv::rectangle(img, cv::Rect(side ? b.x + b.width * 4 / 5 : b.x + b.width / 20, b.y + b.height - wheel_h,
+                                b.width * 3 / 20, wheel_h) & frame,
+                  cv::Scalar(20, 20, 20), cv::FILLED);  // tyres
+  }
+  cv::rectangle(img, cv::Rect(b.x, b.y + b.height * 7 / 10, b.width, b.height * 2 / 10) & frame,
+                a.colour * 0.6, cv::FILLED);  // bumper
+  if (a.plate_image.empty()) return;
+  // The plate quad: centred on the bumper, foreshortened and sheared by its angle.
+  double pw = b.width * 0.245, ph = pw * a.plate_image.rows / a.plate_image.cols;
+  double yaw = a.plate_angle * CV_PI / 180;
+  double half_w = pw / 2 * std::cos(yaw), lift = ph * 0.25 * std::sin(yaw);
+  cv::Point2d c(b.x + b.width / 2.0, b.y + b.height * 0.8);
+  std::vector<cv::Point2f> quad = {{float(c.x - half_w), float(c.y - ph / 2 + lift)},
+                                   {float(c.x + half_w), float(c.y - ph / 2 - lift)},
+                                   {float(c.x + half_w), float(c.y + ph / 2 + lift)},
+                                   {float(c.x - half_w), float(c.y + ph / 2 - lift)}};
+  cv::Rect roi = cv::boundingRect(quad) & frame;
+  if (roi.width < 4 || roi.height < 2) return;
+  for (auto& q : quad) q -= cv::Point2f(static_cast<float>(roi.x), static_cast<float>(roi.y));
+  std::vector<cv::Point2f> src = {{0, 0},
+                                  {float(a.plate_image.cols), 0},
+                                  {float(a.plate_image.cols), float(a.plate_image.rows)},
+                                  {0, float(a.plate_image.rows)}};
+  cv::Mat h = cv::getPerspectiveTransform(src, quad);
+  cv::Mat warped, mask;
+  cv::warpPerspective(a.plate_image, warped, h, roi.size(), cv::INTER_AREA);
+  cv::warpPerspective(cv::Mat(a.plate_image.size(), CV_8U, cv::Scalar(255)), mask, h, roi.size());
+  cv::Mat dst = img(roi);
+  warped.copyTo(dst, mask > 127);
+}
+
+}  // namespace
 
 ScriptedScene::ScriptedScene(std::shared_ptr<const Script> script, cv::Size size, std::string label)
     : script_(std::move(script)),
@@ -389,7 +498,9 @@ void ScriptedScene::Render(double t, const std::string& clock_text, cv::Mat& out
     cv::Point2d foot;
     if (!a.At(t, foot)) continue;
     cv::Rect b = BoxOf(a, foot, size);
-    if (a.vehicle) {
+    if (a.vehicle && !a.plate.empty()) {
+      DrawVehicleFront(work_, a, b);
+    } else if (a.vehicle) {
       int wheel = std::max(2, b.height / 5);
       cv::rectangle(work_, {b.x, b.y, b.width, b.height - wheel}, a.colour, cv::FILLED);
       cv::rectangle(work_, {b.x + b.width / 5, b.y + b.height / 8, b.width * 3 / 5, b.height / 3},

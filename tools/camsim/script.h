@@ -9,7 +9,11 @@
 //   [analytics]   — the camera's rules, exactly as vigild's [cameras.analytics] reads them
 //   [[actors]]    — kind = "person" | "vehicle", height (fraction of frame height),
 //                   path = [[t, x, y], ...] foot point in normalised coordinates, linear between
-//                   keyframes; the actor exists from the first keyframe to the last
+//                   keyframes; the actor exists from the first keyframe to the last.
+//                   A vehicle with plate = "云A12345" (plate_color: blue, yellow, green, white, black;
+//                   default the one its text implies, else blue; plate_angle: degrees the plate is
+//                   turned from the camera) is drawn from the front or back, plate on its bumper, as
+//                   a plate camera sees traffic; each such vehicle is one plate pass in the truth
 //   [[effects]]   — kind = "cover" | "blur" | "turn", from, to (s); turn: dx, dy (fractions), angle (deg)
 //
 // Ground truth follows the definitions in analytics/zone_rules.h and camera_analytics.h: intrusion
@@ -43,6 +47,10 @@ struct Actor {
   cv::Scalar colour;
   cv::Scalar legs;  // trousers (people)
   std::vector<Keyframe> path;
+  std::string plate;      // normalised UTF-8; empty: no plate shown (side view)
+  std::string plate_color;
+  double plate_angle = 0;
+  cv::Mat plate_image;    // the plate rendered flat (BGR), when there is one
   // Foot point at t, or false when the actor does not exist then.
   bool At(double t, cv::Point2d& foot) const;
 };
@@ -90,10 +98,20 @@ struct TruthEvent {
 
 std::vector<TruthEvent> ComputeTruth(const Script& script);
 
+// One vehicle pass in front of a plate camera: the plate, and when the vehicle is in view.
+struct PlateTruth {
+  int actor = -1;
+  std::string plate;
+  std::string color;
+  double start = 0;
+  double end = 0;
+};
+std::vector<PlateTruth> ComputePlateTruth(const Script& script);
+
 // The ground truth of scripted cameras as one JSON document, times in UTC ns from `start_wall_ns`
 // (scene time 0): {"start_ns": ..., "cameras": [{"camera": "cam1", "scene": ..., "file": ...,
 // "duration_s": ..., "events": [{"type", "code", "zone", "direction", "actor", "start_ns",
-// "end_ns"}, ...]}, ...]}.
+// "end_ns"}, ...], "plates": [{"plate", "color", "actor", "start_ns", "end_ns"}, ...]}, ...]}.
 std::string TruthJson(const std::vector<std::pair<std::string, const Script*>>& cameras,
                       int64_t start_wall_ns);
 

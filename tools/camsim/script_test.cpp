@@ -4,6 +4,7 @@
 #include <set>
 
 #include <doctest/doctest.h>
+#include <opencv2/imgproc.hpp>
 
 using namespace vigil;
 using namespace vigil::camsim;
@@ -139,4 +140,54 @@ TEST_CASE("every scene of the suite loads and the suite covers every event type"
                  index::EventType::kTamperDefocused, index::EventType::kTamperMoved}) {
     CHECK_MESSAGE(types.count(t), index::EventTypeName(t));
   }
+}
+
+TEST_CASE("plate vehicles: truth per pass, plates drawn on the bumper, bad plates refused") {
+  const std::string text =
+      "name = \"p\"\nduration = 10\n"
+      "[[actors]]\nkind = \"vehicle\"\nheight = 0.35\nplate = \"云A·12345\"\nplate_angle = 10\n"
+      "path = [[2, 0.5, 0.45], [4, 0.5, 1.25]]\n"
+      "[[actors]]\nkind = \"vehicle\"\nheight = 0.35\nplate = \"粤BD12345\"\n"
+      "path = [[5, 0.3, 0.45], [7, 0.3, 1.25]]\n"
+      "[[actors]]\nkind = \"vehicle\"\npath = [[1, 0, 0.5], [3, 1, 0.5]]\n";
+  auto s = ParseScript(text, "plates.toml");
+  REQUIRE_MESSAGE(s.ok(), s.error().message());
+  auto truth = ComputePlateTruth(*s);
+  REQUIRE(truth.size() == 2);  // the third vehicle shows no plate
+  CHECK(truth[0].plate == "云A12345");
+  CHECK(truth[0].color == "blue");
+  CHECK(truth[0].start == doctest::Approx(2));
+  CHECK(truth[0].end == doctest::Approx(4));
+  CHECK(truth[1].plate == "粤BD12345");
+  CHECK(truth[1].color == "green");  // implied by the new-energy text
+  std::string json = TruthJson({{"cam1", &*s}}, 1'000'000'000);
+  CHECK(json.find("\"plates\": [") != std::string::npos);
+  CHECK(json.find("\"plate\": \"粤BD12345\", \"color\": \"green\"") != std::string::npos);
+
+  // Drawn: at t = 2.5 s the blue plate sits on the first vehicle's bumper.
+  ScriptedScene scene(std::make_shared<Script>(*s), {1920, 1080}, "cam1");
+  cv::Mat frame;
+  scene.Render(2.5, "", frame);
+  cv::Mat hsv, blue;
+  cv::cvtColor(frame, hsv, cv::COLOR_BGR2HSV);
+  cv::inRange(hsv, cv::Scalar(100, 150, 80), cv::Scalar(125, 255, 255), blue);
+  cv::Rect plate = cv::boundingRect(blue);
+  CHECK(plate.width > 100);  // a quarter of a 1.3 x 0.35 x 1080 px wide vehicle
+  CHECK(plate.width < 170);
+  CHECK(std::abs(plate.x + plate.width / 2 - 960) < 20);
+
+  auto bad = [](const std::string& actor) {
+    auto r = ParseScript("name = \"x\"\nduration = 10\n[[actors]]\n" + actor +
+                             "path = [[1, 0, 0], [2, 1, 1]]\n",
+                         "bad.toml");
+    REQUIRE_FALSE(r.ok());
+    return r.error().message();
+  };
+  CHECK(bad("kind = \"vehicle\"\nplate = \"云A1O345\"\n").find("bad.toml:") != std::string::npos);
+  CHECK(bad("kind = \"vehicle\"\nplate = \"云A1O345\"\n").find("no I or O") != std::string::npos);
+  CHECK(bad("kind = \"vehicle\"\nplate = \"云A12345\"\nplate_color = \"green\"\n").find("cannot be green") !=
+        std::string::npos);
+  CHECK(bad("kind = \"vehicle\"\nplate = \"云A12345\"\nplate_color = \"pink\"\n").find("pink") !=
+        std::string::npos);
+  CHECK(bad("kind = \"person\"\nplate = \"云A12345\"\n").find("only a vehicle") != std::string::npos);
 }

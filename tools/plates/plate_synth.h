@@ -58,4 +58,10 @@ struct Degradation {
 cv::Mat Degrade(const cv::Mat& flat, std::mt19937_64& rng, Difficulty difficulty, cv::Size out,
                 Degradation* what = nullptr);
 
+// A 1920x1080-style street frame of `size` with `plates` cars seen from behind, each with a random
+// plate (110-230 px wide at 1080p, mild perspective, light blur) on its bumper: for finder tests and
+// the plate benchmark. `specs` and `boxes` (frame pixels) get the truth, in drawing order.
+cv::Mat StreetFrame(PlateRenderer& renderer, std::mt19937_64& rng, cv::Size size, int plates,
+                    std::vector<PlateSpec>& specs, std::vector<cv::Rect>& boxes);
+
 }  // namespace vigil::plates

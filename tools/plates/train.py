@@ -128,6 +128,7 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--checkpoint", default="")
+    ap.add_argument("--init", default="", help="start from these weights (a --checkpoint file)")
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
@@ -138,6 +139,9 @@ def main():
     n = len(rows)
     steps = int(math.ceil(args.epochs * n / args.batch))
     model = PlateNet()
+    if args.init:
+        model.load_state_dict(torch.load(args.init))
+        print(f"starting from {args.init}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=0.15)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)

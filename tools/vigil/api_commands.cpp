@@ -18,6 +18,7 @@
 #include "base/fs.h"
 #include "proto/client.h"
 #include "proto/convert.h"
+#include "tools/vigil/time_input.h"
 
 namespace vigil::cli {
 namespace {
@@ -275,6 +276,15 @@ int Watchlist(const ApiCommands& c, const ApiContext& ctx, api::Client& client) 
     w->set_match(c.fuzzy >= 0 ? v1::FUZZY : wild ? v1::WILDCARD : v1::EXACT);
     w->set_max_substitutions(std::max(c.fuzzy, 0));
     w->set_reason(c.reason);
+    w->set_priority(c.priority);
+    if (!c.expires.empty()) {
+      auto until = ParseTimeInput(c.expires, SystemClock().WallNs());
+      if (!until.ok()) {
+        std::cerr << "vigil: --expires: " << until.error().message() << "\n";
+        return kExitUsage;
+      }
+      w->set_expires_ns(*until);
+    }
     auto r = client.Call(q);
     if (!r.ok()) return Fail(r.error());
     if (ctx.json) {
@@ -294,14 +304,18 @@ int Watchlist(const ApiCommands& c, const ApiContext& ctx, api::Client& client) 
   q.mutable_watchlist();
   auto r = client.Call(q);
   if (!r.ok()) return Fail(r.error());
-  if (!ctx.json) fmt::print("{:>5} {:<12} {:<9} {:>4} {:<14} {:<19} {}\n", "ID", "PATTERN", "MATCH", "SUBS", "BY", "ADDED", "REASON");
+  if (!ctx.json) {
+    fmt::print("{:>5} {:<12} {:<9} {:>4} {:>3} {:<14} {:<19} {:<19} {}\n", "ID", "PATTERN", "MATCH", "SUBS",
+               "PRI", "BY", "ADDED", "EXPIRES", "REASON");
+  }
   for (const auto& w : r->watchlist().entries()) {
     if (ctx.json) {
       fmt::print("{}\n", OneLineJson(w));
     } else {
-      fmt::print("{:>5} {:<12} {:<9} {:>4} {:<14} {:<19} {}\n", w.id(), w.pattern(),
-                 v1::PlateMatch_Name(w.match()), w.max_substitutions(), w.added_by(),
-                 FormatLocal(w.added_ns()), w.reason());
+      fmt::print("{:>5} {:<12} {:<9} {:>4} {:>3} {:<14} {:<19} {:<19} {}\n", w.id(), w.pattern(),
+                 v1::PlateMatch_Name(w.match()), w.max_substitutions(), w.priority(), w.added_by(),
+                 FormatLocal(w.added_ns()), w.expires_ns() ? FormatLocal(w.expires_ns()) : "never",
+                 w.reason());
     }
   }
   return kExitOk;
@@ -440,6 +454,8 @@ void AddApiCommands(CLI::App& app, ApiCommands& c) {
   c.watchlist_add->add_option("pattern", c.pattern, "plate or pattern, e.g. 云A12345, 云A*12?45")->required();
   c.watchlist_add->add_option("--fuzzy", c.fuzzy, "match up to N confusable substitutions");
   c.watchlist_add->add_option("--reason", c.reason, "why the plate is wanted")->required();
+  c.watchlist_add->add_option("--priority", c.priority, "1 (most urgent) .. 5")->check(CLI::Range(1, 5));
+  c.watchlist_add->add_option("--expires", c.expires, "when the entry stops alerting: \"+7d\", \"2026-12-31 23:59\"");
   c.watchlist_remove = c.watchlist_cmd->add_subcommand("remove", "remove an entry (kept in history)");
   c.watchlist_remove->add_option("id", c.id, "entry id")->required();
   c.alerts_cmd = app.add_subcommand("alerts", "alerts: list, ack, close (--server)");

@@ -33,8 +33,9 @@ struct ApiCommands {
   int count = 0;         // stop after this many messages (0: run until interrupted)
   double seconds = 0;    // stop after this long (0: no limit)
   // watchlist
-  std::string pattern, reason;
+  std::string pattern, reason, expires;
   int fuzzy = -1;
+  int priority = 3;
   int64_t id = 0;
   // alerts
   std::vector<std::string> states;

@@ -35,13 +35,14 @@ Result<int64_t> ParseTimeInput(const std::string& text, int64_t now_ns) {
         text));
   };
   if (text == "now") return now_ns;
-  if (!text.empty() && text[0] == '-') {
+  if (!text.empty() && (text[0] == '-' || text[0] == '+')) {
     double n = 0;
     char unit = 0;
-    if (std::sscanf(text.c_str(), "-%lf%c", &n, &unit) != 2 || n < 0) return bad();
+    if (std::sscanf(text.c_str() + 1, "%lf%c", &n, &unit) != 2 || n < 0) return bad();
     double mult = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400 : -1;
     if (mult < 0) return bad();
-    return now_ns - static_cast<int64_t>(n * mult * kNsPerSec);
+    int64_t delta = static_cast<int64_t>(n * mult * kNsPerSec);
+    return text[0] == '-' ? now_ns - delta : now_ns + delta;
   }
   int y, mo, d, h, mi, s = 0;
   int used = 0;

@@ -1,6 +1,6 @@
 #pragma once
 // Times as people type them at the command line, to UTC nanoseconds:
-//   now | -30s -30m -2h -1d (relative to now) | 21:00 (today, local) | yesterday 21:00 |
+//   now | -30s -30m -2h -1d, +7d (relative to now) | 21:00 (today, local) | yesterday 21:00 |
 //   2026-11-22 21:00[:05] (local) | 2026-11-22T13:00:05Z (UTC, RFC 3339)
 
 #include <cstdint>

@@ -18,6 +18,8 @@ TEST_CASE("times typed by people become UTC nanoseconds, in the local zone where
   CHECK(ParseTimeInput("-30m", now).value() == now - 1800 * kNsPerSec);
   CHECK(ParseTimeInput("-2h", now).value() == now - 7200 * kNsPerSec);
   CHECK(ParseTimeInput("-1d", now).value() == now - 86400 * kNsPerSec);
+  CHECK(ParseTimeInput("+7d", now).value() == now + 7 * 86400 * kNsPerSec);
+  CHECK_FALSE(ParseTimeInput("+7x", now).ok());
   CHECK(FormatUtc(ParseTimeInput("2026-11-22 21:00", now).value()) == "2026-11-22T13:00:00.000Z");
   CHECK(FormatUtc(ParseTimeInput("2026-11-22 21:00:05", now).value()) == "2026-11-22T13:00:05.000Z");
   CHECK(FormatUtc(ParseTimeInput("2026-11-22T13:00:05Z", now).value()) == "2026-11-22T13:00:05.000Z");

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <map>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -25,10 +26,11 @@ bool ValidCameraId(const std::string& id) {
 }
 
 Status ParseCamera(const std::string& path, const toml::table& t, int index,
-                   ingest::CameraConfig& cam, std::map<std::string, analytics::AnalyticsConfig>& rules) {
+                   ingest::CameraConfig& cam, Config& cfg) {
   TomlReader r(path, t, fmt::format("[[cameras]] #{}", index));
   VIGIL_RETURN_IF_ERROR(r.CheckKeys({"id", "name", "main", "sub", "lat", "lon", "place", "district",
-                                     "tags", "record", "retain_days", "retain_bytes", "analytics"}));
+                                     "tags", "record", "retain_days", "retain_bytes", "analytics",
+                                     "plates"}));
   VIGIL_RETURN_IF_ERROR(r.String("id", cam.id, true));
   if (!ValidCameraId(cam.id)) {
     return Status::InvalidArgument(fmt::format(
@@ -69,7 +71,20 @@ Status ParseCamera(const std::string& path, const toml::table& t, int index,
       cam.analysis_fps = ac.fps;
       cam.analysis_width = ac.width;
       cam.analysis_height = ac.height;
-      rules[cam.id] = std::move(ac);
+      cfg.analytics[cam.id] = std::move(ac);
+    }
+  }
+  if (const toml::node* p = t.get("plates")) {
+    const toml::table* pt = p->as_table();
+    if (!pt) {
+      return Status::InvalidArgument(
+          fmt::format("{}: plates of camera {} must be a table", Where(path, *p), cam.id));
+    }
+    analytics::PlatesConfig pc;
+    VIGIL_RETURN_IF_ERROR(analytics::ParsePlates(path, *pt, cam.id, pc));
+    if (pc.enabled) {
+      cam.plates_fps = pc.fps;
+      cfg.plates[cam.id] = pc;
     }
   }
   return Status::Ok();
@@ -131,7 +146,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
   cfg.path = path;
   TomlReader top(path, root, "the top level");
   VIGIL_RETURN_IF_ERROR(
-      top.CheckKeys({"data_dir", "log_level", "api", "recording", "analytics", "cameras"}));
+      top.CheckKeys({"data_dir", "log_level", "api", "recording", "analytics", "plates", "cameras"}));
   VIGIL_RETURN_IF_ERROR(top.String("data_dir", cfg.recording.data_dir, true));
   VIGIL_RETURN_IF_ERROR(top.String("log_level", cfg.log_level));
   if (cfg.recording.data_dir.empty()) {
@@ -164,6 +179,25 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
     VIGIL_RETURN_IF_ERROR(r.CheckKeys({"workers", "snapshots"}));
     VIGIL_RETURN_IF_ERROR(r.Int("workers", cfg.analytics_node.workers, 1, 256));
     VIGIL_RETURN_IF_ERROR(r.Bool("snapshots", cfg.analytics_node.snapshots));
+  }
+
+  cfg.plates_node.model = analytics::DefaultPlateModel();
+  if (const toml::node* node = root.get("plates")) {
+    const toml::table* t = node->as_table();
+    if (!t) return Status::InvalidArgument(fmt::format("{}: [plates] must be a table", Where(path, *node)));
+    TomlReader r(path, *t, "[plates]");
+    VIGIL_RETURN_IF_ERROR(r.CheckKeys({"workers", "model", "nearest", "clip_before_seconds",
+                                       "clip_after_seconds", "duplicate_seconds"}));
+    auto& p = cfg.plates_node;
+    VIGIL_RETURN_IF_ERROR(r.Int("workers", p.workers, 1, 256));
+    VIGIL_RETURN_IF_ERROR(r.String("model", p.model));
+    if (!p.model.empty() && p.model[0] != '/') {
+      p.model = (std::filesystem::path(path).parent_path() / p.model).lexically_normal().string();
+    }
+    VIGIL_RETURN_IF_ERROR(r.Int("nearest", p.nearest, 0, 100));
+    VIGIL_RETURN_IF_ERROR(r.Seconds("clip_before_seconds", p.clip_before_ns, 0, 3600));
+    VIGIL_RETURN_IF_ERROR(r.Seconds("clip_after_seconds", p.clip_after_ns, 0, 3600));
+    VIGIL_RETURN_IF_ERROR(r.Seconds("duplicate_seconds", p.duplicate_ns, 0, 86400));
   }
 
   ingest::RecordingOptions& rec = cfg.recording;
@@ -214,7 +248,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
     const toml::table* t = n.as_table();
     if (!t) return Status::InvalidArgument(fmt::format("{}: cameras must be [[cameras]] tables", Where(path, n)));
     ingest::CameraConfig cam;
-    VIGIL_RETURN_IF_ERROR(ParseCamera(path, *t, index, cam, cfg.analytics));
+    VIGIL_RETURN_IF_ERROR(ParseCamera(path, *t, index, cam, cfg));
     std::string where = TomlReader(path, *t, "").Line("id");
     auto [it, fresh] = seen.emplace(cam.id, where);
     if (!fresh) {

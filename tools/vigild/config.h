@@ -9,6 +9,7 @@
 
 #include <map>
 
+#include "analytics/plate_camera.h"
 #include "analytics/rules.h"
 #include "base/status.h"
 #include "base/toml_reader.h"
@@ -29,12 +30,26 @@ struct AnalyticsNodeConfig {
   bool snapshots = true;   // JPEG snapshot (frame with box) and crop per event
 };
 
+// [plates]: the node's plate readers and what a watchlist hit sends to dispatch.
+struct PlatesNodeConfig {
+  int64_t workers = 1;                      // plate-reading threads shared by all plate cameras
+  std::string model;                        // the plate network; default analytics::DefaultPlateModel()
+  int64_t nearest = 5;                      // other cameras an alert lists, nearest first
+  int64_t clip_before_ns = 15 * kNsPerSec;  // the alert's ready clip request around the pass
+  int64_t clip_after_ns = 15 * kNsPerSec;
+  int64_t duplicate_ns = 120 * kNsPerSec;   // the same plate and watch entry on the same camera
+                                            // within this is the same vehicle: one alert
+};
+
 struct Config {
   std::string path;  // the file it came from
   ApiConfig api;
   AnalyticsNodeConfig analytics_node;
   // Cameras with an [cameras.analytics] table that does not say enabled = false.
   std::map<std::string, analytics::AnalyticsConfig> analytics;
+  PlatesNodeConfig plates_node;
+  // Cameras with a [cameras.plates] table that does not say enabled = false.
+  std::map<std::string, analytics::PlatesConfig> plates;
   ingest::RecordingOptions recording;  // recording.data_dir is absolute after loading
   std::vector<ingest::CameraConfig> cameras;
   std::string log_level = "info";

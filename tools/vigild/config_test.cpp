@@ -60,6 +60,26 @@ TEST_CASE("a complete config is read with every field") {
   CHECK_FALSE(cfg->cameras[1].record);
 }
 
+TEST_CASE("plate cameras and the node's plate settings are read") {
+  // [plates] goes before [[cameras]] (after it, TOML would put it inside the last camera).
+  std::string text = kGood;
+  text.replace(text.find("[api]"), 5,
+               "[plates]\nworkers = 2\nmodel = \"models/p.onnx\"\nnearest = 3\nduplicate_seconds = 60\n[api]");
+  text += "[cameras.plates]\nfps = 6\nmin_sightings = 3\n";
+  auto cfg = ParseConfig(text, "/etc/vigil/c.toml");
+  REQUIRE_MESSAGE(cfg.ok(), cfg.error().message());
+  REQUIRE(cfg->plates.count("cam-432"));
+  CHECK(cfg->plates.at("cam-432").fps == 6);
+  CHECK(cfg->plates.at("cam-432").min_sightings == 3);
+  CHECK_FALSE(cfg->plates.count("cam-431"));
+  CHECK(cfg->cameras[1].plates_fps == 6);
+  CHECK(cfg->cameras[0].plates_fps == 0);
+  CHECK(cfg->plates_node.workers == 2);
+  CHECK(cfg->plates_node.model == "/etc/vigil/models/p.onnx");
+  CHECK(cfg->plates_node.nearest == 3);
+  CHECK(cfg->plates_node.duplicate_ns == 60 * kNsPerSec);
+}
+
 TEST_CASE("a relative data_dir is anchored at the config file's directory") {
   auto cfg = ParseConfig("data_dir = \"data\"\n[[cameras]]\nid = \"a\"\nmain = \"rtsp://h/x\"\n"
                          "lat = 1.0\nlon = 1.0\n",
@@ -103,6 +123,10 @@ TEST_CASE("each config mistake is refused with the file, the line and the reason
       {"bad transport", head + "[recording]\ntransport = \"sctp\"\n" + cam, "transport must be \"tcp\" or \"udp\""},
       {"fragment too long", head + "[recording]\nfragment_ms = 5000\n" + cam, "fragment_ms = 5000 in [recording] is out of range"},
       {"not toml", "data_dir = \n", "c.toml:1:"},
+      {"typo in plates", head + cam + "[cameras.plates]\nfsp = 8\n",
+       "c.toml:8: unknown key 'fsp' in camera cam1's [cameras.plates]"},
+      {"plate rate out of range", head + cam + "[cameras.plates]\nfps = 60\n", "c.toml:8: fps = 60"},
+      {"typo in [plates]", head + "[plates]\nnearst = 3\n" + cam, "c.toml:3: unknown key 'nearst' in [plates]"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);

@@ -16,38 +16,46 @@ int64_t EventSink::events() const {
   return events_;
 }
 
-std::string EventSink::WriteSnapshots(const analytics::Detection& d, const Frame& frame,
-                                      std::string& crop) {
-  if (!snapshots_ || frame.bgr.empty()) return {};
-  time_t secs = static_cast<time_t>(d.start_ns / kNsPerSec);
+std::string WriteEventPictures(const std::string& data_dir, const std::string& camera, int64_t start_ns,
+                               std::string_view kind, int64_t key, const cv::Mat& bgr, const cv::Rect& box,
+                               std::string& crop) {
+  auto log = Logger("vigild");
+  if (bgr.empty()) return {};
+  time_t secs = static_cast<time_t>(start_ns / kNsPerSec);
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char day[16], hms[16];
   std::strftime(day, sizeof(day), "%Y-%m-%d", &tm);
   std::strftime(hms, sizeof(hms), "%H%M%S", &tm);
-  std::string rel_dir = JoinPath(JoinPath("snapshots", frame.camera), day);
-  if (Status st = MakeDirs(JoinPath(data_dir_, rel_dir)); !st.ok()) {
-    log_->error("snapshot: {}", st);
+  std::string rel_dir = JoinPath(JoinPath("snapshots", camera), day);
+  if (Status st = MakeDirs(JoinPath(data_dir, rel_dir)); !st.ok()) {
+    log->error("snapshot: {}", st);
     return {};
   }
-  std::string stem = fmt::format("{}.{:03d}-{}-{}", hms, (d.start_ns / kNsPerMs) % 1000,
-                                 index::EventTypeName(d.type), d.key);
+  std::string stem = fmt::format("{}.{:03d}-{}-{}", hms, (start_ns / kNsPerMs) % 1000, kind, key);
   std::string rel = JoinPath(rel_dir, stem + ".jpg");
-  auto full = analytics::EncodeSnapshot(frame.bgr, d.box);
+  auto full = analytics::EncodeSnapshot(bgr, box);
   if (!full.ok()) {
-    log_->error("snapshot of camera {}: {}", frame.camera, full.error());
+    log->error("snapshot of camera {}: {}", camera, full.error());
     return {};
   }
-  if (Status st = WriteFile(JoinPath(data_dir_, rel), full->data(), full->size()); !st.ok()) {
-    log_->error("snapshot: {}", st);
+  if (Status st = WriteFile(JoinPath(data_dir, rel), full->data(), full->size()); !st.ok()) {
+    log->error("snapshot: {}", st);
     return {};
   }
-  if (!d.box.empty()) {
-    auto c = analytics::EncodeCrop(frame.bgr, d.box);
+  if (!box.empty()) {
+    auto c = analytics::EncodeCrop(bgr, box);
     std::string crop_rel = JoinPath(rel_dir, stem + "-crop.jpg");
-    if (c.ok() && WriteFile(JoinPath(data_dir_, crop_rel), c->data(), c->size()).ok()) crop = crop_rel;
+    if (c.ok() && WriteFile(JoinPath(data_dir, crop_rel), c->data(), c->size()).ok()) crop = crop_rel;
   }
   return rel;
+}
+
+std::string EventSink::WriteSnapshots(const analytics::Detection& d, const Frame& frame,
+                                      std::string& crop) {
+  if (!snapshots_) return {};
+  return WriteEventPictures(data_dir_, frame.camera, d.start_ns, index::EventTypeName(d.type), d.key,
+                            frame.bgr, d.box, crop);
 }
 
 void EventSink::OnDetection(const analytics::Detection& d, const Frame& frame) {

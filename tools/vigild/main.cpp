@@ -22,6 +22,7 @@
 #include "base/fs.h"
 #include "base/log.h"
 #include "analytics/engine.h"
+#include "analytics/plate_camera.h"
 #include "analytics/snapshot.h"
 #include "index/store.h"
 #include "ingest/recorder.h"
@@ -29,6 +30,7 @@
 #include "proto/convert.h"
 #include "tools/vigild/config.h"
 #include "tools/vigild/event_sink.h"
+#include "tools/vigild/plate_sink.h"
 
 namespace {
 
@@ -157,6 +159,29 @@ int main(int argc, char** argv) {
     log->info("analytics: {} camera(s) on {} worker(s)", cfg->analytics.size(),
               cfg->analytics_node.workers);
   }
+  // Plates: vehicle passes become pictures, index rows, live messages and watchlist alerts.
+  vigild::PlateSink plate_sink(**store, *cfg,
+                               [&publish_mu, &publisher](const std::string& topic, api::v1::LiveMessage m) {
+                                 std::lock_guard lock(publish_mu);
+                                 if (publisher) publisher->Publish(topic, std::move(m));
+                               });
+  analytics::Engine plate_engine(static_cast<int>(cfg->plates_node.workers),
+                                 [&plate_sink](const analytics::Detection& d, const Frame& f) {
+                                   plate_sink.OnPass(d, f);
+                                 });
+  for (const auto& [camera, pc] : cfg->plates) {
+    auto reader = analytics::PlateReader::Load(cfg->plates_node.model);
+    if (!reader.ok()) {
+      log->critical("plates: camera {}: {}", camera, reader.error());
+      return 2;
+    }
+    (void)plate_engine.AddProcessor(camera, std::make_unique<analytics::PlateCamera>(pc, std::move(*reader)));
+  }
+  if (!cfg->plates.empty()) {
+    cfg->recording.on_plate_frame = [&plate_engine](Frame&& f) { return plate_engine.Submit(std::move(f)); };
+    log->info("plates: {} camera(s) on {} worker(s), model {}", cfg->plates.size(),
+              cfg->plates_node.workers, cfg->plates_node.model);
+  }
   auto recorder = ingest::Recorder::Start(cfg->cameras, cfg->recording, **store);
   if (!recorder.ok()) {
     log->critical("recording: {}", recorder.error());
@@ -177,7 +202,7 @@ int main(int argc, char** argv) {
     api_options.exports.server_name = fmt::format("{} vigild {}", host, api::kVigilVersion);
   }
   ingest::Recorder* rec = recorder->get();
-  api_options.status = [rec, &engine](api::v1::StatusResult* out) {
+  api_options.status = [rec, &engine, &plate_engine, &plate_sink](api::v1::StatusResult* out) {
     for (const auto& h : rec->Health()) {
       auto* c = out->add_cameras();
       c->set_camera(h.camera);
@@ -199,19 +224,28 @@ int main(int argc, char** argv) {
       c->set_analysis_frames(h.analysis_frames);
       c->set_analysis_dropped(h.analysis_dropped);
       c->set_analysis_ms(engine.Stats(h.camera).last_process_ms);
+      c->set_plates(h.plates);
+      c->set_plates_error(h.plates_error);
+      c->set_plates_frames(h.plates_frames);
+      c->set_plates_dropped(h.plates_dropped);
+      c->set_plates_ms(plate_engine.Stats(h.camera).last_process_ms);
+      c->set_plate_reads(plate_sink.reads());
     }
   };
   // Live pictures for snapshots and patrol tours: the latest frame each analysed camera decoded.
-  api_options.snapshot = [&engine, &cfg, rec](const api::v1::SnapshotRequest& q,
+  api_options.snapshot = [&engine, &plate_engine, &cfg, rec](const api::v1::SnapshotRequest& q,
                                              api::v1::SnapshotResult* out) -> Status {
     auto known = std::find_if(cfg->cameras.begin(), cfg->cameras.end(),
                               [&](const ingest::CameraConfig& c) { return c.id == q.camera(); });
     if (known == cfg->cameras.end()) return Status::NotFound(fmt::format("unknown camera '{}'", q.camera()));
     auto frame = engine.LatestFrame(q.camera());
+    if (!frame) frame = plate_engine.LatestFrame(q.camera());
     if (!frame) {
-      if (!cfg->analytics.count(q.camera())) {
+      if (!cfg->analytics.count(q.camera()) && !cfg->plates.count(q.camera())) {
         return Status::FailedPrecondition(fmt::format(
-            "camera {} is not analysed ([cameras.analytics]): no live picture is decoded", q.camera()));
+            "camera {} is neither analysed nor read for plates ([cameras.analytics], [cameras.plates]): "
+            "no live picture is decoded",
+            q.camera()));
       }
       std::string state = "connecting";
       for (const auto& h : rec->Health()) {
@@ -264,6 +298,7 @@ int main(int argc, char** argv) {
     // A camera pipeline is stuck inside GStreamer (logged with every thread's stack). Its segment is
     // closed; finish analytics and the index, then leave without unloading what the stuck thread uses.
     engine.Stop();
+    plate_engine.Stop();
     store->reset();
     log->error("stopped with a stuck camera pipeline left behind (segments closed, index flushed)");
     spdlog::shutdown();
@@ -272,7 +307,9 @@ int main(int argc, char** argv) {
   recorder->reset();
   // After the recorder: no frame comes any more; open events end at their last sighting.
   engine.Stop();
-  log->info("analytics stopped ({} events)", events.events());
+  plate_engine.Stop();
+  log->info("analytics stopped ({} events, {} plate reads, {} alerts)", events.events(), plate_sink.reads(),
+            plate_sink.alerts());
   store->reset();
   log->info("stopped cleanly");
   return 0;

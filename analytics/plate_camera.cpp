@@ -1,0 +1,97 @@
+#include "analytics/plate_camera.h"
+
+#include <fmt/format.h>
+
+#include "base/toml_reader.h"
+
+namespace vigil::analytics {
+
+Status ParsePlates(const std::string& path, const toml::table& table, const std::string& camera,
+                   PlatesConfig& out) {
+  TomlReader r(path, table, fmt::format("camera {}'s [cameras.plates]", camera));
+  VIGIL_RETURN_IF_ERROR(r.CheckKeys({"enabled", "fps", "min_confidence", "pass_confidence",
+                                     "min_sightings", "gap_seconds", "work_width"}));
+  out.enabled = true;
+  VIGIL_RETURN_IF_ERROR(r.Bool("enabled", out.enabled));
+  VIGIL_RETURN_IF_ERROR(r.Double("fps", out.fps, 0.5, 30));
+  VIGIL_RETURN_IF_ERROR(r.Double("min_confidence", out.min_confidence, 0, 1));
+  VIGIL_RETURN_IF_ERROR(r.Double("pass_confidence", out.pass_confidence, 0, 1));
+  int64_t sightings = out.min_sightings, width = out.work_width;
+  VIGIL_RETURN_IF_ERROR(r.Int("min_sightings", sightings, 1, 100));
+  VIGIL_RETURN_IF_ERROR(r.Double("gap_seconds", out.gap_s, 0.2, 30));
+  VIGIL_RETURN_IF_ERROR(r.Int("work_width", width, 320, 4096));
+  out.min_sightings = static_cast<int>(sightings);
+  out.work_width = static_cast<int>(width);
+  return Status::Ok();
+}
+
+namespace {
+
+PlateFinderOptions FinderOptions(const PlatesConfig& c) {
+  PlateFinderOptions o;
+  o.work_width = c.work_width;
+  o.min_confidence = c.min_confidence;
+  return o;
+}
+
+PlateTrackerOptions TrackerOptions(const PlatesConfig& c) {
+  PlateTrackerOptions o;
+  o.gap_s = c.gap_s;
+  o.min_sightings = c.min_sightings;
+  return o;
+}
+
+}  // namespace
+
+PlateCamera::PlateCamera(const PlatesConfig& config, std::unique_ptr<PlateReader> reader)
+    : config_(config),
+      finder_(std::move(reader), FinderOptions(config)),
+      tracker_(TrackerOptions(config)) {}
+
+void PlateCamera::Process(const Frame& frame, std::vector<Detection>& out) {
+  last_ = frame.bgr;
+  auto found = finder_.Find(frame.bgr);
+  std::vector<FoundPlate> finds = found.ok() ? std::move(*found) : std::vector<FoundPlate>{};
+  std::vector<PlatePass> passes;
+  std::vector<int64_t> tracks;
+  tracker_.Update(frame.wall_ns, finds, passes, &tracks);
+  for (int64_t t : tracks) {
+    // The feed hands over a new picture per frame, so keeping the Mat keeps that frame.
+    if (tracker_.BestNs(t) == frame.wall_ns) best_[t] = frame.bgr;
+  }
+  Report(passes, out);
+  // Tracks that ended without a pass (too few reads) leave no picture behind.
+  for (auto it = best_.begin(); it != best_.end();) {
+    it = tracker_.BestNs(it->first) == 0 ? best_.erase(it) : std::next(it);
+  }
+}
+
+void PlateCamera::Flush(std::vector<Detection>& out) {
+  std::vector<PlatePass> passes;
+  tracker_.Flush(passes);
+  Report(passes, out);
+  best_.clear();
+}
+
+void PlateCamera::Report(std::vector<PlatePass>& passes, std::vector<Detection>& out) {
+  for (PlatePass& p : passes) {
+    auto pic = best_.find(p.track);
+    if (p.confidence >= config_.pass_confidence) {
+      Detection d;
+      d.phase = Phase::kInstant;
+      d.type = index::EventType::kVehicle;
+      d.track = p.track;
+      d.start_ns = p.first_ns;
+      d.end_ns = p.last_ns;
+      d.score = p.confidence;
+      d.box = p.best_box;
+      d.key = p.track;
+      d.plate = Detection::Plate{p.plate, plate::BackgroundName(p.color), p.confidence, p.sightings, p.best_ns};
+      if (pic != best_.end()) d.picture = pic->second;
+      out.push_back(std::move(d));
+    }
+    if (pic != best_.end()) best_.erase(pic);
+  }
+}
+
+}  // namespace vigil::analytics

@@ -1,0 +1,55 @@
+#pragma once
+// A plate camera's processor: every decoded main-stream frame searched for plates (PlateFinder),
+// the reads tracked and voted into one read per vehicle pass (PlateTracker), each pass reported as a
+// kVehicle detection carrying its plate and the frame of its best read.
+//
+// Not thread-safe (CameraProcessor): the Engine drives it from one worker at a time.
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include <toml++/toml.h>
+
+#include "analytics/plate_finder.h"
+#include "analytics/plate_tracker.h"
+#include "analytics/processor.h"
+
+namespace vigil::analytics {
+
+struct PlatesConfig {
+  bool enabled = false;
+  double fps = 8;                 // main-stream frames searched a second
+  double min_confidence = 0.5;    // a frame's read below this is not used
+  double pass_confidence = 0.6;   // a voted pass below this is not reported
+  int min_sightings = 2;          // reads a pass needs
+  double gap_s = 1.5;             // a plate unseen this long has passed
+  int work_width = 960;           // frames are searched at this width (read at full size)
+};
+
+// Reads a [cameras.plates] table: enabled, fps, min_confidence, pass_confidence, min_sightings,
+// gap_seconds, work_width. Unknown keys and bad values are InvalidArgument with "path:line".
+Status ParsePlates(const std::string& path, const toml::table& table, const std::string& camera,
+                   PlatesConfig& out);
+
+class PlateCamera : public CameraProcessor {
+ public:
+  PlateCamera(const PlatesConfig& config, std::unique_ptr<PlateReader> reader);
+
+  void Process(const Frame& frame, std::vector<Detection>& out) override;
+  void Flush(std::vector<Detection>& out) override;
+  const cv::Mat& last_frame() const override { return last_; }
+  cv::Size frame_size() const override { return {}; }
+  double fps() const override { return config_.fps; }
+
+ private:
+  void Report(std::vector<PlatePass>& passes, std::vector<Detection>& out);
+
+  PlatesConfig config_;
+  PlateFinder finder_;
+  PlateTracker tracker_;
+  std::map<int64_t, cv::Mat> best_;  // open track -> frame of its best read
+  cv::Mat last_;
+};
+
+}  // namespace vigil::analytics

@@ -1,0 +1,88 @@
+#include "analytics/plate_tracker.h"
+
+#include <doctest/doctest.h>
+
+#include "base/plate_text.h"
+
+namespace vigil::analytics {
+namespace {
+
+constexpr int64_t kMs = 1'000'000;
+
+FoundPlate Find(const std::string& text, cv::Rect box, double conf = 0.9,
+                plate::Background color = plate::Background::kBlue) {
+  FoundPlate f;
+  f.text.plate = text;
+  auto layout = plate::CheckGrammar(plate::Decode(text));
+  if (layout.ok()) f.text.layout = *layout;
+  f.text.color = color;
+  f.text.color_confidence = 0.9;
+  f.text.confidence = conf;
+  f.text.char_confidence.assign(plate::Decode(text).size(), conf);
+  f.where.box = box;
+  return f;
+}
+
+TEST_CASE("a vehicle read in many frames, sometimes wrongly, is one pass with the voted plate") {
+  PlateTracker tracker;
+  std::vector<PlatePass> done;
+  // The car drives up the frame at 8 fps; two frames misread one character each.
+  const std::vector<std::string> reads = {"云A12345", "云A12345", "云A1Z345", "云A12345", "云A12845",
+                                          "云A12345", "云A12345"};
+  for (size_t i = 0; i < reads.size(); ++i) {
+    cv::Rect box(800, 900 - static_cast<int>(i) * 40, 150, 48);
+    tracker.Update(static_cast<int64_t>(i) * 125 * kMs, {Find(reads[i], box, i == 3 ? 0.97 : 0.8)}, done);
+  }
+  CHECK(done.empty());
+  tracker.Update(3000 * kMs, {}, done);  // unseen for 2.25 s: finished
+  REQUIRE(done.size() == 1);
+  CHECK(done[0].plate == "云A12345");
+  CHECK(done[0].sightings == 7);
+  CHECK(done[0].first_ns == 0);
+  CHECK(done[0].last_ns == 750 * kMs);
+  CHECK(done[0].best_ns == 375 * kMs);  // the 0.97 read
+  CHECK(done[0].confidence < 0.8);      // two dissenting frames lower it
+  CHECK(done[0].confidence > 0.5);
+  CHECK(done[0].color == plate::Background::kBlue);
+}
+
+TEST_CASE("two vehicles side by side are two passes; a single stray read is none") {
+  PlateTracker tracker;
+  std::vector<PlatePass> done;
+  for (int i = 0; i < 6; ++i) {
+    int64_t t = i * 125 * kMs;
+    std::vector<int64_t> ids;
+    tracker.Update(t, {Find("粤BD12345", {300, 800 - i * 30, 160, 45}, 0.9, plate::Background::kGreen),
+                       Find("京N9P3K7", {1300, 820 - i * 30, 150, 45})},
+                   done, &ids);
+    REQUIRE(ids.size() == 2);
+    CHECK(ids[0] != ids[1]);
+  }
+  tracker.Update(5000 * kMs, {Find("沪C21F13", {900, 100, 90, 30})}, done);  // a poster, once
+  tracker.Flush(done);
+  REQUIRE(done.size() == 2);
+  std::vector<std::string> plates = {done[0].plate, done[1].plate};
+  std::sort(plates.begin(), plates.end());
+  CHECK(plates == std::vector<std::string>{"京N9P3K7", "粤BD12345"});
+  for (const auto& p : done) {
+    if (p.plate == "粤BD12345") CHECK(p.color == plate::Background::kGreen);
+  }
+}
+
+TEST_CASE("the same plate coming back after the gap is a second pass") {
+  PlateTracker tracker;
+  std::vector<PlatePass> done;
+  for (int i = 0; i < 3; ++i) tracker.Update(i * 125 * kMs, {Find("云A12345", {800, 800, 150, 48})}, done);
+  for (int i = 0; i < 3; ++i) tracker.Update(10'000 * kMs + i * 125 * kMs, {Find("云A12345", {800, 800, 150, 48})}, done);
+  tracker.Flush(done);
+  CHECK(done.size() == 2);
+}
+
+TEST_CASE("plate distance counts differing positions and length") {
+  CHECK(PlateDistance(U"云A12345", U"云A12345") == 0);
+  CHECK(PlateDistance(U"云A12345", U"云A12845") == 1);
+  CHECK(PlateDistance(U"云A12345", U"云A123456") == 1);
+}
+
+}  // namespace
+}  // namespace vigil::analytics

@@ -1,0 +1,201 @@
+// Plate reading benchmark: how fast the reader and the finder are on one core, what one plate camera
+// costs, and so how many plate cameras one core reads at 8 fps.
+//
+//   vigil-bench-lpr --camsim BIN [--crops 2000] [--frames 100] [--streams 2] [--seconds 15] [--fps 8]
+//
+// 1. Reader: held-out synthetic crops (seed 3) read one at a time and in batches of 16, on this
+//    thread: crops per CPU second, and exact-read accuracy.
+// 2. Finder: 1920x1080 street frames with one or two plates on cars (tools/plates StreetFrame):
+//    CPU ms per frame (candidates, rectification, reading), plates read per CPU second.
+// 3. Decode: vigil-camsim (replay mode, on the other cores) serves 1080p25 4 Mb/s H.264 streams; this
+//    process, pinned to one core, runs the ingest plate branch on them (RTSP, depay, decode on one
+//    thread, `fps` frames kept as full-size BGR), as vigild does: CPU ms per stream-second.
+// Plate cameras per core at `fps` = 1000 / (decode ms/s + fps × finder ms per frame).
+
+#include <sched.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+
+#include "analytics/plate_finder.h"
+#include "base/log.h"
+#include "base/plate_text.h"
+#include "index/store.h"
+#include "ingest/recorder.h"
+#include "tests/support/process.h"
+#include "tests/support/temp_dir.h"
+#include "tools/plates/evaluation.h"
+#include "tools/plates/plate_synth.h"
+
+namespace {
+
+using namespace vigil;
+
+double ThreadCpu() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+double ProcessCpu() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+void Sleep(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
+
+std::unique_ptr<analytics::PlateReader> LoadReader() {
+  auto r = analytics::PlateReader::Load(analytics::DefaultPlateModel());
+  if (!r.ok()) throw std::runtime_error(r.error().ToString());
+  return std::move(*r);
+}
+
+void BenchReader(int count) {
+  auto crops = plates::GenerateCrops(3, count);
+  if (!crops.ok()) throw std::runtime_error(crops.error().ToString());
+  auto reader = LoadReader();
+  for (size_t batch : {size_t{1}, size_t{16}}) {
+    int exact = 0;
+    double c0 = ThreadCpu();
+    for (size_t s = 0; s < crops->size(); s += batch) {
+      std::vector<cv::Mat> in;
+      for (size_t i = s; i < std::min(crops->size(), s + batch); ++i) in.push_back((*crops)[i].crop);
+      auto reads = reader->Read(in);
+      if (!reads.ok()) throw std::runtime_error(reads.error().ToString());
+      for (size_t i = 0; i < in.size(); ++i) exact += (*reads)[i].plate == (*crops)[s + i].plate;
+    }
+    double cpu = ThreadCpu() - c0;
+    fmt::print("reader, batch {:>2}: {:>7.0f} crops per CPU second ({:.2f} ms each), exact {:.2f} %\n", batch,
+               static_cast<double>(crops->size()) / cpu, cpu * 1000 / static_cast<double>(crops->size()),
+               100.0 * exact / static_cast<double>(crops->size()));
+  }
+}
+
+double BenchFinder(int frames) {
+  auto renderer = plates::PlateRenderer::Create();
+  if (!renderer.ok()) throw std::runtime_error(renderer.error().ToString());
+  analytics::PlateFinder finder(LoadReader());
+  std::mt19937_64 rng(11);
+  std::vector<cv::Mat> pictures;
+  std::vector<std::vector<plates::PlateSpec>> truth;
+  for (int i = 0; i < frames; ++i) {
+    std::vector<plates::PlateSpec> specs;
+    std::vector<cv::Rect> boxes;
+    pictures.push_back(plates::StreetFrame(**renderer, rng, {1920, 1080}, 1 + i % 2, specs, boxes));
+    truth.push_back(specs);
+  }
+  int plates_total = 0, read = 0, wrong = 0;
+  double c0 = ThreadCpu();
+  for (int i = 0; i < frames; ++i) {
+    auto found = finder.Find(pictures[static_cast<size_t>(i)]);
+    if (!found.ok()) throw std::runtime_error(found.error().ToString());
+    plates_total += static_cast<int>(truth[static_cast<size_t>(i)].size());
+    for (const auto& f : *found) {
+      bool ok = false;
+      for (const auto& s : truth[static_cast<size_t>(i)]) ok |= plate::Encode(s.text) == f.text.plate;
+      ok ? ++read : ++wrong;
+    }
+  }
+  double cpu = ThreadCpu() - c0;
+  double ms = cpu * 1000 / frames;
+  fmt::print("finder, 1080p: {:.1f} CPU ms per frame, {:.0f} plates read per CPU second; {} of {} plates "
+             "read exactly, {} wrong reads\n",
+             ms, read / cpu, read, plates_total, wrong);
+  return ms;
+}
+
+double BenchDecode(const std::string& camsim, int streams, double seconds, double fps) {
+  testing::TempDir dir("vigil-bench-lpr");
+  const int port = 20000 + static_cast<int>(getpid() % 20000);
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  std::string others = ncpu > 1 ? fmt::format("1-{}", ncpu - 1) : "0";
+  testing::Process sim({"/usr/bin/taskset", "-c", others, camsim, "--cameras", std::to_string(streams), "--port",
+                        std::to_string(port), "--replay", "--replay-seconds", "8", "--main-kbps", "4000"},
+                       dir / "camsim.log");
+  for (int i = 0; i < 900 && testing::ReadFile(dir / "camsim.log").find("serving") == std::string::npos; ++i) {
+    Sleep(0.1);
+  }
+  if (testing::ReadFile(dir / "camsim.log").find("serving") == std::string::npos) {
+    throw std::runtime_error("vigil-camsim did not start: " + testing::ReadFile(dir / "camsim.log"));
+  }
+  auto store = index::OpenSqliteStore(dir / "index.db");
+  if (!store.ok()) throw std::runtime_error(store.error().ToString());
+  std::vector<ingest::CameraConfig> cams;
+  for (int k = 1; k <= streams; ++k) {
+    ingest::CameraConfig c;
+    c.id = fmt::format("cam{}", k);
+    c.main_url = fmt::format("rtsp://127.0.0.1:{}/cam{}/main", port, k);
+    c.record = false;  // the plate branch only
+    c.plates_fps = fps;
+    cams.push_back(c);
+  }
+  std::atomic<int64_t> frames{0};
+  ingest::RecordingOptions opt;
+  opt.data_dir = dir.path();
+  opt.on_plate_frame = [&frames](Frame&&) {
+    ++frames;
+    return true;
+  };
+  auto rec = ingest::Recorder::Start(cams, opt, **store);
+  if (!rec.ok()) throw std::runtime_error(rec.error().ToString());
+  Sleep(6);
+  int64_t f0 = frames;
+  double c0 = ProcessCpu();
+  auto t0 = std::chrono::steady_clock::now();
+  Sleep(seconds);
+  double cpu = ProcessCpu() - c0;
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  int64_t got = frames - f0;
+  (*rec)->Stop();
+  sim.Signal(SIGTERM);
+  sim.Wait(10);
+  double ms = cpu * 1000 / (wall * streams);
+  fmt::print("decode, 1080p25 4 Mb/s H.264: {:.1f} CPU ms per stream-second ({:.1f} % of a core), {} of {:.0f} "
+             "frames at {} fps handed over\n",
+             ms, ms / 10, got, fps * streams * wall, fps);
+  return ms;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vigil plate reading benchmark"};
+  std::string camsim;
+  int crops = 2000, frames = 100, streams = 2;
+  double seconds = 15, fps = 8;
+  app.add_option("--camsim", camsim, "vigil-camsim binary")->required();
+  app.add_option("--crops", crops, "held-out crops for the reader");
+  app.add_option("--frames", frames, "1080p frames for the finder");
+  app.add_option("--streams", streams, "1080p streams decoded");
+  app.add_option("--seconds", seconds, "decode measurement window");
+  app.add_option("--fps", fps, "plate frames a second per camera");
+  CLI11_PARSE(app, argc, argv);
+  SetLogLevel("warn");
+  try {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(0, &set);
+    sched_setaffinity(0, sizeof(set), &set);
+    cv::setNumThreads(1);  // one core: what one plate worker gets
+    fmt::print("plate reading on one core\n");
+    BenchReader(crops);
+    double find_ms = BenchFinder(frames);
+    double decode_ms = BenchDecode(camsim, streams, seconds, fps);
+    double per_camera = decode_ms + fps * find_ms;
+    fmt::print("one plate camera at {} fps: {:.0f} ms/s decode + {:.0f} ms/s finding and reading = {:.1f} % of a "
+               "core: {:.1f} plate cameras per core\n",
+               fps, decode_ms, fps * find_ms, per_camera / 10, 1000 / per_camera);
+  } catch (const std::exception& e) {
+    std::cerr << "vigil-bench-lpr: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

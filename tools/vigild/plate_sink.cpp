@@ -1,0 +1,185 @@
+#include "tools/vigild/plate_sink.h"
+
+#include "base/clock.h"
+#include "base/plate_text.h"
+#include "proto/convert.h"
+#include "tools/vigild/event_sink.h"
+
+namespace vigil::vigild {
+namespace {
+
+// The watchlist is re-read at most this often: entries added through the API alert within a second.
+constexpr int64_t kWatchlistRefreshNs = kNsPerSec;
+
+std::string JsonEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) >= 0x20) out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+PlateSink::PlateSink(index::Store& store, const Config& config, Publish publish)
+    : store_(store),
+      data_dir_(config.recording.data_dir),
+      options_(config.plates_node),
+      publish_(std::move(publish)) {
+  for (const auto& c : config.cameras) cameras_[c.id] = c;
+}
+
+int64_t PlateSink::reads() const {
+  std::lock_guard lock(mu_);
+  return reads_;
+}
+int64_t PlateSink::alerts() const {
+  std::lock_guard lock(mu_);
+  return alerts_;
+}
+int64_t PlateSink::suppressed() const {
+  std::lock_guard lock(mu_);
+  return suppressed_;
+}
+
+std::vector<index::WatchEntry> PlateSink::Watchlist(int64_t now_ns) {
+  std::lock_guard lock(mu_);
+  if (watchlist_at_ns_ < 0 || now_ns - watchlist_at_ns_ >= kWatchlistRefreshNs) {
+    auto list = store_.Watchlist();
+    if (list.ok()) {
+      watchlist_ = std::move(*list);
+      watchlist_at_ns_ = now_ns;
+    } else {
+      log_->error("watchlist: {} (matching against the last one read)", list.error());
+    }
+  }
+  return watchlist_;
+}
+
+void PlateSink::OnPass(const analytics::Detection& d, const Frame& frame) {
+  if (!d.plate) return;
+  const auto& p = *d.plate;
+  std::string crop;
+  std::string snapshot = WriteEventPictures(data_dir_, frame.camera, p.best_ns, "plate", d.key,
+                                            frame.bgr, d.box, crop);
+  index::Box box{d.box.x, d.box.y, d.box.width, d.box.height};
+  index::Event e;
+  e.camera = frame.camera;
+  e.start_ns = d.start_ns;
+  e.end_ns = d.end_ns;
+  e.type = index::EventType::kVehicle;
+  e.track = d.track;
+  e.score = d.score;
+  e.box = box;
+  e.snapshot = snapshot;
+  e.attributes = fmt::format(R"({{"plate":"{}","color":"{}","sightings":{},"frame_ns":{},"crop":"{}"}})",
+                             JsonEscape(p.text), p.color, p.sightings, p.best_ns, JsonEscape(crop));
+  if (auto id = store_.AddEvent(e); !id.ok()) {
+    log_->error("camera {}: vehicle event: {}", e.camera, id.error());
+  }
+  index::PlateRead read;
+  read.camera = frame.camera;
+  read.time_ns = p.best_ns;
+  read.plate = p.text;
+  read.color = index::ParsePlateColor(p.color).value_or(index::PlateColor::kUnknown);
+  read.confidence = p.confidence;
+  read.box = box;
+  read.snapshot = crop.empty() ? snapshot : crop;
+  read.track = d.track;
+  auto id = store_.AddPlateRead(read);
+  if (!id.ok()) {
+    log_->error("camera {}: plate read {}: {}", read.camera, read.plate, id.error());
+    return;
+  }
+  read.id = *id;
+  read.snapshot = snapshot;  // the live message points at the whole picture
+  {
+    std::lock_guard lock(mu_);
+    ++reads_;
+  }
+  if (publish_) {
+    api::v1::LiveMessage m;
+    api::ToPb(read, m.mutable_plate());
+    publish_("plate." + read.camera, std::move(m));
+  }
+  const std::u32string text = plate::Decode(read.plate);
+  const int64_t now = SystemClock().WallNs();
+  for (const auto& entry : Watchlist(now)) {
+    if (index::WatchMatches(entry, text, read.time_ns)) Alert(read, entry, d);
+  }
+}
+
+void PlateSink::Alert(const index::PlateRead& read, const index::WatchEntry& entry,
+                      const analytics::Detection& d) {
+  {
+    std::lock_guard lock(mu_);
+    auto key = std::make_tuple(read.camera, entry.id, read.plate);
+    auto it = last_alert_.find(key);
+    if (it != last_alert_.end() && read.time_ns - it->second < options_.duplicate_ns) {
+      ++suppressed_;
+      log_->info("camera {}: {} matches watchlist #{} again within {} s: same vehicle, no new alert",
+                 read.camera, read.plate, entry.id, options_.duplicate_ns / kNsPerSec);
+      return;
+    }
+    last_alert_[key] = read.time_ns;
+  }
+  const ingest::CameraConfig* cam = nullptr;
+  if (auto c = cameras_.find(read.camera); c != cameras_.end()) cam = &c->second;
+  index::Alert a;
+  a.camera = read.camera;
+  a.time_ns = read.time_ns;
+  a.kind = "watchlist";
+  a.plate_read_id = read.id;
+  a.watch_id = entry.id;
+  a.message = fmt::format("{} ({}) seen by {}{}: watchlist #{} P{} — {}", read.plate,
+                          index::PlateColorName(read.color), read.camera,
+                          cam && !cam->place.empty() ? " at " + cam->place : "", entry.id, entry.priority,
+                          entry.reason);
+  auto id = store_.RaiseAlert(a);
+  if (!id.ok()) {
+    log_->error("camera {}: alert for {}: {}", read.camera, read.plate, id.error());
+    return;
+  }
+  a.id = *id;
+  {
+    std::lock_guard lock(mu_);
+    ++alerts_;
+  }
+  log_->warn("ALERT {}: {}", a.id, a.message);
+  if (!publish_) return;
+  api::v1::LiveMessage m;
+  auto* pb = m.mutable_alert();
+  api::ToPb(a, pb);
+  pb->set_plate(read.plate);
+  pb->set_color(std::string(index::PlateColorName(read.color)));
+  pb->set_snapshot(read.snapshot);
+  pb->set_priority(entry.priority);
+  pb->set_reason(entry.reason);
+  if (cam) {
+    pb->set_place(cam->place);
+    pb->mutable_position()->set_lat(cam->lat);
+    pb->mutable_position()->set_lon(cam->lon);
+    if (options_.nearest > 0 && (cam->lat != 0 || cam->lon != 0)) {
+      auto near = store_.NearestCameras({cam->lat, cam->lon}, static_cast<int>(options_.nearest) + 1);
+      if (near.ok()) {
+        int n = 0;
+        for (const auto& cd : *near) {
+          if (cd.camera.id == read.camera || n >= options_.nearest) continue;
+          auto* out = pb->add_nearest();
+          api::ToPb(cd.camera, out->mutable_camera());
+          out->set_distance_m(cd.distance_m);
+          ++n;
+        }
+      }
+    }
+  }
+  auto* clip = pb->mutable_clip();
+  clip->mutable_range()->set_from_ns(d.start_ns - options_.clip_before_ns);
+  clip->mutable_range()->set_to_ns(d.end_ns + options_.clip_after_ns);
+  clip->add_cameras(read.camera);
+  clip->set_case_ref(fmt::format("alert {}", a.id));
+  publish_("alert." + read.camera, std::move(m));
+}
+
+}  // namespace vigil::vigild
