@@ -82,12 +82,18 @@ std::vector<PlateCandidate> FindPlateCandidates(const cv::Mat& bgr, const PlateF
   const Range ranges[] = {{{100, 90, 50}, {125, 255, 255}},   // blue
                           {{15, 90, 90}, {34, 255, 255}},     // yellow
                           {{35, 50, 70}, {85, 255, 255}}};    // green
-  for (const auto& r : ranges) {
+  cv::Mat yellow_green;
+  for (size_t i = 0; i < std::size(ranges); ++i) {
     cv::Mat m;
-    cv::inRange(hsv, r.lo, r.hi, m);
+    cv::inRange(hsv, ranges[i].lo, ranges[i].hi, m);
+    if (i == 1) yellow_green = m.clone();
+    if (i == 2) yellow_green |= m;
     cv::morphologyEx(m, m, cv::MORPH_CLOSE, close);
     PlateShapedRegions(m, scale, 0.5, found);
   }
+  // Large new-energy plates are yellow under the province and green under the serial: one plate.
+  cv::morphologyEx(yellow_green, yellow_green, cv::MORPH_CLOSE, close);
+  PlateShapedRegions(yellow_green, scale, 0.45, found);
   // Dense vertical edges: characters on any background.
   cv::Mat grey, gx, edges;
   cv::cvtColor(small, grey, cv::COLOR_BGR2GRAY);
@@ -122,6 +128,40 @@ cv::Mat RectifyPlate(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& corne
   return out;
 }
 
+namespace {
+
+// The quad grown about its centre by (fx, fy), or with its top (up) or bottom (down) edge moved out
+// until it has a plate's proportions: a blob that missed part of the plate (the pale top of a
+// new-energy plate, a dirty rim) still gives a whole plate to read.
+std::array<cv::Point2f, 4> Grown(const std::array<cv::Point2f, 4>& q, double fx, double fy, int edge = 0) {
+  cv::Point2f c = (q[0] + q[1] + q[2] + q[3]) * 0.25f;
+  std::array<cv::Point2f, 4> out = q;
+  if (edge == 0) {
+    for (auto& p : out) {
+      cv::Point2f d = p - c;
+      cv::Point2f ux = (q[1] - q[0]) * (1.0f / std::max(1e-3f, static_cast<float>(cv::norm(q[1] - q[0]))));
+      cv::Point2f uy(-ux.y, ux.x);
+      float x = d.dot(ux), y = d.dot(uy);
+      p = c + ux * static_cast<float>(x * fx) + uy * static_cast<float>(y * fy);
+    }
+    return out;
+  }
+  double w = cv::norm(q[1] - q[0]), h = cv::norm(q[3] - q[0]);
+  double want = w / 3.3;
+  if (want <= h) return out;
+  cv::Point2f up = (q[0] - q[3]) * static_cast<float>((want - h) / std::max(1.0, h));
+  if (edge < 0) {
+    out[0] += up;
+    out[1] += up;
+  } else {
+    out[2] -= up;
+    out[3] -= up;
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) {
   std::vector<FoundPlate> out;
   auto candidates = FindPlateCandidates(bgr, options_);
@@ -130,6 +170,33 @@ Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) {
   for (const auto& c : candidates) crops.push_back(RectifyPlate(bgr, c.corners));
   auto reads = reader_->Read(crops);
   if (!reads.ok()) return reads.error();
+  // Second looks at the doubtful ones: the region a little larger, or completed to a plate's shape.
+  std::vector<cv::Mat> again;
+  std::vector<std::pair<size_t, std::array<cv::Point2f, 4>>> again_of;
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (!(*reads)[i].plate.empty() && (*reads)[i].confidence >= 0.9) continue;
+    for (const auto& q : {Grown(candidates[i].corners, 1.06, 1.2), Grown(candidates[i].corners, 1, 1, -1),
+                          Grown(candidates[i].corners, 1, 1, 1)}) {
+      if (q == candidates[i].corners) continue;
+      again.push_back(RectifyPlate(bgr, q));
+      again_of.push_back({i, q});
+    }
+  }
+  if (!again.empty()) {
+    auto more = reader_->Read(again);
+    if (!more.ok()) return more.error();
+    for (size_t k = 0; k < again.size(); ++k) {
+      auto& [i, q] = again_of[k];
+      PlateText& best = (*reads)[i];
+      PlateText& alt = (*more)[k];
+      if (!alt.plate.empty() && (best.plate.empty() || alt.confidence > best.confidence)) {
+        best = std::move(alt);
+        candidates[i].corners = q;
+        std::vector<cv::Point2f> pts(q.begin(), q.end());
+        candidates[i].box = cv::boundingRect(pts);
+      }
+    }
+  }
   for (size_t i = 0; i < candidates.size(); ++i) {
     PlateText& t = (*reads)[i];
     if (t.plate.empty() || t.confidence < options_.min_confidence) continue;

@@ -168,13 +168,17 @@ TEST_CASE("plate vehicles: truth per pass, plates drawn on the bumper, bad plate
   ScriptedScene scene(std::make_shared<Script>(*s), {1920, 1080}, "cam1");
   cv::Mat frame;
   scene.Render(2.5, "", frame);
+  // The vehicle: foot at y = 0.45 + 0.8 / 4 of the frame, 0.35 of the frame tall, 1.3 times as wide.
+  const int h = 378, w = h * 13 / 10, foot = static_cast<int>(0.65 * 1080);
+  cv::Rect vehicle(960 - w / 2, foot - h, w, h);
   cv::Mat hsv, blue;
-  cv::cvtColor(frame, hsv, cv::COLOR_BGR2HSV);
+  cv::cvtColor(frame(vehicle), hsv, cv::COLOR_BGR2HSV);
   cv::inRange(hsv, cv::Scalar(100, 150, 80), cv::Scalar(125, 255, 255), blue);
-  cv::Rect plate = cv::boundingRect(blue);
-  CHECK(plate.width > 100);  // a quarter of a 1.3 x 0.35 x 1080 px wide vehicle
+  cv::Rect plate = cv::boundingRect(blue) + vehicle.tl();
+  CHECK(plate.width > 100);  // a quarter of the vehicle's width
   CHECK(plate.width < 170);
   CHECK(std::abs(plate.x + plate.width / 2 - 960) < 20);
+  CHECK(plate.y > vehicle.y + h * 2 / 3);  // on the bumper
 
   auto bad = [](const std::string& actor) {
     auto r = ParseScript("name = \"x\"\nduration = 10\n[[actors]]\n" + actor +

@@ -1,6 +1,7 @@
 // vigil-lpr: reads licence plates from pictures, for investigators with a photo and for evaluation.
 //
-//   vigil-lpr [--model FILE] [--crops] FILE...   one JSON line per plate found
+//   vigil-lpr [--model FILE] [--crops] FILE...   one JSON line per plate found: in a picture, every
+//                                                  plate; in a video, one line per vehicle pass
 //   vigil-lpr --eval DIR                           accuracy on a vigil-plategen data set
 //   vigil-lpr --eval-photos DIR                    accuracy on labelled photographs (labels.csv)
 //
@@ -12,8 +13,11 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/videoio.hpp>
 
+#include "analytics/plate_finder.h"
 #include "analytics/plate_reader.h"
+#include "analytics/plate_tracker.h"
 #include "tools/plates/evaluation.h"
 
 using namespace vigil;
@@ -35,6 +39,50 @@ std::string JsonString(const std::string& s) {
   return out + "\"";
 }
 
+std::string Line(const std::string& file, const std::string& plate, plate::Background color, double confidence,
+                 const cv::Rect& box, const std::string& extra = "") {
+  return fmt::format("{{\"file\":{},\"plate\":{},\"color\":\"{}\",\"confidence\":{:.3f},\"box\":[{},{},{},{}]{}}}\n",
+                     JsonString(file), JsonString(plate), plate::BackgroundName(color), confidence, box.x, box.y,
+                     box.width, box.height, extra);
+}
+
+// A video: frames sampled at `fps`, plates tracked, one line per vehicle pass with its time.
+bool ReadVideo(const std::string& file, cv::VideoCapture& video, analytics::PlateFinder& finder, double fps) {
+  double native = video.get(cv::CAP_PROP_FPS);
+  if (!(native > 0)) native = 25;
+  const int step = std::max(1, static_cast<int>(std::lround(native / fps)));
+  analytics::PlateTracker tracker;
+  std::vector<analytics::PlatePass> passes;
+  auto print = [&] {
+    for (const auto& p : passes) {
+      fmt::print("{}", Line(file, p.plate, p.color, p.confidence, p.best_box,
+                            fmt::format(",\"time_s\":{:.2f},\"frames\":{}", p.best_ns / 1e9, p.sightings)));
+    }
+    std::fflush(stdout);
+    passes.clear();
+  };
+  cv::Mat frame;
+  int64_t n = 0;
+  for (; video.read(frame); ++n) {
+    if (n % step != 0) continue;
+    auto found = finder.Find(frame);
+    if (!found.ok()) {
+      fmt::print(stderr, "vigil-lpr: {}: {}\n", file, found.error().message());
+      return false;
+    }
+    const auto ns = static_cast<int64_t>(static_cast<double>(n) / native * 1e9);
+    tracker.Update(ns, *found, passes);
+    print();
+  }
+  if (n == 0) {
+    fmt::print(stderr, "vigil-lpr: {}: not a picture or video OpenCV can decode\n", file);
+    return false;
+  }
+  tracker.Flush(passes);
+  print();
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -42,9 +90,11 @@ int main(int argc, char** argv) {
   std::vector<std::string> files;
   std::string model = analytics::DefaultPlateModel(), eval_dir, photos_dir;
   bool crops = false;
+  double fps = 8;
   app.add_option("files", files, "pictures (JPEG, PNG, ...)");
   app.add_option("--model", model, "plate reader network (ONNX)");
   app.add_flag("--crops", crops, "the pictures are plate crops (a plate filling the picture)");
+  app.add_option("--fps", fps, "video frames searched a second")->check(CLI::Range(0.1, 60.0));
   app.add_option("--eval", eval_dir, "measure accuracy on a vigil-plategen data set");
   app.add_option("--eval-photos", photos_dir, "measure accuracy on labelled photographs");
   CLI11_PARSE(app, argc, argv);
@@ -73,29 +123,38 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "vigil-lpr: no pictures given (see --help)\n");
     return 2;
   }
-  if (!crops) {
-    fmt::print(stderr, "vigil-lpr: finding plates in whole pictures is not built yet: pass --crops\n");
-    return 2;
-  }
+  analytics::PlateFinder finder(std::move(*reader));
   int failed = 0;
   for (const auto& file : files) {
     cv::Mat img = cv::imread(file, cv::IMREAD_COLOR);
     if (img.empty()) {
-      fmt::print(stderr, "vigil-lpr: {}: not a picture OpenCV can decode\n", file);
+      cv::VideoCapture video;
+      if (!crops && video.open(file) && video.isOpened()) {
+        if (!ReadVideo(file, video, finder, fps)) ++failed;
+        continue;
+      }
+      fmt::print(stderr, "vigil-lpr: {}: not a picture{} OpenCV can decode\n", file, crops ? "" : " or video");
       ++failed;
       continue;
     }
-    auto reads = (*reader)->Read({img});
-    if (!reads.ok()) {
-      fmt::print(stderr, "vigil-lpr: {}: {}\n", file, reads.error().message());
-      ++failed;
-      continue;
+    if (crops) {
+      auto reads = finder.reader().Read({img});
+      if (!reads.ok()) {
+        fmt::print(stderr, "vigil-lpr: {}: {}\n", file, reads.error().message());
+        ++failed;
+        continue;
+      }
+      const auto& t = reads->front();
+      if (!t.plate.empty()) fmt::print("{}", Line(file, t.plate, t.color, t.confidence, {0, 0, img.cols, img.rows}));
+    } else {
+      auto found = finder.Find(img);
+      if (!found.ok()) {
+        fmt::print(stderr, "vigil-lpr: {}: {}\n", file, found.error().message());
+        ++failed;
+        continue;
+      }
+      for (const auto& f : *found) fmt::print("{}", Line(file, f.text.plate, f.text.color, f.text.confidence, f.where.box));
     }
-    const auto& t = reads->front();
-    if (t.plate.empty()) continue;
-    fmt::print("{{\"file\":{},\"plate\":{},\"color\":\"{}\",\"confidence\":{:.3f},\"box\":[0,0,{},{}]}}\n",
-               JsonString(file), JsonString(t.plate), plate::BackgroundName(t.color), t.confidence,
-               img.cols, img.rows);
     std::fflush(stdout);
   }
   return failed ? 1 : 0;

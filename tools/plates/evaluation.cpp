@@ -110,19 +110,14 @@ Result<std::vector<LabeledCrop>> GenerateCrops(uint64_t seed, int64_t count) {
   if (!renderer.ok()) return renderer.error();
   std::vector<LabeledCrop> out;
   for (int64_t i = 0; i < count; ++i) {
-    // The same draw order as vigil-plategen, so sample i matches its data sets.
-    std::mt19937_64 rng(seed * 1'000'003ULL + static_cast<uint64_t>(i));
-    auto spec = RandomPlate(rng);
-    auto difficulty = static_cast<Difficulty>(rng() % kDifficultyCount);
-    auto flat = (*renderer)->Render(spec.text, spec.background);
-    if (!flat.ok()) return flat.error();
+    VIGIL_ASSIGN_OR_RETURN(Sample sample, MakeSample(**renderer, seed, i,
+                                                     {analytics::kPlateInputWidth, analytics::kPlateInputHeight}));
     LabeledCrop c;
-    c.crop = Degrade(*flat, rng, difficulty,
-                     {analytics::kPlateInputWidth, analytics::kPlateInputHeight});
-    c.plate = plate::Encode(spec.text);
-    c.color = plate::BackgroundName(spec.background);
-    c.kind = KindName(spec.kind);
-    c.difficulty = DifficultyName(difficulty);
+    c.crop = sample.crop;
+    c.plate = plate::Encode(sample.spec.text);
+    c.color = plate::BackgroundName(sample.spec.background);
+    c.kind = KindName(sample.spec.kind);
+    c.difficulty = DifficultyName(sample.difficulty);
     c.name = std::to_string(i);
     out.push_back(std::move(c));
   }

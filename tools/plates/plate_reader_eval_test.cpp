@@ -7,6 +7,7 @@
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "analytics/plate_finder.h"
@@ -78,7 +79,19 @@ TEST_CASE("plates on cars in whole frames are found and read, and an empty stree
         MESSAGE("frame " << i << ": read " << f.text.plate << " for " << plate::Encode(spec.text));
       }
     }
-    if (!ok) MESSAGE("frame " << i << ": missed " << plate::Encode(spec.text));
+    if (!ok) {
+      MESSAGE("frame " << i << ": missed " << plate::Encode(spec.text));
+      if (const char* debug = std::getenv("VIGIL_PLATE_DEBUG")) {  // the frame, candidates drawn
+        cv::Mat shown = frame.clone();
+        int n = 0;
+        for (const auto& c : analytics::FindPlateCandidates(frame, {})) {
+          cv::rectangle(shown, c.box, {0, 0, 255}, 2);
+          cv::imwrite(fmt::format("{}/miss-{}-crop{}.png", debug, i, n++), analytics::RectifyPlate(frame, c.corners));
+        }
+        cv::rectangle(shown, truth, {0, 255, 0}, 1);
+        cv::imwrite(fmt::format("{}/miss-{}.jpg", debug, i), shown);
+      }
+    }
     read += ok;
   }
   MESSAGE(fmt::format("whole frames: {} of {} plates read, {} wrong reads", read, frames, wrong));

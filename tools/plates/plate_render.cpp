@@ -92,7 +92,7 @@ cv::Size2d PlateSizeMm(Layout layout) {
 }
 
 Result<std::unique_ptr<PlateRenderer>> PlateRenderer::Create() {
-  for (const char* font : {kChineseFont, kLatinFont}) {
+  for (const char* font : {kChineseFont, kLatinFont, kLatinFontRegular}) {
     if (!std::filesystem::exists(font)) {
       return Status::Unavailable(fmt::format(
           "plate font {} is missing (install fonts-wqy-zenhei and fonts-liberation: tools/setup)",
@@ -105,6 +105,8 @@ Result<std::unique_ptr<PlateRenderer>> PlateRenderer::Create() {
     r->chinese_->loadFontData(kChineseFont, 0);
     r->latin_ = cv::freetype::createFreeType2();
     r->latin_->loadFontData(kLatinFont, 0);
+    r->latin_regular_ = cv::freetype::createFreeType2();
+    r->latin_regular_->loadFontData(kLatinFontRegular, 0);
   } catch (const cv::Exception& e) {
     return Status::Unavailable(fmt::format("loading plate fonts: {}", e.what()));
   }
@@ -113,22 +115,23 @@ Result<std::unique_ptr<PlateRenderer>> PlateRenderer::Create() {
 
 PlateRenderer::~PlateRenderer() = default;
 
-const cv::Mat& PlateRenderer::Glyph(char32_t c) {
-  auto it = glyphs_.find(c);
+const cv::Mat& PlateRenderer::Glyph(char32_t c, bool regular) {
+  regular = regular && !IsHan(c);
+  auto it = glyphs_.find({c, regular});
   if (it != glyphs_.end()) return it->second;
   cv::Mat canvas(320, 320, CV_8UC3, cv::Scalar::all(0));
-  auto& font = IsHan(c) ? chinese_ : latin_;
+  auto& font = IsHan(c) ? chinese_ : regular ? latin_regular_ : latin_;
   font->putText(canvas, plate::Encode(std::u32string(1, c)), {20, 250}, 240,
                 cv::Scalar::all(255), -1, cv::LINE_AA, true);
   cv::Mat grey;
   cv::cvtColor(canvas, grey, cv::COLOR_BGR2GRAY);
   cv::Rect box = cv::boundingRect(grey > 40);
   cv::Mat glyph = box.empty() ? cv::Mat(10, 10, CV_8U, cv::Scalar(0)) : grey(box).clone();
-  return glyphs_.emplace(c, std::move(glyph)).first->second;
+  return glyphs_.emplace(std::make_pair(c, regular), std::move(glyph)).first->second;
 }
 
 Result<cv::Mat> PlateRenderer::Render(std::u32string_view text, Background background,
-                                      double px_per_mm) {
+                                      double px_per_mm, GlyphStyle style) {
   auto layout = plate::CheckGrammar(text);
   if (!layout.ok()) return layout.error();
   if (!plate::BackgroundAllowed(text, *layout, background)) {
@@ -185,13 +188,22 @@ Result<cv::Mat> PlateRenderer::Render(std::u32string_view text, Background backg
   int cell_h = cvRound(kCharHeightMm * k), cell_w = cvRound(cells.char_w * k);
   for (size_t i = 0; i < text.size(); ++i) {
     char32_t c = text[i];
-    const cv::Mat& glyph = Glyph(c);
+    const cv::Mat& glyph = Glyph(c, style.regular);
     cv::Mat fitted;
     int w = cell_w;
     if (!IsHan(c)) {  // keep the letter's proportions, at most the cell's width
       w = std::min(cell_w, std::max(1, cvRound(glyph.cols * static_cast<double>(cell_h) / glyph.rows)));
     }
     cv::resize(glyph, fitted, {w, cell_h}, 0, 0, cv::INTER_AREA);
+    if (style.weight != 0) {
+      int r = std::max(1, cvRound(std::abs(style.weight) * k));
+      cv::Mat disk = cv::getStructuringElement(cv::MORPH_ELLIPSE, {2 * r + 1, 2 * r + 1});
+      if (style.weight > 0) {
+        cv::dilate(fitted, fitted, disk);
+      } else {
+        cv::erode(fitted, fitted, disk);
+      }
+    }
     int x = cvRound(cells.x[i] * k) + (cell_w - w) / 2;
     cv::Scalar color = (c == U'警' || c == U'使') ? kRed : ink;
     Ink(plate, fitted, {x, top}, color);

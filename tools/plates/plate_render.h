@@ -28,6 +28,15 @@ namespace vigil::plates {
 inline constexpr const char* kChineseFont = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc";
 inline constexpr const char* kLatinFont =
     "/usr/share/fonts/truetype/liberation/LiberationSansNarrow-Bold.ttf";
+inline constexpr const char* kLatinFontRegular =
+    "/usr/share/fonts/truetype/liberation/LiberationSansNarrow-Regular.ttf";
+
+// Glyph styles: which letter font and how much heavier or lighter the strokes are drawn. Issued
+// plates differ (stamping dies, wear, paint), so training data draws a style per plate; camsim uses 0.
+struct GlyphStyle {
+  bool regular = false;  // Liberation Sans Narrow Regular instead of Bold
+  int weight = 0;        // strokes dilated (> 0) or eroded (< 0) by this many mm, -2..2
+};
 
 // Plate size in millimetres (width x height): 440 x 140, new-energy 480 x 140.
 cv::Size2d PlateSizeMm(plate::Layout layout);
@@ -44,16 +53,17 @@ class PlateRenderer {
   // The plate `text` (normalised, grammatical) on `background`, `px_per_mm` pixels per millimetre,
   // BGR. InvalidArgument when the text breaks the grammar or does not go with the background.
   Result<cv::Mat> Render(std::u32string_view text, plate::Background background,
-                         double px_per_mm = 1.0);
+                         double px_per_mm = 1.0, GlyphStyle style = {});
 
  private:
   PlateRenderer() = default;
   // A glyph's ink, white on black, cropped to its bounding box (cached).
-  const cv::Mat& Glyph(char32_t c);
+  const cv::Mat& Glyph(char32_t c, bool regular);
 
   cv::Ptr<cv::freetype::FreeType2> chinese_;
   cv::Ptr<cv::freetype::FreeType2> latin_;
-  std::map<char32_t, cv::Mat> glyphs_;
+  cv::Ptr<cv::freetype::FreeType2> latin_regular_;
+  std::map<std::pair<char32_t, bool>, cv::Mat> glyphs_;
 };
 
 }  // namespace vigil::plates

@@ -223,6 +223,9 @@ cv::Mat Degrade(const cv::Mat& flat_in, std::mt19937_64& rng, Difficulty difficu
                 Degradation* what_out) {
   const Conditions& c = kConditions[static_cast<size_t>(difficulty)];
   Degradation what;
+  // A third of detectors (and every bounding-box data set, like CCPD's crops) hand over an upright
+  // box: the plate's own roll then stays in the crop as slanted, rotated text.
+  what.box_crop = Chance(rng, 0.3);
   cv::Mat flat = flat_in.clone();
   Weather(flat, rng, c, what);
 
@@ -232,7 +235,8 @@ cv::Mat Degrade(const cv::Mat& flat_in, std::mt19937_64& rng, Difficulty difficu
   double w = flat.cols, h = flat.rows;
   double yaw = Uniform(rng, -c.yaw, c.yaw) * CV_PI / 180;
   double pitch = Uniform(rng, -c.pitch, c.pitch) * CV_PI / 180;
-  double roll = Uniform(rng, -c.roll, c.roll) * CV_PI / 180;
+  double roll_max = what.box_crop ? 15 : c.roll;
+  double roll = Uniform(rng, -roll_max, roll_max) * CV_PI / 180;
   cv::Matx33d ry(std::cos(yaw), 0, std::sin(yaw), 0, 1, 0, -std::sin(yaw), 0, std::cos(yaw));
   cv::Matx33d rx(1, 0, 0, 0, std::cos(pitch), -std::sin(pitch), 0, std::sin(pitch), std::cos(pitch));
   cv::Matx33d rz(std::cos(roll), -std::sin(roll), 0, std::sin(roll), std::cos(roll), 0, 0, 0, 1);
@@ -313,9 +317,17 @@ cv::Mat Degrade(const cv::Mat& flat_in, std::mt19937_64& rng, Difficulty difficu
 
   // Detector: corners a little off, rectified to the reader's input.
   std::vector<cv::Point2f> found;
-  for (const auto& p : corners) {
-    found.emplace_back(static_cast<float>(p.x + Uniform(rng, -c.jitter, c.jitter) * px),
-                       static_cast<float>(p.y + Uniform(rng, -c.jitter, c.jitter) * px * 0.8));
+  if (what.box_crop) {
+    cv::Rect2f b = cv::boundingRect(corners);
+    float l = static_cast<float>(Uniform(rng, -0.01, 0.05) * px), r = static_cast<float>(Uniform(rng, -0.01, 0.05) * px);
+    float t = static_cast<float>(Uniform(rng, -0.02, 0.1) * b.height), d = static_cast<float>(Uniform(rng, -0.02, 0.1) * b.height);
+    found = {{b.x - l, b.y - t}, {b.x + b.width + r, b.y - t}, {b.x + b.width + r, b.y + b.height + d},
+             {b.x - l, b.y + b.height + d}};
+  } else {
+    for (const auto& p : corners) {
+      found.emplace_back(static_cast<float>(p.x + Uniform(rng, -c.jitter, c.jitter) * px),
+                         static_cast<float>(p.y + Uniform(rng, -c.jitter, c.jitter) * px * 0.8));
+    }
   }
   std::vector<cv::Point2f> dst = {{0, 0}, {float(out.width), 0}, {float(out.width), float(out.height)},
                                   {0, float(out.height)}};
@@ -324,6 +336,20 @@ cv::Mat Degrade(const cv::Mat& flat_in, std::mt19937_64& rng, Difficulty difficu
   cv::warpPerspective(camera, result, rect, out, cv::INTER_LINEAR, cv::BORDER_REPLICATE);
   if (what_out) *what_out = what;
   return result;
+}
+
+Result<Sample> MakeSample(PlateRenderer& renderer, uint64_t seed, int64_t index, cv::Size out) {
+  std::mt19937_64 rng(seed * 1'000'003ULL + static_cast<uint64_t>(index));
+  Sample s;
+  s.spec = RandomPlate(rng);
+  s.difficulty = static_cast<Difficulty>(rng() % kDifficultyCount);
+  GlyphStyle style;
+  style.regular = rng() % 2 == 1;
+  style.weight = static_cast<int>(rng() % 4) - 2;  // -2 .. 1 mm
+  auto flat = renderer.Render(s.spec.text, s.spec.background, 1.0, style);
+  if (!flat.ok()) return flat.error();
+  s.crop = Degrade(*flat, rng, s.difficulty, out, &s.what);
+  return s;
 }
 
 cv::Mat StreetFrame(PlateRenderer& renderer, std::mt19937_64& rng, cv::Size size, int plates,

@@ -51,12 +51,23 @@ struct Degradation {
   double plate_px = 0;  // plate width in the camera image, pixels
   bool night = false;
   bool occluded = false;
+  bool box_crop = false;  // the detector gave an upright box, not the plate's corners (text slants)
 };
 
 // A reader input: `flat` (a rendered plate) seen by a camera with `difficulty`'s conditions, found
 // by a detector whose corners are off by a few percent, and rectified to `out` (BGR).
 cv::Mat Degrade(const cv::Mat& flat, std::mt19937_64& rng, Difficulty difficulty, cv::Size out,
                 Degradation* what = nullptr);
+
+// Sample `index` of the data set `seed`: a random plate, difficulty and glyph style, rendered and
+// degraded to `out`. Depends only on (seed, index): vigil-plategen and in-process evaluation agree.
+struct Sample {
+  PlateSpec spec;
+  Difficulty difficulty = Difficulty::kEasy;
+  Degradation what;
+  cv::Mat crop;
+};
+Result<Sample> MakeSample(PlateRenderer& renderer, uint64_t seed, int64_t index, cv::Size out);
 
 // A 1920x1080-style street frame of `size` with `plates` cars seen from behind, each with a random
 // plate (110-230 px wide at 1080p, mild perspective, light blur) on its bumper: for finder tests and

@@ -69,17 +69,16 @@ int main(int argc, char** argv) {
         }
         for (int64_t j; (j = next++) < n;) {
           int64_t i = start + j;
-          std::mt19937_64 rng(seed * 1'000'003ULL + static_cast<uint64_t>(i));
-          auto spec = plates::RandomPlate(rng);
-          auto difficulty = static_cast<plates::Difficulty>(rng() % plates::kDifficultyCount);
-          auto flat = (*renderer)->Render(spec.text, spec.background);
-          if (!flat.ok()) {
-            fmt::print(stderr, "vigil-plategen: {}\n", flat.error().message());
+          auto sample = plates::MakeSample(**renderer, seed, i, {width, height});
+          if (!sample.ok()) {
+            fmt::print(stderr, "vigil-plategen: {}\n", sample.error().message());
             failed = true;
             return;
           }
-          plates::Degradation what;
-          cv::Mat crop = plates::Degrade(*flat, rng, difficulty, {width, height}, &what);
+          const auto& spec = sample->spec;
+          const auto& what = sample->what;
+          const auto difficulty = sample->difficulty;
+          const cv::Mat& crop = sample->crop;
           std::memcpy(pixels.data() + static_cast<size_t>(j) * frame, crop.data, frame);
           labels[static_cast<size_t>(i)] = fmt::format(
               "{}\t{}\t{}\t{}\t{}\t{:.0f}\t{}\t{}", i, plate::Encode(spec.text),
