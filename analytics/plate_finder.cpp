@@ -160,6 +160,29 @@ std::array<cv::Point2f, 4> Grown(const std::array<cv::Point2f, 4>& q, double fx,
   return out;
 }
 
+// Whether the crop's background looks like the colour read: a blue, yellow or green plate is
+// saturated and of its hue (a sign with plate-like letters on a grey wall is not). The median over
+// the crop is the background's: characters cover about a third of a plate.
+bool ColourPlausible(const cv::Mat& crop, plate::Background color) {
+  if (color == plate::Background::kWhite || color == plate::Background::kBlack) return true;
+  cv::Mat hsv;
+  cv::cvtColor(crop, hsv, cv::COLOR_BGR2HSV);
+  std::vector<cv::Mat> ch;
+  cv::split(hsv, ch);
+  auto median = [](const cv::Mat& m) {
+    std::vector<uchar> v(m.begin<uchar>(), m.end<uchar>());
+    std::nth_element(v.begin(), v.begin() + static_cast<long>(v.size() / 2), v.end());
+    return static_cast<int>(v[v.size() / 2]);
+  };
+  int hue = median(ch[0]), sat = median(ch[1]);
+  switch (color) {
+    case plate::Background::kBlue: return sat >= 50 && hue >= 90 && hue <= 135;
+    case plate::Background::kYellow: return sat >= 50 && hue >= 8 && hue <= 40;
+    case plate::Background::kGreen: return sat >= 25 && hue >= 12 && hue <= 95;  // incl. the yellow part
+    default: return true;
+  }
+}
+
 }  // namespace
 
 Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) {
@@ -200,6 +223,7 @@ Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) {
   for (size_t i = 0; i < candidates.size(); ++i) {
     PlateText& t = (*reads)[i];
     if (t.plate.empty() || t.confidence < options_.min_confidence) continue;
+    if (!ColourPlausible(RectifyPlate(bgr, candidates[i].corners), t.color)) continue;
     auto same = std::find_if(out.begin(), out.end(), [&](const FoundPlate& f) {
       return f.text.plate == t.plate || Iou(f.where.box, candidates[i].box) > 0.3;
     });

@@ -2,8 +2,9 @@
 // Finds licence plates in a whole picture and reads them: candidate regions from two classical
 // detectors (plate-coloured blobs: blue, yellow, green; and dense vertical-edge bands, which also
 // find white and black plates), each rectified from its four corners to the reader's 32x128 input
-// and kept only when the reader finds a grammatical plate with enough confidence. The reader is
-// the verifier: a region of text or a grille that reads as no plate is dropped.
+// and kept only when the reader finds a grammatical plate with enough confidence and the region's
+// background has the colour read (a blue plate is blue). The reader is the verifier: a region of
+// text or a grille that reads as no plate is dropped.
 //
 // Thread-safety: bound to one thread (it owns a PlateReader).
 

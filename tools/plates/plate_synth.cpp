@@ -220,12 +220,12 @@ PlateSpec RandomPlate(std::mt19937_64& rng) {
 }
 
 cv::Mat Degrade(const cv::Mat& flat_in, std::mt19937_64& rng, Difficulty difficulty, cv::Size out,
-                Degradation* what_out) {
+                Degradation* what_out, double box_crop) {
   const Conditions& c = kConditions[static_cast<size_t>(difficulty)];
   Degradation what;
   // A third of detectors (and every bounding-box data set, like CCPD's crops) hand over an upright
   // box: the plate's own roll then stays in the crop as slanted, rotated text.
-  what.box_crop = Chance(rng, 0.3);
+  what.box_crop = box_crop > 0 && Chance(rng, box_crop);
   cv::Mat flat = flat_in.clone();
   Weather(flat, rng, c, what);
 
@@ -338,17 +338,19 @@ cv::Mat Degrade(const cv::Mat& flat_in, std::mt19937_64& rng, Difficulty difficu
   return result;
 }
 
-Result<Sample> MakeSample(PlateRenderer& renderer, uint64_t seed, int64_t index, cv::Size out) {
+Result<Sample> MakeSample(PlateRenderer& renderer, uint64_t seed, int64_t index, cv::Size out, bool mix) {
   std::mt19937_64 rng(seed * 1'000'003ULL + static_cast<uint64_t>(index));
   Sample s;
   s.spec = RandomPlate(rng);
   s.difficulty = static_cast<Difficulty>(rng() % kDifficultyCount);
   GlyphStyle style;
-  style.regular = rng() % 2 == 1;
-  style.weight = static_cast<int>(rng() % 4) - 2;  // -2 .. 1 mm
+  if (mix) {
+    style.regular = rng() % 2 == 1;
+    style.weight = static_cast<int>(rng() % 4) - 2;  // -2 .. 1 mm
+  }
   auto flat = renderer.Render(s.spec.text, s.spec.background, 1.0, style);
   if (!flat.ok()) return flat.error();
-  s.crop = Degrade(*flat, rng, s.difficulty, out, &s.what);
+  s.crop = Degrade(*flat, rng, s.difficulty, out, &s.what, mix ? 0.3 : 0.0);
   return s;
 }
 

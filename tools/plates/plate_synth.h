@@ -56,8 +56,11 @@ struct Degradation {
 
 // A reader input: `flat` (a rendered plate) seen by a camera with `difficulty`'s conditions, found
 // by a detector whose corners are off by a few percent, and rectified to `out` (BGR).
+// `box_crop`: the share of samples whose detector hands over an upright box instead of the plate's
+// corners (the plate's roll, up to 15 degrees, then stays in the crop as slanted text), as in
+// bounding-box data sets like CCPD's.
 cv::Mat Degrade(const cv::Mat& flat, std::mt19937_64& rng, Difficulty difficulty, cv::Size out,
-                Degradation* what = nullptr);
+                Degradation* what = nullptr, double box_crop = 0);
 
 // Sample `index` of the data set `seed`: a random plate, difficulty and glyph style, rendered and
 // degraded to `out`. Depends only on (seed, index): vigil-plategen and in-process evaluation agree.
@@ -67,7 +70,10 @@ struct Sample {
   Degradation what;
   cv::Mat crop;
 };
-Result<Sample> MakeSample(PlateRenderer& renderer, uint64_t seed, int64_t index, cv::Size out);
+//
+// `mix` (off by default, and off for the committed model): also draw glyph styles (font weight and
+// stroke width) and 30 % upright-box crops, towards real photographs (see docs/plates.md).
+Result<Sample> MakeSample(PlateRenderer& renderer, uint64_t seed, int64_t index, cv::Size out, bool mix = false);
 
 // A 1920x1080-style street frame of `size` with `plates` cars seen from behind, each with a random
 // plate (110-230 px wide at 1080p, mild perspective, light blur) on its bumper: for finder tests and

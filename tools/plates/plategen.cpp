@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   std::string out;
   int width = 128, height = 32, png = 0;
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  bool mix = false;
   app.add_option("--count", count, "samples")->check(CLI::PositiveNumber);
   app.add_option("--seed", seed, "data set seed (training and held-out sets use different ones)");
   app.add_option("--out", out, "output directory")->required();
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   app.add_option("--height", height, "crop height")->check(CLI::Range(8, 512));
   app.add_option("--png", png, "also write the first N crops as PNG files, for looking at");
   app.add_option("--threads", threads, "worker threads")->check(CLI::Range(1, 64));
+  app.add_flag("--mix", mix, "also glyph styles and upright-box crops (towards real photographs)");
   CLI11_PARSE(app, argc, argv);
 
   std::error_code ec;
@@ -69,7 +71,7 @@ int main(int argc, char** argv) {
         }
         for (int64_t j; (j = next++) < n;) {
           int64_t i = start + j;
-          auto sample = plates::MakeSample(**renderer, seed, i, {width, height});
+          auto sample = plates::MakeSample(**renderer, seed, i, {width, height}, mix);
           if (!sample.ok()) {
             fmt::print(stderr, "vigil-plategen: {}\n", sample.error().message());
             failed = true;

@@ -251,6 +251,17 @@ int Watch(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
                              m.alert().kind(), m.alert().state(),
                              m.alert().state_by().empty() ? "" : " by " + m.alert().state_by(),
                              m.alert().message());
+          if (m.alert().nearest_size() > 0 || m.alert().has_clip()) {
+            // What dispatch acts on: the cameras around, and the clip of the pass ready to fetch.
+            std::string near;
+            for (const auto& n : m.alert().nearest()) {
+              near += fmt::format("{}{} ({:.0f} m)", near.empty() ? "" : ", ", n.camera().id(), n.distance_m());
+            }
+            what += fmt::format("\n{:>21}nearest: {}; clip: vigil export --camera {} --from {} --to {}", "",
+                                near.empty() ? "-" : near, m.alert().camera(),
+                                FormatUtc(m.alert().clip().range().from_ns()),
+                                FormatUtc(m.alert().clip().range().to_ns()));
+          }
           break;
         default:
           what = "(unknown message)";
