@@ -163,10 +163,24 @@ std::array<cv::Point2f, 4> Grown(const std::array<cv::Point2f, 4>& q, double fx,
 // Whether the crop's background looks like the colour read: a blue, yellow or green plate is
 // saturated and of its hue (a sign with plate-like letters on a grey wall is not). The median over
 // the crop is the background's: characters cover about a third of a plate.
-bool ColourPlausible(const cv::Mat& crop, plate::Background color) {
-  if (color == plate::Background::kWhite || color == plate::Background::kBlack) return true;
+bool ColourPlausible(const cv::Mat& crop, plate::Background color, const std::string& text) {
   cv::Mat hsv;
   cv::cvtColor(crop, hsv, cv::COLOR_BGR2HSV);
+  // 使 (first) and 警 (last) are red on the plate: an on-screen clock or caption (white on black,
+  // the commonest plate-like text in a camera's picture) has no red there.
+  auto red_share = [&](cv::Rect r) {
+    cv::Mat lo, hi;
+    cv::inRange(hsv(r), cv::Scalar(0, 70, 50), cv::Scalar(12, 255, 255), lo);
+    cv::inRange(hsv(r), cv::Scalar(165, 70, 50), cv::Scalar(180, 255, 255), hi);
+    return static_cast<double>(cv::countNonZero(lo | hi)) / static_cast<double>(r.area());
+  };
+  const int cell = crop.cols / 7;
+  if (text.rfind("使", 0) == 0 && red_share({0, 0, cell, crop.rows}) < 0.05) return false;
+  if (text.size() >= 3 && text.compare(text.size() - 3, 3, "警") == 0 &&
+      red_share({crop.cols - cell, 0, cell, crop.rows}) < 0.05) {
+    return false;
+  }
+  if (color == plate::Background::kWhite || color == plate::Background::kBlack) return true;
   std::vector<cv::Mat> ch;
   cv::split(hsv, ch);
   auto median = [](const cv::Mat& m) {
@@ -223,7 +237,7 @@ Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) {
   for (size_t i = 0; i < candidates.size(); ++i) {
     PlateText& t = (*reads)[i];
     if (t.plate.empty() || t.confidence < options_.min_confidence) continue;
-    if (!ColourPlausible(RectifyPlate(bgr, candidates[i].corners), t.color)) continue;
+    if (!ColourPlausible(RectifyPlate(bgr, candidates[i].corners), t.color, t.plate)) continue;
     auto same = std::find_if(out.begin(), out.end(), [&](const FoundPlate& f) {
       return f.text.plate == t.plate || Iou(f.where.box, candidates[i].box) > 0.3;
     });

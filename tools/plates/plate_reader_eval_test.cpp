@@ -56,7 +56,7 @@ TEST_CASE("real plate photographs are read (synthetic-to-real gap measured)") {
   CHECK(report->all.exact_rate() >= kRealFloor);
 }
 
-TEST_CASE("plates on cars in whole frames are found and read, and an empty street gives none") {
+TEST_CASE("plates on cars in whole frames are found and read; a sign and an on-screen clock are none") {
   auto renderer = PlateRenderer::Create();
   REQUIRE(renderer.ok());
   analytics::PlateFinder finder(Reader());
@@ -101,6 +101,9 @@ TEST_CASE("plates on cars in whole frames are found and read, and an empty stree
   CHECK(wrong <= frames / 10);
   cv::Mat empty(1080, 1920, CV_8UC3, cv::Scalar(90, 95, 100));
   cv::putText(empty, "NO PARKING 8-18", {400, 500}, cv::FONT_HERSHEY_SIMPLEX, 3, cv::Scalar(250, 250, 250), 8);
+  // A camera's on-screen clock, white on black: digits on a dark band look like an embassy plate.
+  cv::rectangle(empty, cv::Rect(20, 20, 820, 80), cv::Scalar(20, 20, 20), -1);
+  cv::putText(empty, "2026-11-29 19:05:58", {40, 80}, cv::FONT_HERSHEY_SIMPLEX, 1.8, cv::Scalar(240, 240, 240), 4);
   auto none = finder.Find(empty);
   REQUIRE(none.ok());
   for (const auto& f : *none) MESSAGE("sign read as " << f.text.plate << " " << f.text.confidence);
