@@ -52,8 +52,9 @@ int Run(const std::vector<std::string>& argv, const std::string& log) {
   return p.Wait(60);
 }
 
-// Measured on the committed model (docs/plates.md): floors, so a worse reader fails.
-constexpr double kMinRecall = 0.85;      // passes read with the exact plate
+// Measured on the committed model (docs/plates.md): 0.825-0.90 of the passes read exactly, 1-2 wrong
+// reads in 34-38 (live streams: a run loses a frame here and there). Floors, so a worse reader fails.
+constexpr double kMinRecall = 0.8;       // passes read with the exact plate
 constexpr double kMaxWrongShare = 0.10;  // reads that are no pass's plate, of all reads
 
 }  // namespace
