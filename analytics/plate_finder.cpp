@@ -224,6 +224,7 @@ Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) {
       PlateText& alt = (*more)[k];
       if (!alt.plate.empty() && (best.plate.empty() || alt.confidence > best.confidence)) {
         best = std::move(alt);
+        crops[i] = again[k];
         candidates[i].corners = q;
         std::vector<cv::Point2f> pts(q.begin(), q.end());
         candidates[i].box = cv::boundingRect(pts);
@@ -233,7 +234,7 @@ Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) {
   for (size_t i = 0; i < candidates.size(); ++i) {
     PlateText& t = (*reads)[i];
     if (t.plate.empty() || t.confidence < options_.min_confidence) continue;
-    if (!ColourPlausible(RectifyPlate(bgr, candidates[i].corners), t.color, t.plate)) continue;
+    if (!ColourPlausible(crops[i], t.color, t.plate)) continue;
     auto same = std::find_if(out.begin(), out.end(), [&](const FoundPlate& f) {
       return f.text.plate == t.plate || Iou(f.where.box, candidates[i].box) > 0.3;
     });

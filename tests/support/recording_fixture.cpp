@@ -1,5 +1,9 @@
 #include "tests/support/recording_fixture.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -81,6 +85,18 @@ void CheckSegmentsMatchFiles(const std::string& data_dir, const std::vector<inde
     CHECK(probe->first_frame_decoded);
     CHECK(std::llabs(probe->duration_90k - s.media_duration_90k) <= 3600);  // one frame
   }
+}
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+  socklen_t len = sizeof(a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
 }
 
 bool WaitFor(const std::function<bool()>& pred, double timeout_s) {
