@@ -528,8 +528,11 @@ TEST_CASE("watchlist, alert states and audit trail keep their history") {
   a.kind = "watchlist";
   a.message = "云AD1234 seen";
   a.watch_id = *w;
-  auto id = s.RaiseAlert(a);
-  REQUIRE(id.ok());
+  auto raised = s.RaiseAlert(a);
+  REQUIRE(raised.ok());
+  CHECK(raised->raised_ns == a.time_ns);  // not given: when it was seen
+  CHECK(raised->zone.empty());           // no zones drawn in this city
+  const auto id = &raised->id;
   CHECK(s.SetAlertState(*id, AlertState::kAcknowledged, "op.wang", "dispatching", 200).ok());
   auto bad = s.SetAlertState(*id, AlertState::kAcknowledged, "op.wang", "", 201);
   CHECK(bad.code() == StatusCode::kFailedPrecondition);
@@ -546,6 +549,10 @@ TEST_CASE("watchlist, alert states and audit trail keep their history") {
   REQUIRE(alerts->items.size() == 1);
   CHECK(alerts->items[0].state_by == "op.zhao");
   CHECK(alerts->items[0].note == "vehicle stopped");
+  CHECK(alerts->items[0].acknowledged_by == "op.wang");
+  CHECK(alerts->items[0].acknowledged_ns == 200);
+  CHECK(alerts->items[0].closed_by == "op.zhao");
+  CHECK(alerts->items[0].closed_ns == 300);
   CHECK(alerts->items[0].camera == cam);
   aq.states = {AlertState::kNew};
   CHECK(s.Alerts(aq)->items.empty());

@@ -67,6 +67,20 @@ bool InsidePolygon(const std::vector<LatLon>& poly, LatLon p) {
   return inside;
 }
 
+double PolygonAreaM2(const std::vector<LatLon>& poly) {
+  if (poly.size() < 3) return 0;
+  double mean_lat = 0;
+  for (const auto& p : poly) mean_lat += p.lat;
+  mean_lat /= static_cast<double>(poly.size());
+  const double kx = kDeg * kEarthRadiusM * std::cos(mean_lat * kDeg);
+  const double ky = kDeg * kEarthRadiusM;
+  double twice = 0;
+  for (size_t i = 0, j = poly.size() - 1; i < poly.size(); j = i++) {
+    twice += (poly[j].lon * kx) * (poly[i].lat * ky) - (poly[i].lon * kx) * (poly[j].lat * ky);
+  }
+  return std::abs(twice) / 2;
+}
+
 Status ValidatePoint(LatLon p, std::string_view what) {
   if (!std::isfinite(p.lat) || !std::isfinite(p.lon) || p.lat < -90 || p.lat > 90 ||
       p.lon < -180 || p.lon > 180) {
@@ -99,6 +113,52 @@ Status ValidateArea(const Area& area) {
   if (area.radius_m > 20'000'000) {
     return Status::InvalidArgument(
         fmt::format("radius {} m is more than half the Earth's circumference", area.radius_m));
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// Ids become parts of topics ("unit.<id>") and of comma-separated columns.
+Status ValidateName(std::string_view name, std::string_view what) {
+  if (name.empty()) return Status::InvalidArgument(fmt::format("{} is empty", what));
+  if (name.size() > 64) {
+    return Status::InvalidArgument(fmt::format("{} '{}' is longer than 64 bytes", what, name));
+  }
+  for (char c : name) {
+    auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || c == '.' || c == ',' || u == 0x7f) {
+      return Status::InvalidArgument(fmt::format(
+          "{} '{}' has a space, '.', ',' or control character: it names a topic", what, name));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateZone(const ResponseZone& zone) {
+  VIGIL_RETURN_IF_ERROR(ValidateName(zone.id, "zone id"));
+  if (zone.polygon.size() < 3) {
+    return Status::InvalidArgument(fmt::format("zone {}: a polygon needs at least 3 vertices, got {}",
+                                               zone.id, zone.polygon.size()));
+  }
+  for (size_t i = 0; i < zone.polygon.size(); ++i) {
+    Status st = ValidatePoint(zone.polygon[i], fmt::format("vertex {}", i + 1));
+    if (!st.ok()) return st.WithContext(fmt::format("zone {}", zone.id));
+  }
+  if (!(PolygonAreaM2(zone.polygon) > 1)) {
+    return Status::InvalidArgument(fmt::format("zone {}: the polygon encloses no area", zone.id));
+  }
+  for (size_t i = 0; i < zone.units.size(); ++i) {
+    Status st = ValidateName(zone.units[i], "unit");
+    if (!st.ok()) return st.WithContext(fmt::format("zone {}", zone.id));
+    for (size_t j = 0; j < i; ++j) {
+      if (zone.units[j] == zone.units[i]) {
+        return Status::InvalidArgument(
+            fmt::format("zone {}: unit {} is listed twice", zone.id, zone.units[i]));
+      }
+    }
   }
   return Status::Ok();
 }

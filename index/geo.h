@@ -28,10 +28,17 @@ BoundingBox BoxOf(const std::vector<LatLon>& polygon);
 // Even-odd rule; points on an edge may fall either way.
 bool InsidePolygon(const std::vector<LatLon>& polygon, LatLon p);
 
+// Area of a polygon in square metres (equirectangular about its mean latitude: exact enough to tell
+// a district from a street block, which is what choosing the smallest zone needs).
+double PolygonAreaM2(const std::vector<LatLon>& polygon);
+
 // InvalidArgument for coordinates out of range, a radius <= 0 or over 20,000 km, a polygon with
 // fewer than 3 vertices, or an area that is both or neither.
 Status ValidateArea(const Area& area);
 Status ValidatePoint(LatLon p, std::string_view what);
+// InvalidArgument naming what is wrong: an empty id, an id or unit with characters a topic cannot
+// carry (space, '.', ',', control), fewer than 3 vertices or one off the map, a unit listed twice.
+Status ValidateZone(const ResponseZone& zone);
 
 // True for cameras placed on the map (lat = lon = 0 means "not placed").
 inline bool HasPosition(const Camera& c) { return c.lat != 0 || c.lon != 0; }

@@ -179,7 +179,33 @@ ALTER TABLE watchlist ADD COLUMN priority INTEGER NOT NULL DEFAULT 3;
 ALTER TABLE watchlist ADD COLUMN expires_ns INTEGER NOT NULL DEFAULT 0;
 )sql";
 
-constexpr std::array<std::string_view, 3> kMigrations = {kV1, kV2, kV3};
+// Rapid-response zones (polygons with the patrol units assigned to each) and the life of an alert:
+// when it was raised, acknowledged and closed, and who acted at each step, so that response times
+// can be reported per zone.
+constexpr std::string_view kV4 = R"sql(
+CREATE TABLE zones (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL DEFAULT '',
+  polygon     TEXT NOT NULL,             -- "lat lon;lat lon;..." in degrees
+  units       TEXT NOT NULL DEFAULT '',  -- comma-separated unit ids
+  updated_by  TEXT NOT NULL DEFAULT '',
+  updated_ns  INTEGER NOT NULL DEFAULT 0
+);
+ALTER TABLE alerts ADD COLUMN raised_ns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE alerts ADD COLUMN acknowledged_ns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE alerts ADD COLUMN acknowledged_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN closed_ns INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE alerts ADD COLUMN closed_by TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN zone TEXT NOT NULL DEFAULT '';
+ALTER TABLE alerts ADD COLUMN units TEXT NOT NULL DEFAULT '';
+-- Alerts stored before: raised when seen; the one state change they kept becomes its step.
+UPDATE alerts SET raised_ns = time_ns;
+UPDATE alerts SET acknowledged_ns = state_ns, acknowledged_by = state_by WHERE state = 1;
+UPDATE alerts SET closed_ns = state_ns, closed_by = state_by WHERE state = 2;
+CREATE INDEX alerts_by_raised ON alerts (raised_ns);
+)sql";
+
+constexpr std::array<std::string_view, 4> kMigrations = {kV1, kV2, kV3, kV4};
 
 }  // namespace
 

@@ -1,26 +1,175 @@
-// SQLite Store, part 4: alerts and the audit trail.
+// SQLite Store, part 4: response zones, alerts, alert statistics and the audit trail.
 
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "index/geo.h"
 #include "index/internal/page_token.h"
 #include "index/internal/sqlite_store.h"
 
 namespace vigil::index::internal {
 
-Result<int64_t> SqliteStore::RaiseAlert(const Alert& a) {
-  if (a.kind.empty()) return Status::InvalidArgument("alert needs a kind");
-  VIGIL_ASSIGN_OR_RETURN(int64_t num, CameraNum(a.camera));
-  auto id = std::make_shared<int64_t>(0);
-  VIGIL_RETURN_IF_ERROR(WriteSync([a, num, id](StmtCache& sc) -> Status {
+namespace {
+
+std::string EncodePolygon(const std::vector<LatLon>& polygon) {
+  std::string out;
+  for (const auto& p : polygon) {
+    if (!out.empty()) out += ';';
+    out += fmt::format("{:.7f} {:.7f}", p.lat, p.lon);
+  }
+  return out;
+}
+
+std::vector<LatLon> DecodePolygon(const std::string& text) {
+  std::vector<LatLon> out;
+  const char* p = text.c_str();
+  while (*p) {
+    char* end = nullptr;
+    LatLon v;
+    v.lat = std::strtod(p, &end);
+    if (end == p) break;
+    p = end;
+    v.lon = std::strtod(p, &end);
+    if (end == p) break;
+    p = end;
+    out.push_back(v);
+    if (*p == ';') ++p;
+  }
+  return out;
+}
+
+std::string JoinList(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& u : items) {
+    if (!out.empty()) out += ',';
+    out += u;
+  }
+  return out;
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at < text.size()) {
+    size_t comma = text.find(',', at);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > at) out.push_back(text.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return out;
+}
+
+constexpr const char* kZonesSql =
+    "SELECT id, name, polygon, units, updated_by, updated_ns FROM zones ORDER BY id";
+
+Result<std::vector<ResponseZone>> ReadZones(Stmt& s) {
+  std::vector<ResponseZone> out;
+  for (;;) {
+    VIGIL_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    ResponseZone z;
+    z.id = s.Text(0);
+    z.name = s.Text(1);
+    z.polygon = DecodePolygon(s.Text(2));
+    z.units = SplitList(s.Text(3));
+    z.updated_by = s.Text(4);
+    z.updated_ns = s.Int(5);
+    out.push_back(std::move(z));
+  }
+  s.Reset();
+  return out;
+}
+
+// The zone holding `p`: the smallest when zones overlap (a station's block inside a district).
+const ResponseZone* ZoneHolding(const std::vector<ResponseZone>& zones, LatLon p) {
+  const ResponseZone* best = nullptr;
+  double best_area = 0;
+  for (const auto& z : zones) {
+    if (!InsidePolygon(z.polygon, p)) continue;
+    double area = PolygonAreaM2(z.polygon);
+    if (!best || area < best_area) {
+      best = &z;
+      best_area = area;
+    }
+  }
+  return best;
+}
+
+}  // namespace
+
+Status SqliteStore::UpsertZone(const ResponseZone& zone) {
+  VIGIL_RETURN_IF_ERROR(ValidateZone(zone));
+  return WriteSync([zone](StmtCache& sc) -> Status {
+    VIGIL_ASSIGN_OR_RETURN(
+        Stmt * s, sc.Get("INSERT INTO zones (id, name, polygon, units, updated_by, updated_ns) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO UPDATE SET "
+                         "name = ?2, polygon = ?3, units = ?4, updated_by = ?5, updated_ns = ?6"));
+    s->Bind(1, zone.id).Bind(2, zone.name).Bind(3, EncodePolygon(zone.polygon));
+    s->Bind(4, JoinList(zone.units)).Bind(5, zone.updated_by).Bind(6, zone.updated_ns);
+    return s->Run();
+  });
+}
+
+Status SqliteStore::RemoveZone(const std::string& id) {
+  return WriteSync([id](StmtCache& sc) -> Status {
+    VIGIL_ASSIGN_OR_RETURN(Stmt * s, sc.Get("DELETE FROM zones WHERE id = ?1"));
+    s->Bind(1, id);
+    VIGIL_RETURN_IF_ERROR(s->Run());
+    if (sc.db().Changes() == 0) return Status::NotFound(fmt::format("no zone '{}'", id));
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<ResponseZone>> SqliteStore::Zones() {
+  std::lock_guard lock(read_mu_);
+  VIGIL_ASSIGN_OR_RETURN(Stmt * s, reader_stmts_.Get(kZonesSql));
+  return ReadZones(*s);
+}
+
+Result<Alert> SqliteStore::RaiseAlert(const Alert& alert) {
+  if (alert.kind.empty()) return Status::InvalidArgument("alert needs a kind");
+  VIGIL_ASSIGN_OR_RETURN(int64_t num, CameraNum(alert.camera));
+  std::optional<LatLon> position;
+  {
+    std::lock_guard lock(cam_mu_);
+    if (auto it = camera_by_num_.find(num); it != camera_by_num_.end() && HasPosition(it->second)) {
+      position = LatLon{it->second.lat, it->second.lon};
+    }
+  }
+  auto out = std::make_shared<Alert>(alert);
+  if (out->raised_ns == 0) out->raised_ns = out->time_ns;
+  out->state = AlertState::kNew;
+  out->state_ns = out->raised_ns;
+  VIGIL_RETURN_IF_ERROR(WriteSync([out, num, position](StmtCache& sc) -> Status {
+    Alert& a = *out;
+    // Zones are read in the alert's own transaction: an alert raised just after a zone changed
+    // goes to the zone's new units.
+    VIGIL_ASSIGN_OR_RETURN(Stmt * zs, sc.Get(kZonesSql));
+    VIGIL_ASSIGN_OR_RETURN(auto zones, ReadZones(*zs));
+    if (!a.zone.empty()) {
+      auto it = std::find_if(zones.begin(), zones.end(), [&](const auto& z) { return z.id == a.zone; });
+      if (it == zones.end()) return Status::NotFound(fmt::format("no zone '{}'", a.zone));
+      a.units = it->units;
+    } else if (const ResponseZone* z = position ? ZoneHolding(zones, *position) : nullptr) {
+      a.zone = z->id;
+      a.units = z->units;
+    } else {
+      a.units.clear();
+    }
     VIGIL_ASSIGN_OR_RETURN(
         Stmt * s, sc.Get("INSERT INTO alerts (camera, time_ns, kind, message, event_id, "
-                         "plate_read_id, watch_id, state, state_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                         "?7, 0, ?2)"));
+                         "plate_read_id, watch_id, state, state_ns, raised_ns, zone, units) VALUES "
+                         "(?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, ?8, ?8, ?9, ?10)"));
     s->Bind(1, num).Bind(2, a.time_ns).Bind(3, a.kind).Bind(4, a.message).Bind(5, a.event_id);
-    s->Bind(6, a.plate_read_id).Bind(7, a.watch_id);
+    s->Bind(6, a.plate_read_id).Bind(7, a.watch_id).Bind(8, a.raised_ns).Bind(9, a.zone);
+    s->Bind(10, JoinList(a.units));
     VIGIL_RETURN_IF_ERROR(s->Run());
-    *id = sc.db().LastInsertId();
+    a.id = sc.db().LastInsertId();
     return Status::Ok();
   }));
-  return *id;
+  return *out;
 }
 
 Status SqliteStore::SetAlertState(int64_t id, AlertState state, const std::string& by,
@@ -42,9 +191,16 @@ Status SqliteStore::SetAlertState(int64_t id, AlertState state, const std::strin
       return Status::FailedPrecondition(fmt::format("alert {} is {}: it cannot become {}", id,
                                                     AlertStateName(from), AlertStateName(state)));
     }
-    VIGIL_ASSIGN_OR_RETURN(
-        Stmt * s, sc.Get("UPDATE alerts SET state = ?2, state_by = ?3, state_ns = ?4, note = ?5 "
-                         "WHERE id = ?1"));
+    Stmt* s = nullptr;
+    if (state == AlertState::kAcknowledged) {
+      VIGIL_ASSIGN_OR_RETURN(
+          s, sc.Get("UPDATE alerts SET state = ?2, state_by = ?3, state_ns = ?4, note = ?5, "
+                    "acknowledged_by = ?3, acknowledged_ns = ?4 WHERE id = ?1"));
+    } else {
+      VIGIL_ASSIGN_OR_RETURN(
+          s, sc.Get("UPDATE alerts SET state = ?2, state_by = ?3, state_ns = ?4, note = ?5, "
+                    "closed_by = ?3, closed_ns = ?4 WHERE id = ?1"));
+    }
     s->Bind(1, id).Bind(2, static_cast<int64_t>(state)).Bind(3, by).Bind(4, now_ns).Bind(5, note);
     return s->Run();
   });
@@ -61,15 +217,23 @@ Result<Page<Alert>> SqliteStore::Alerts(const AlertQuery& q) {
   std::sort(states.begin(), states.end());
   for (int64_t s : states) fp.Add(s);
   fp.Add(q.id);
+  fp.AddSet(q.zones);
   VIGIL_ASSIGN_OR_RETURN(auto token, DecodeToken(q.page.token, "alerts", fp.value(), 2));
   VIGIL_ASSIGN_OR_RETURN(auto nums, ResolveCameras(q.cameras, std::nullopt));
+  // Zones are user text: bound as parameters ?6, ?7, ...
+  std::string zone_params;
+  for (size_t i = 0; i < q.zones.size(); ++i) {
+    zone_params += fmt::format("{}?{}", i ? ", " : "", i + 6);
+  }
   std::string sql = fmt::format(
       "SELECT id, camera, time_ns, kind, message, event_id, plate_read_id, watch_id, state, "
-      "state_by, state_ns, note FROM alerts WHERE time_ns >= ?1 AND time_ns < ?2 AND (time_ns, id) "
-      "< (?3, ?4) {} {} {} ORDER BY time_ns DESC, id DESC LIMIT ?5",
+      "state_by, state_ns, note, raised_ns, acknowledged_ns, acknowledged_by, closed_ns, closed_by, "
+      "zone, units FROM alerts WHERE time_ns >= ?1 AND time_ns < ?2 AND (time_ns, id) "
+      "< (?3, ?4) {} {} {} {} ORDER BY time_ns DESC, id DESC LIMIT ?5",
       nums ? fmt::format("AND camera IN ({})", IntList(*nums)) : "",
       states.empty() ? "" : fmt::format("AND state IN ({})", IntList(states)),
-      q.id > 0 ? fmt::format("AND id = {}", q.id) : "");
+      q.id > 0 ? fmt::format("AND id = {}", q.id) : "",
+      q.zones.empty() ? "" : fmt::format("AND zone IN ({})", zone_params));
   std::lock_guard lock(read_mu_);
   VIGIL_ASSIGN_OR_RETURN(Stmt s, reader_db_->Prepare(sql));
   s.Bind(1, q.range.start_ns).Bind(2, q.range.end_ns);
@@ -77,6 +241,7 @@ Result<Page<Alert>> SqliteStore::Alerts(const AlertQuery& q) {
   // so both must be tight.
   s.Bind(3, token.empty() ? q.range.end_ns : token[0]).Bind(4, token.empty() ? INT64_MIN : token[1]);
   s.Bind(5, q.page.limit + 1);
+  for (size_t i = 0; i < q.zones.size(); ++i) s.Bind(static_cast<int>(i + 6), q.zones[i]);
   Page<Alert> page;
   for (;;) {
     VIGIL_ASSIGN_OR_RETURN(bool row, s.Step());
@@ -99,9 +264,115 @@ Result<Page<Alert>> SqliteStore::Alerts(const AlertQuery& q) {
     a.state_by = s.Text(9);
     a.state_ns = s.Int(10);
     a.note = s.Text(11);
+    a.raised_ns = s.Int(12);
+    a.acknowledged_ns = s.Int(13);
+    a.acknowledged_by = s.Text(14);
+    a.closed_ns = s.Int(15);
+    a.closed_by = s.Text(16);
+    a.zone = s.Text(17);
+    a.units = SplitList(s.Text(18));
     page.items.push_back(std::move(a));
   }
   return page;
+}
+
+Result<std::vector<AlertStats>> SqliteStore::AlertStatistics(const AlertStatsQuery& q) {
+  VIGIL_RETURN_IF_ERROR(ValidateRange(q.range, "alert statistics"));
+  if (q.period_ns < 0) {
+    return Status::InvalidArgument(fmt::format("period must be 0 (whole range) or more, got {} ns",
+                                               q.period_ns));
+  }
+  if (q.within_ns <= 0) {
+    return Status::InvalidArgument(fmt::format("the response target must be more than 0, got {} ns",
+                                               q.within_ns));
+  }
+  const int64_t span = q.range.end_ns - q.range.start_ns;
+  const int64_t period = q.period_ns == 0 ? span : q.period_ns;
+  const int64_t periods = span / period + (span % period != 0);
+  struct Times {
+    std::vector<int64_t> response, close;
+    int64_t raised = 0, within = 0, decided = 0;
+  };
+  // (period index, zone) → times; "*" holds every alert of the period.
+  std::map<std::pair<int64_t, std::string>, Times> cells;
+  std::set<std::string> wanted(q.zones.begin(), q.zones.end());
+  {
+    std::lock_guard lock(read_mu_);
+    VIGIL_ASSIGN_OR_RETURN(
+        Stmt * s, reader_stmts_.Get("SELECT raised_ns, acknowledged_ns, closed_ns, zone FROM alerts "
+                                    "WHERE raised_ns >= ?1 AND raised_ns < ?2"));
+    s->Bind(1, q.range.start_ns).Bind(2, q.range.end_ns);
+    for (;;) {
+      auto row = s->Step();
+      if (!row.ok()) {
+        s->Reset();
+        return row.status();
+      }
+      if (!*row) break;
+      const int64_t raised = s->Int(0), ack = s->Int(1), closed = s->Int(2);
+      std::string zone = s->Text(3);
+      if (!wanted.empty() && !wanted.count(zone)) continue;
+      const int64_t index = (raised - q.range.start_ns) / period;
+      const int64_t first = ack > 0 ? ack : closed;  // first action: ack, or a close without one
+      for (const std::string& key : {std::string("*"), zone}) {
+        Times& t = cells[{index, key}];
+        ++t.raised;
+        if (first > 0) {
+          t.response.push_back(first - raised);
+          ++t.decided;
+          if (first - raised <= q.within_ns) ++t.within;
+        } else if (q.now_ns - raised > q.within_ns) {
+          ++t.decided;  // still waiting, and already past the target
+        }
+        if (closed > 0) t.close.push_back(closed - raised);
+      }
+    }
+    s->Reset();
+  }
+  // Zones listed in the query get a row in every period, alerts or not.
+  const int64_t rows = static_cast<int64_t>(cells.size()) +
+                       periods * (static_cast<int64_t>(wanted.size()) + 1);
+  if (rows > 100'000) {
+    return Status::InvalidArgument(fmt::format(
+        "{} periods give about {} rows, more than 100,000: ask for a longer period or a shorter range",
+        periods, rows));
+  }
+  if (!wanted.empty()) {
+    for (int64_t i = 0; i < periods; ++i) {
+      cells[{i, "*"}];
+      for (const auto& z : wanted) cells[{i, z}];
+    }
+  }
+  // Order within a period: "*", zones by id, "" last.
+  auto rank = [](const std::string& zone) { return zone == "*" ? 0 : zone.empty() ? 2 : 1; };
+  std::vector<std::pair<std::pair<int64_t, std::string>, Times*>> order;
+  for (auto& [key, t] : cells) order.push_back({key, &t});
+  std::sort(order.begin(), order.end(), [&](const auto& a, const auto& b) {
+    if (a.first.first != b.first.first) return a.first.first < b.first.first;
+    int ra = rank(a.first.second), rb = rank(b.first.second);
+    if (ra != rb) return ra < rb;
+    return a.first.second < b.first.second;
+  });
+  std::vector<AlertStats> out;
+  out.reserve(order.size());
+  for (auto& [key, t] : order) {
+    AlertStats st;
+    st.zone = key.second;
+    st.period_start_ns = q.range.start_ns + key.first * period;
+    st.period_end_ns = std::min(st.period_start_ns + period, q.range.end_ns);
+    st.raised = t->raised;
+    st.responded = static_cast<int64_t>(t->response.size());
+    st.closed = static_cast<int64_t>(t->close.size());
+    st.response_p50_ns = NearestRankPercentile(t->response, 50);
+    st.response_p90_ns = NearestRankPercentile(t->response, 90);
+    st.close_p50_ns = NearestRankPercentile(t->close, 50);
+    st.close_p90_ns = NearestRankPercentile(t->close, 90);
+    st.within = t->within;
+    st.decided = t->decided;
+    st.within_share = t->decided > 0 ? static_cast<double>(t->within) / static_cast<double>(t->decided) : 0;
+    out.push_back(std::move(st));
+  }
+  return out;
 }
 
 Result<int64_t> SqliteStore::AppendAudit(const AuditEntry& e) {

@@ -80,12 +80,25 @@ class Store {
   virtual Status RemoveWatch(int64_t id, const std::string& by, int64_t now_ns) = 0;
   virtual Result<std::vector<WatchEntry>> Watchlist() = 0;
 
-  // ---- Alerts (durable). new -> acknowledged -> closed, or new -> closed; anything else is
-  // FailedPrecondition naming both states.
-  virtual Result<int64_t> RaiseAlert(const Alert& alert) = 0;
+  // ---- Response zones (durable). UpsertZone: InvalidArgument from ValidateZone. RemoveZone:
+  // NotFound for an unknown id; alerts raised in it keep its id.
+  virtual Status UpsertZone(const ResponseZone& zone) = 0;
+  virtual Status RemoveZone(const std::string& id) = 0;
+  virtual Result<std::vector<ResponseZone>> Zones() = 0;
+
+  // ---- Alerts (durable). RaiseAlert stores the alert and returns it as stored: its id, raised_ns
+  // (time_ns when not given), and the response zone holding the camera with that zone's units.
+  // SetAlertState: new -> acknowledged -> closed, or new -> closed, recording who and when at each
+  // step; anything else is FailedPrecondition naming both states.
+  virtual Result<Alert> RaiseAlert(const Alert& alert) = 0;
   virtual Status SetAlertState(int64_t id, AlertState state, const std::string& by,
                                const std::string& note, int64_t now_ns) = 0;
   virtual Result<Page<Alert>> Alerts(const AlertQuery& query) = 0;
+  // Per period then zone: "*" (every zone together) first, then zones by id, "" (no zone) last.
+  // A zone listed in the query gets a row for every period; otherwise zones appear in periods
+  // where they raised alerts. InvalidArgument for a bad range, period_ns < 0, within_ns <= 0, or
+  // more than 100,000 rows.
+  virtual Result<std::vector<AlertStats>> AlertStatistics(const AlertStatsQuery& query) = 0;
 
   // ---- Audit (durable): who asked for what, when, and the hash of what they got.
   virtual Result<int64_t> AppendAudit(const AuditEntry& entry) = 0;

@@ -1,6 +1,8 @@
 #include "index/types.h"
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 
 #include "base/plate_text.h"
 
@@ -110,6 +112,19 @@ bool WatchMatches(const WatchEntry& entry, std::u32string_view plate, int64_t no
     }
   }
   return false;
+}
+
+}  // namespace vigil::index
+
+namespace vigil::index {
+
+int64_t NearestRankPercentile(std::vector<int64_t>& values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  // The smallest value with at least p % of the values at or below it: rank ceil(p/100 · n).
+  auto rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(values.size())));
+  rank = std::clamp<size_t>(rank, 1, values.size());
+  return values[rank - 1];
 }
 
 }  // namespace vigil::index

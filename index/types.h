@@ -248,10 +248,21 @@ enum class AlertState : int { kNew = 0, kAcknowledged = 1, kClosed = 2 };
 std::string_view AlertStateName(AlertState state);
 std::optional<AlertState> ParseAlertState(std::string_view name);
 
+// A rapid-response zone: a named polygon on the map and the patrol units assigned to it. An alert
+// raised by a camera inside a zone carries the zone, and is published to its units first.
+struct ResponseZone {
+  std::string id;                  // "z-017"
+  std::string name;                // "Dianchi Road station"
+  std::vector<LatLon> polygon;     // 3+ vertices
+  std::vector<std::string> units;  // patrol unit ids, as dispatch names them
+  std::string updated_by;
+  int64_t updated_ns = 0;
+};
+
 struct Alert {
   int64_t id = 0;
   std::string camera;
-  int64_t time_ns = 0;
+  int64_t time_ns = 0;          // when what raised it was seen (the frame's wall time)
   std::string kind;             // "watchlist", "intrusion", "tamper_covered", ...
   std::string message;
   int64_t event_id = 0;         // 0 when none
@@ -261,15 +272,60 @@ struct Alert {
   std::string state_by;         // who acknowledged or closed it
   int64_t state_ns = 0;         // when the state last changed
   std::string note;
+  // The life of the alert: raised (stored and published) → acknowledged → closed, with who acted at
+  // each step. An alert closed without an acknowledgement has acknowledged_ns = 0.
+  int64_t raised_ns = 0;        // set by RaiseAlert's caller; time_ns when 0
+  int64_t acknowledged_ns = 0;
+  std::string acknowledged_by;
+  int64_t closed_ns = 0;
+  std::string closed_by;
+  // The response zone holding the camera (the smallest, when zones overlap), set by RaiseAlert;
+  // empty when the camera is in none. `units` are the zone's units when the alert was raised.
+  std::string zone;
+  std::vector<std::string> units;
 };
 
 struct AlertQuery {
   TimeRange range;
   std::vector<std::string> cameras;
   std::vector<AlertState> states;  // all when empty
+  std::vector<std::string> zones;  // all when empty; "" names alerts in no zone
   int64_t id = 0;                  // just this alert when > 0
   PageRequest page;                // newest first
 };
+
+// Response times of alerts raised in `range`, per zone and per period: periods start at
+// range.start_ns and last period_ns (0: one period, the whole range). The response time of an alert
+// is from raised to its first action (acknowledged, or closed without one).
+struct AlertStatsQuery {
+  TimeRange range;
+  std::vector<std::string> zones;   // all when empty; "" names alerts in no zone
+  int64_t period_ns = 0;
+  int64_t within_ns = 180 * 1'000'000'000LL;  // the target: "major incidents answered within 3 minutes"
+  int64_t now_ns = 0;               // to tell an alert still waiting from one that missed the target
+};
+
+struct AlertStats {
+  std::string zone;
+  int64_t period_start_ns = 0;
+  int64_t period_end_ns = 0;
+  int64_t raised = 0;
+  int64_t responded = 0;            // acknowledged or closed
+  int64_t closed = 0;
+  // Nearest-rank percentiles over the alerts responded to / closed; 0 when there are none.
+  int64_t response_p50_ns = 0;
+  int64_t response_p90_ns = 0;
+  int64_t close_p50_ns = 0;
+  int64_t close_p90_ns = 0;
+  // Alerts answered within within_ns, out of those whose outcome is known (answered, or still
+  // waiting longer than within_ns); share = within / decided, 0 when nothing is decided.
+  int64_t within = 0;
+  int64_t decided = 0;
+  double within_share = 0;
+};
+
+// Nearest-rank percentile (p in (0, 100]) of `values`, which it sorts; 0 when empty.
+int64_t NearestRankPercentile(std::vector<int64_t>& values, double p);
 
 struct AuditEntry {
   int64_t id = 0;

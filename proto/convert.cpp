@@ -189,6 +189,71 @@ void ToPb(const index::Alert& a, pb::Alert* out) {
   out->set_state_by(a.state_by);
   out->set_state_ns(a.state_ns);
   out->set_note(a.note);
+  out->set_zone(a.zone);
+  for (const auto& u : a.units) out->add_units(u);
+  out->set_raised_ns(a.raised_ns);
+  out->set_acknowledged_ns(a.acknowledged_ns);
+  out->set_acknowledged_by(a.acknowledged_by);
+  out->set_closed_ns(a.closed_ns);
+  out->set_closed_by(a.closed_by);
+}
+
+void ToPb(const index::ResponseZone& z, pb::Zone* out) {
+  out->set_id(z.id);
+  out->set_name(z.name);
+  for (const auto& p : z.polygon) {
+    auto* v = out->add_polygon();
+    v->set_lat(p.lat);
+    v->set_lon(p.lon);
+  }
+  for (const auto& u : z.units) out->add_units(u);
+  out->set_updated_by(z.updated_by);
+  out->set_updated_ns(z.updated_ns);
+}
+
+index::ResponseZone FromPb(const pb::Zone& z) {
+  index::ResponseZone out;
+  out.id = z.id();
+  out.name = z.name();
+  for (const auto& p : z.polygon()) out.polygon.push_back({p.lat(), p.lon()});
+  out.units.assign(z.units().begin(), z.units().end());
+  out.updated_by = z.updated_by();
+  out.updated_ns = z.updated_ns();
+  return out;
+}
+
+void ToPb(const index::AlertStats& s, pb::AlertStatsRow* out) {
+  out->set_zone(s.zone);
+  out->set_period_start_ns(s.period_start_ns);
+  out->set_period_end_ns(s.period_end_ns);
+  out->set_raised(s.raised);
+  out->set_responded(s.responded);
+  out->set_closed(s.closed);
+  out->set_response_p50_ns(s.response_p50_ns);
+  out->set_response_p90_ns(s.response_p90_ns);
+  out->set_close_p50_ns(s.close_p50_ns);
+  out->set_close_p90_ns(s.close_p90_ns);
+  out->set_within(s.within);
+  out->set_decided(s.decided);
+  out->set_within_share(s.within_share);
+}
+
+index::AlertStats FromPb(const pb::AlertStatsRow& r) {
+  index::AlertStats out;
+  out.zone = r.zone();
+  out.period_start_ns = r.period_start_ns();
+  out.period_end_ns = r.period_end_ns();
+  out.raised = r.raised();
+  out.responded = r.responded();
+  out.closed = r.closed();
+  out.response_p50_ns = r.response_p50_ns();
+  out.response_p90_ns = r.response_p90_ns();
+  out.close_p50_ns = r.close_p50_ns();
+  out.close_p90_ns = r.close_p90_ns();
+  out.within = r.within();
+  out.decided = r.decided();
+  out.within_share = r.within_share();
+  return out;
 }
 
 index::Alert FromPb(const pb::Alert& a) {
@@ -205,6 +270,13 @@ index::Alert FromPb(const pb::Alert& a) {
   out.state_by = a.state_by();
   out.state_ns = a.state_ns();
   out.note = a.note();
+  out.zone = a.zone();
+  out.units.assign(a.units().begin(), a.units().end());
+  out.raised_ns = a.raised_ns();
+  out.acknowledged_ns = a.acknowledged_ns();
+  out.acknowledged_by = a.acknowledged_by();
+  out.closed_ns = a.closed_ns();
+  out.closed_by = a.closed_by();
   return out;
 }
 

@@ -32,9 +32,13 @@ void ToPb(const index::Alert& a, pb::Alert* out);
 void ToPb(const index::WatchEntry& w, pb::WatchEntry* out);
 void ToPb(const index::FootageSpan& s, pb::Span* out);
 void ToPb(const index::Gap& g, pb::Gap* out);
+void ToPb(const index::ResponseZone& z, pb::Zone* out);
+void ToPb(const index::AlertStats& s, pb::AlertStatsRow* out);
 
 index::Event FromPb(const pb::Event& e);
 index::PlateRead FromPb(const pb::PlateRead& r);
 index::Alert FromPb(const pb::Alert& a);
+index::ResponseZone FromPb(const pb::Zone& z);
+index::AlertStats FromPb(const pb::AlertStatsRow& r);
 
 }  // namespace vigil::api

@@ -16,7 +16,7 @@ namespace vigil::api {
 namespace {
 
 std::vector<std::string> Seeds(const index::testing::City& city) {
-  std::vector<v1::Request> reqs(16);
+  std::vector<v1::Request> reqs(20);
   v1::TimeRange all;
   all.set_from_ns(city.options().start_ns);
   all.set_to_ns(city.end_ns());
@@ -50,6 +50,18 @@ std::vector<std::string> Seeds(const index::testing::City& city) {
   reqs[14].mutable_export_clip()->mutable_range()->set_to_ns(all.from_ns() + 60'000'000'000);
   reqs[15].mutable_export_fetch()->set_export_id("20261123T000000Z-0000");
   reqs[15].mutable_export_fetch()->set_max_bytes(1024);
+  reqs[16].mutable_zones();
+  auto* zone = reqs[17].mutable_zone_upsert()->mutable_zone();
+  zone->set_id("z-1");
+  zone->add_units("P-07");
+  for (auto [lat, lon] : {std::pair{25.0, 102.7}, {25.0, 102.71}, {25.01, 102.71}}) {
+    auto* v = zone->add_polygon();
+    v->set_lat(lat);
+    v->set_lon(lon);
+  }
+  reqs[18].mutable_zone_remove()->set_id("z-1");
+  *reqs[19].mutable_alert_stats()->mutable_range() = all;
+  reqs[19].mutable_alert_stats()->set_period_ns(3'600'000'000'000);
   std::vector<std::string> out;
   for (auto& r : reqs) {
     r.set_id(42);

@@ -183,11 +183,30 @@ class RemoteStore final : public index::Store {
     std::vector<index::WatchEntry> out;
     for (const auto& w : r.watchlist().entries()) {
       out.push_back({w.id(), w.pattern(), static_cast<index::PlateMatch>(static_cast<int>(w.match())),
-                     w.max_substitutions(), w.reason(), w.added_by(), w.added_ns()});
+                     w.max_substitutions(), w.reason(), w.added_by(), w.added_ns(), w.priority(),
+                     w.expires_ns()});
     }
     return out;
   }
-  Result<int64_t> RaiseAlert(const index::Alert&) override { return NotRemote("raising alerts"); }
+  Status UpsertZone(const index::ResponseZone& z) override {
+    v1::Request q;
+    ToPb(z, q.mutable_zone_upsert()->mutable_zone());
+    return Call(q).status();
+  }
+  Status RemoveZone(const std::string& id) override {
+    v1::Request q;
+    q.mutable_zone_remove()->set_id(id);
+    return Call(q).status();
+  }
+  Result<std::vector<index::ResponseZone>> Zones() override {
+    v1::Request q;
+    q.mutable_zones();
+    VIGIL_ASSIGN_OR_RETURN(auto r, Call(q));
+    std::vector<index::ResponseZone> out;
+    for (const auto& z : r.zones().zones()) out.push_back(FromPb(z));
+    return out;
+  }
+  Result<index::Alert> RaiseAlert(const index::Alert&) override { return NotRemote("raising alerts"); }
   Status SetAlertState(int64_t id, index::AlertState state, const std::string&,
                        const std::string& note, int64_t) override {
     v1::Request q;
@@ -203,11 +222,24 @@ class RemoteStore final : public index::Store {
     for (const auto& c : aq.cameras) a->add_cameras(c);
     for (auto s : aq.states) a->add_states(std::string(index::AlertStateName(s)));
     a->set_id(aq.id);
+    for (const auto& z : aq.zones) a->add_zones(z);
     SetPage(aq.page, a->mutable_page());
     VIGIL_ASSIGN_OR_RETURN(auto r, Call(q));
     index::Page<index::Alert> out;
     for (const auto& al : r.alerts().alerts()) out.items.push_back(FromPb(al));
     out.next_token = r.alerts().next_page_token();
+    return out;
+  }
+  Result<std::vector<index::AlertStats>> AlertStatistics(const index::AlertStatsQuery& sq) override {
+    v1::Request q;
+    auto* a = q.mutable_alert_stats();
+    SetRange(sq.range, a->mutable_range());
+    for (const auto& z : sq.zones) a->add_zones(z);
+    a->set_period_ns(sq.period_ns);
+    a->set_within_ns(sq.within_ns);
+    VIGIL_ASSIGN_OR_RETURN(auto r, Call(q));
+    std::vector<index::AlertStats> out;
+    for (const auto& row : r.alert_stats().rows()) out.push_back(FromPb(row));
     return out;
   }
   Result<int64_t> AppendAudit(const index::AuditEntry&) override {

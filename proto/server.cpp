@@ -224,6 +224,7 @@ Response Handle(const Request& q, index::Store& reader, index::Store& writer, Cl
           aq.states.push_back(*st);
         }
         aq.id = a.id();
+        aq.zones.assign(a.zones().begin(), a.zones().end());
         aq.page = FromPb(a.page(), a.has_page());
         VIGIL_ASSIGN_OR_RETURN(auto page, reader.Alerts(aq));
         auto* out = r.mutable_alerts();
@@ -239,6 +240,45 @@ Response Handle(const Request& q, index::Store& reader, index::Store& writer, Cl
         if (q.user().empty()) return Status::InvalidArgument("an alert update needs the user");
         VIGIL_RETURN_IF_ERROR(writer.SetAlertState(u.id(), *st, q.user(), u.note(), clock.WallNs()));
         r.mutable_alert_update();
+        return Status::Ok();
+      });
+    case Request::kZones:
+      return Answer(id, [&](Response& r) -> Status {
+        VIGIL_ASSIGN_OR_RETURN(auto zones, reader.Zones());
+        auto* out = r.mutable_zones();
+        for (const auto& z : zones) ToPb(z, out->add_zones());
+        return Status::Ok();
+      });
+    case Request::kZoneUpsert:
+      return Answer(id, [&](Response& r) -> Status {
+        if (q.user().empty()) return Status::InvalidArgument("changing a zone needs the user");
+        index::ResponseZone z = FromPb(q.zone_upsert().zone());
+        z.updated_by = q.user();
+        z.updated_ns = clock.WallNs();
+        VIGIL_RETURN_IF_ERROR(writer.UpsertZone(z));
+        r.mutable_zone_upsert();
+        return Status::Ok();
+      });
+    case Request::kZoneRemove:
+      return Answer(id, [&](Response& r) -> Status {
+        if (q.user().empty()) return Status::InvalidArgument("removing a zone needs the user");
+        VIGIL_RETURN_IF_ERROR(writer.RemoveZone(q.zone_remove().id()));
+        r.mutable_zone_remove();
+        return Status::Ok();
+      });
+    case Request::kAlertStats:
+      return Answer(id, [&](Response& r) -> Status {
+        const auto& a = q.alert_stats();
+        index::AlertStatsQuery sq;
+        sq.range = FromPb(a.range());
+        sq.zones.assign(a.zones().begin(), a.zones().end());
+        sq.period_ns = a.period_ns();
+        if (a.within_ns() != 0) sq.within_ns = a.within_ns();
+        sq.now_ns = clock.WallNs();
+        VIGIL_ASSIGN_OR_RETURN(auto rows, reader.AlertStatistics(sq));
+        auto* out = r.mutable_alert_stats();
+        for (const auto& row : rows) ToPb(row, out->add_rows());
+        out->set_within_ns(sq.within_ns);
         return Status::Ok();
       });
     case Request::kCounts:
@@ -524,7 +564,7 @@ void Server::Impl::WorkerLoop(int n) {
   }
 }
 
-// An alert changed state through the API: every monitoring room watching it hears so.
+// An alert changed state through the API: every monitoring room and unit watching it hears so.
 void Server::Impl::PublishAlert(int64_t id) {
   index::AlertQuery q;
   q.range = {INT64_MIN, INT64_MAX};
@@ -532,9 +572,12 @@ void Server::Impl::PublishAlert(int64_t id) {
   q.page.limit = 1;
   auto page = store->Alerts(q);
   if (!page.ok() || page->items.empty()) return;
+  const index::Alert& a = page->items.front();
   v1::LiveMessage m;
-  ToPb(page->items.front(), m.mutable_alert());
-  Publish("alert." + page->items.front().camera, std::move(m));
+  ToPb(a, m.mutable_alert());
+  // The zone's units hear it too: the unit that took it, and the others that need not.
+  for (const auto& unit : a.units) Publish("unit." + unit, m);
+  Publish("alert." + a.camera, std::move(m));
 }
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -2,7 +2,7 @@
 // The SQLite Store, declared here so that its parts can live in one file per concern:
 // sqlite_store.cpp (writer thread, cameras, segments, gaps), sqlite_events.cpp (events, counts,
 // footage, places), sqlite_plates.cpp (plate reads, plate search, watchlist), sqlite_alerts.cpp
-// (alerts, audit).
+// (response zones, alerts, alert statistics, audit).
 
 #include <condition_variable>
 #include <deque>
@@ -90,10 +90,15 @@ class SqliteStore final : public Store {
   Status RemoveWatch(int64_t id, const std::string& by, int64_t now_ns) override;
   Result<std::vector<WatchEntry>> Watchlist() override;
 
-  Result<int64_t> RaiseAlert(const Alert& alert) override;
+  Status UpsertZone(const ResponseZone& zone) override;
+  Status RemoveZone(const std::string& id) override;
+  Result<std::vector<ResponseZone>> Zones() override;
+
+  Result<Alert> RaiseAlert(const Alert& alert) override;
   Status SetAlertState(int64_t id, AlertState state, const std::string& by,
                        const std::string& note, int64_t now_ns) override;
   Result<Page<Alert>> Alerts(const AlertQuery& query) override;
+  Result<std::vector<AlertStats>> AlertStatistics(const AlertStatsQuery& query) override;
 
   Result<int64_t> AppendAudit(const AuditEntry& entry) override;
   Result<Page<AuditEntry>> Audit(const AuditQuery& query) override;

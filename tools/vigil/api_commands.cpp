@@ -6,6 +6,7 @@
 #include <cmath>
 #include <csignal>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -332,7 +333,57 @@ int Watchlist(const ApiCommands& c, const ApiContext& ctx, api::Client& client) 
   return kExitOk;
 }
 
+// "P-07, P-08" or "-".
+std::string Units(const google::protobuf::RepeatedPtrField<std::string>& units) {
+  return units.empty() ? std::string("-") : fmt::format("{}", fmt::join(units, ","));
+}
+
+// How long after it was raised a step came: "+1 min 10 s", or "-" when it has not come.
+std::string After(int64_t raised_ns, int64_t at_ns) {
+  return at_ns > 0 ? "+" + FormatDuration(at_ns - raised_ns) : "-";
+}
+
+int AlertStats(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
+  v1::Request q;
+  auto* a = q.mutable_alert_stats();
+  const int64_t now = SystemClock().WallNs();
+  a->mutable_range()->set_from_ns(ctx.range.start_ns == INT64_MIN ? now - 86400 * kNsPerSec : ctx.range.start_ns);
+  a->mutable_range()->set_to_ns(ctx.range.end_ns == INT64_MAX ? now : ctx.range.end_ns);
+  for (const auto& z : c.zones) a->add_zones(z);
+  auto period = ParseDuration(c.period);
+  if (!period.ok()) return Fail(period.error());
+  auto within = ParseDuration(c.within);
+  if (!within.ok()) return Fail(within.error());
+  if (*within <= 0) return Fail(Status::InvalidArgument("--within must be more than 0"));
+  a->set_period_ns(*period);
+  a->set_within_ns(*within);
+  auto r = client.Call(q);
+  if (!r.ok()) return Fail(r.error());
+  const auto& rows = r->alert_stats().rows();
+  if (ctx.json) {
+    for (const auto& row : rows) fmt::print("{}\n", OneLineJson(row));
+    return kExitOk;
+  }
+  const std::string target = FormatDuration(r->alert_stats().within_ns());
+  fmt::print("{:<16} {:<16} {:<14} {:>6} {:>6} {:>6} {:>14} {:>14} {:>14} {:>14}  {}\n", "FROM", "TO", "ZONE",
+             "RAISED", "ANSWD", "CLOSED", "RESPONSE P50", "RESPONSE P90", "CLOSE P50", "CLOSE P90",
+             "WITHIN " + target);
+  auto dur = [](int64_t n, int64_t ns) { return n > 0 ? FormatDuration(ns) : std::string("-"); };
+  for (const auto& row : rows) {
+    fmt::print("{:<16} {:<16} {:<14} {:>6} {:>6} {:>6} {:>14} {:>14} {:>14} {:>14}  {}\n",
+               FormatLocal(row.period_start_ns()).substr(0, 16), FormatLocal(row.period_end_ns()).substr(0, 16),
+               row.zone() == "*" ? "(all)" : row.zone().empty() ? "(no zone)" : row.zone(), row.raised(),
+               row.responded(), row.closed(), dur(row.responded(), row.response_p50_ns()),
+               dur(row.responded(), row.response_p90_ns()), dur(row.closed(), row.close_p50_ns()),
+               dur(row.closed(), row.close_p90_ns()),
+               row.decided() > 0 ? fmt::format("{:.0f} % ({}/{})", 100 * row.within_share(), row.within(), row.decided())
+                                 : std::string("-"));
+  }
+  return kExitOk;
+}
+
 int Alerts(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
+  if (*c.alerts_stats) return AlertStats(c, ctx, client);
   v1::Request q;
   if (*c.alerts_ack || *c.alerts_close) {
     auto* u = q.mutable_alert_update();
@@ -349,17 +400,28 @@ int Alerts(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
   a->mutable_range()->set_to_ns(ctx.range.end_ns);
   for (const auto& cam : ctx.cameras) a->add_cameras(cam);
   for (const auto& s : c.states) a->add_states(s);
+  for (const auto& z : c.zones) a->add_zones(z);
   a->mutable_page()->set_limit(c.limit);
   a->mutable_page()->set_page_token(c.page);
   auto r = client.Call(q);
   if (!r.ok()) return Fail(r.error());
-  if (!ctx.json) fmt::print("{:>6} {:<19} {:<10} {:<12} {:<13} {:<14} {}\n", "ID", "TIME", "CAMERA", "KIND", "STATE", "BY", "MESSAGE");
+  if (!ctx.json) {
+    fmt::print("{:>6} {:<19} {:<10} {:<10} {:<13} {:<10} {:<12} {:<24} {:<24} {}\n", "ID", "RAISED", "CAMERA",
+               "KIND", "STATE", "ZONE", "UNITS", "ACKNOWLEDGED", "CLOSED", "MESSAGE");
+  }
   for (const auto& al : r->alerts().alerts()) {
     if (ctx.json) {
       fmt::print("{}\n", OneLineJson(al));
     } else {
-      fmt::print("{:>6} {:<19} {:<10} {:<12} {:<13} {:<14} {}\n", al.id(), FormatLocal(al.time_ns()), al.camera(),
-                 al.kind(), al.state(), al.state_by(), al.message());
+      const int64_t raised = al.raised_ns() ? al.raised_ns() : al.time_ns();
+      auto step = [&](int64_t at, const std::string& by) {
+        return at > 0 ? fmt::format("{} {}", After(raised, at), by) : std::string("-");
+      };
+      fmt::print("{:>6} {:<19} {:<10} {:<10} {:<13} {:<10} {:<12} {:<24} {:<24} {}\n", al.id(),
+                 FormatLocal(raised), al.camera(), al.kind(), al.state(),
+                 al.zone().empty() ? "-" : al.zone(), Units(al.units()),
+                 step(al.acknowledged_ns(), al.acknowledged_by()), step(al.closed_ns(), al.closed_by()),
+                 al.message());
     }
   }
   const std::string& next = r->alerts().next_page_token();
@@ -368,6 +430,65 @@ int Alerts(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
       fmt::print("{{\"next_page\":\"{}\"}}\n", next);
     } else {
       fmt::print(stderr, "more rows: add --page {}\n", next);
+    }
+  }
+  return kExitOk;
+}
+
+// "25.04,102.71;25.05,102.71;25.05,102.72" → vertices.
+Result<std::vector<std::pair<double, double>>> ParsePolygon(const std::string& text) {
+  std::vector<std::pair<double, double>> out;
+  std::stringstream ss(text);
+  std::string vertex;
+  while (std::getline(ss, vertex, ';')) {
+    double lat = 0, lon = 0;
+    int used = 0;
+    if (std::sscanf(vertex.c_str(), " %lf , %lf %n", &lat, &lon, &used) != 2 ||
+        used != static_cast<int>(vertex.size())) {
+      return Status::InvalidArgument(fmt::format(
+          "--polygon: cannot read vertex '{}' (give \"LAT,LON;LAT,LON;LAT,LON...\")", vertex));
+    }
+    out.emplace_back(lat, lon);
+  }
+  return out;
+}
+
+int Zones(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
+  v1::Request q;
+  if (*c.zones_set) {
+    auto* z = q.mutable_zone_upsert()->mutable_zone();
+    z->set_id(c.zone_id);
+    z->set_name(c.zone_name.empty() ? c.zone_id : c.zone_name);
+    auto poly = ParsePolygon(c.polygon);
+    if (!poly.ok()) return Fail(poly.error());
+    for (const auto& [lat, lon] : *poly) {
+      auto* v = z->add_polygon();
+      v->set_lat(lat);
+      v->set_lon(lon);
+    }
+    for (const auto& u : c.units) z->add_units(u);
+    auto r = client.Call(q);
+    if (!r.ok()) return Fail(r.error());
+    if (!ctx.json) fmt::print("zone {} set: {} vertices, units {}\n", c.zone_id, poly->size(), Units(z->units()));
+    return kExitOk;
+  }
+  if (*c.zones_remove) {
+    q.mutable_zone_remove()->set_id(c.zone_id);
+    auto r = client.Call(q);
+    if (!r.ok()) return Fail(r.error());
+    if (!ctx.json) fmt::print("zone {} removed\n", c.zone_id);
+    return kExitOk;
+  }
+  q.mutable_zones();
+  auto r = client.Call(q);
+  if (!r.ok()) return Fail(r.error());
+  if (!ctx.json) fmt::print("{:<12} {:<28} {:<20} {:>8}  {}\n", "ID", "NAME", "UNITS", "VERTICES", "UPDATED");
+  for (const auto& z : r->zones().zones()) {
+    if (ctx.json) {
+      fmt::print("{}\n", OneLineJson(z));
+    } else {
+      fmt::print("{:<12} {:<28} {:<20} {:>8}  {} by {}\n", z.id(), z.name(), Units(z.units()), z.polygon_size(),
+                 z.updated_ns() ? FormatLocal(z.updated_ns()) : std::string("-"), z.updated_by());
     }
   }
   return kExitOk;
@@ -445,7 +566,8 @@ int Patrol(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
 }  // namespace
 
 bool ApiCommands::chosen() const {
-  return *export_cmd || *watch_cmd || *watchlist_cmd || *alerts_cmd || *snapshot_cmd || *patrol_cmd;
+  return *export_cmd || *watch_cmd || *watchlist_cmd || *alerts_cmd || *zones_cmd || *snapshot_cmd ||
+         *patrol_cmd;
 }
 
 void AddApiCommands(CLI::App& app, ApiCommands& c) {
@@ -471,6 +593,7 @@ void AddApiCommands(CLI::App& app, ApiCommands& c) {
   c.watchlist_remove->add_option("id", c.id, "entry id")->required();
   c.alerts_cmd = app.add_subcommand("alerts", "alerts: list, ack, close (--server)");
   c.alerts_cmd->add_option("--state", c.states, "new, acknowledged, closed (repeatable)");
+  c.alerts_cmd->add_option("--zone,-z", c.zones, "response zone id (repeatable; \"\" for alerts in none)");
   c.alerts_cmd->add_option("--limit", c.limit, "rows per page (1-10000, default 100)");
   c.alerts_cmd->add_option("--page", c.page, "token printed by the previous page");
   c.alerts_ack = c.alerts_cmd->add_subcommand("ack", "acknowledge an alert");
@@ -479,6 +602,19 @@ void AddApiCommands(CLI::App& app, ApiCommands& c) {
     sub->add_option("id", c.id, "alert id")->required();
     sub->add_option("--note", c.note, "what was done");
   }
+  c.alerts_stats = c.alerts_cmd->add_subcommand(
+      "stats", "response times per zone and period: p50/p90, share answered within a target");
+  c.alerts_stats->add_option("--period", c.period, "one row per zone per period: 1h, 1d, 1w (default: the whole range)");
+  c.alerts_stats->add_option("--within", c.within, "the response target (default 3m)");
+  c.alerts_stats->add_option("--zone,-z", c.zones, "response zone id (repeatable)");
+  c.zones_cmd = app.add_subcommand("zones", "rapid-response zones and their patrol units: list, set, remove (--server)");
+  c.zones_set = c.zones_cmd->add_subcommand("set", "add or replace a zone");
+  c.zones_set->add_option("id", c.zone_id, "zone id, e.g. z-017")->required();
+  c.zones_set->add_option("--name", c.zone_name, "what people call it");
+  c.zones_set->add_option("--polygon", c.polygon, "vertices: \"LAT,LON;LAT,LON;LAT,LON...\"")->required();
+  c.zones_set->add_option("--unit,-u", c.units, "patrol unit assigned to the zone (repeatable)");
+  c.zones_remove = c.zones_cmd->add_subcommand("remove", "remove a zone (its alerts keep its id)");
+  c.zones_remove->add_option("id", c.zone_id, "zone id")->required();
   c.snapshot_cmd = app.add_subcommand("snapshot", "a camera's live picture as JPEG (--server; analysed cameras)");
   c.snapshot_cmd->add_option("--camera,-c", c.live_cameras, "the camera")->required();
   c.snapshot_cmd->add_option("--output,-o", c.output, "JPEG file (default CAMERA.jpg)");
@@ -503,6 +639,7 @@ int RunApiCommand(const ApiCommands& c, const ApiContext& ctx) {
   if (*c.watchlist_cmd) return Watchlist(c, ctx, **client);
   if (*c.snapshot_cmd) return Snapshot(c, ctx, **client);
   if (*c.patrol_cmd) return Patrol(c, ctx, **client);
+  if (*c.zones_cmd) return Zones(c, ctx, **client);
   return Alerts(c, ctx, **client);
 }
 

@@ -1,6 +1,6 @@
 #pragma once
-// The subcommands that only a running vigild can answer: export, watch, watchlist, alerts, snapshot,
-// patrol.
+// The subcommands that only a running vigild can answer: export, watch, watchlist, alerts (list,
+// ack, close, stats), zones, snapshot, patrol.
 
 #include <optional>
 #include <string>
@@ -21,6 +21,10 @@ struct ApiCommands {
   CLI::App* alerts_cmd = nullptr;
   CLI::App* alerts_ack = nullptr;
   CLI::App* alerts_close = nullptr;
+  CLI::App* alerts_stats = nullptr;
+  CLI::App* zones_cmd = nullptr;
+  CLI::App* zones_set = nullptr;
+  CLI::App* zones_remove = nullptr;
   CLI::App* snapshot_cmd = nullptr;
   CLI::App* patrol_cmd = nullptr;
 
@@ -42,6 +46,11 @@ struct ApiCommands {
   std::string note;
   int64_t limit = 100;
   std::string page;
+  std::vector<std::string> zones;
+  std::string period = "0", within = "3m";
+  // zones
+  std::string zone_id, zone_name, polygon;
+  std::vector<std::string> units;
   // snapshot, patrol
   std::vector<std::string> live_cameras;
   std::string output;  // a file (snapshot) or a directory (patrol)

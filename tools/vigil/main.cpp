@@ -18,8 +18,10 @@
 //     one clip per camera with its manifest; kept on the server, or downloaded (hash checked).
 //   vigil --server ENDPOINT watch [--topic alert.|camera.|event.cam1 ...] [--count N] [--seconds S]
 //   vigil --server ENDPOINT watchlist [add PATTERN --reason TEXT [--fuzzy N] | remove ID]
-//   vigil --server ENDPOINT alerts [--state S]... [--camera ID]... [--from T] [--to T]
+//   vigil --server ENDPOINT alerts [--state S]... [--camera ID]... [--zone Z]... [--from T] [--to T]
 //                                  | alerts ack ID [--note TEXT] | alerts close ID [--note TEXT]
+//                                  | alerts stats [--from T] [--to T] [--period 1d] [--within 3m] [--zone Z]...
+//   vigil --server ENDPOINT zones [set ID --polygon "LAT,LON;..." [--name N] [--unit U]... | remove ID]
 //
 // Paged commands print the token for the next page on stderr (tables) or as a last line
 // {"next_page": TOKEN} (--json).
@@ -186,6 +188,8 @@ int main(int argc, char** argv) {
   add_range(api_cmds.export_cmd);
   add_place(api_cmds.export_cmd);
   add_range(api_cmds.alerts_cmd);
+  api_cmds.alerts_stats->add_option("--from", range.from, "start (default: a day ago)");
+  api_cmds.alerts_stats->add_option("--to", range.to, "end (default now)");
   CLI11_PARSE(app, argc, argv);
 
   if (index_path.empty() && server.empty()) {

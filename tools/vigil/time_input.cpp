@@ -1,5 +1,7 @@
 #include "tools/vigil/time_input.h"
 
+#include <cmath>
+#include <cstdio>
 #include <ctime>
 
 #include "base/clock.h"
@@ -83,6 +85,33 @@ Result<int64_t> ParseTimeInput(const std::string& text, int64_t now_ns) {
     return LocalToUtc(t.tm_year + 1900, t.tm_mon + 1, t.tm_mday - (yesterday ? 1 : 0), h, mi, s);
   }
   return bad();
+}
+
+Result<int64_t> ParseDuration(const std::string& text) {
+  if (text == "0") return 0;
+  double n = 0;
+  char unit = 0;
+  int used = 0;
+  if (std::sscanf(text.c_str(), "%lf%c%n", &n, &unit, &used) != 2 || used != static_cast<int>(text.size()) ||
+      !(n >= 0) || n > 1e6) {
+    return Status::InvalidArgument(
+        fmt::format("cannot read duration '{}' (try \"90s\", \"3m\", \"6h\", \"1d\", \"1w\")", text));
+  }
+  double mult = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : unit == 'd' ? 86400
+              : unit == 'w' ? 7 * 86400 : -1;
+  if (mult < 0) {
+    return Status::InvalidArgument(
+        fmt::format("cannot read duration '{}': the unit is s, m, h, d or w", text));
+  }
+  return static_cast<int64_t>(std::llround(n * mult * static_cast<double>(kNsPerSec)));
+}
+
+std::string FormatDuration(int64_t ns) {
+  const int64_t s = (ns + kNsPerSec / 2) / kNsPerSec;
+  if (s < 60) return fmt::format("{} s", s);
+  if (s < 3600) return fmt::format("{} min {:02} s", s / 60, s % 60);
+  if (s < 86400) return fmt::format("{} h {:02} min", s / 3600, (s % 3600) / 60);
+  return fmt::format("{} d {} h", s / 86400, (s % 86400) / 3600);
 }
 
 }  // namespace vigil::cli

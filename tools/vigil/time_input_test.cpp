@@ -39,5 +39,24 @@ TEST_CASE("times typed by people become UTC nanoseconds, in the local zone where
   tzset();
 }
 
+TEST_CASE("durations are read with their unit and shown for people") {
+  CHECK(ParseDuration("0").value() == 0);
+  CHECK(ParseDuration("90s").value() == 90 * kNsPerSec);
+  CHECK(ParseDuration("3m").value() == 180 * kNsPerSec);
+  CHECK(ParseDuration("1.5h").value() == 5400 * kNsPerSec);
+  CHECK(ParseDuration("1d").value() == 86400 * kNsPerSec);
+  CHECK(ParseDuration("1w").value() == 7 * 86400 * kNsPerSec);
+  for (const char* bad : {"", "3", "3x", "-3m", "3m ", "m", "1e9d"}) {
+    CAPTURE(bad);
+    auto r = ParseDuration(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().message().find("duration") != std::string::npos);
+  }
+  CHECK(FormatDuration(42 * kNsPerSec) == "42 s");
+  CHECK(FormatDuration(185 * kNsPerSec) == "3 min 05 s");
+  CHECK(FormatDuration(7800 * kNsPerSec) == "2 h 10 min");
+  CHECK(FormatDuration(100'800 * kNsPerSec) == "1 d 4 h");
+}
+
 }  // namespace
 }  // namespace vigil::cli

@@ -13,6 +13,7 @@
 
 #include "base/fs.h"
 #include "base/toml_reader.h"
+#include "index/geo.h"
 
 namespace vigil::vigild {
 namespace {
@@ -90,6 +91,37 @@ Status ParseCamera(const std::string& path, const toml::table& t, int index,
   return Status::Ok();
 }
 
+// [[zones]]: id, name, units = ["P-07", ...], polygon = [[lat, lon], [lat, lon], ...].
+Status ParseZone(const std::string& path, const toml::table& t, int index, index::ResponseZone& z) {
+  TomlReader r(path, t, fmt::format("[[zones]] #{}", index));
+  VIGIL_RETURN_IF_ERROR(r.CheckKeys({"id", "name", "units", "polygon"}));
+  VIGIL_RETURN_IF_ERROR(r.String("id", z.id, true));
+  z.name = z.id;
+  VIGIL_RETURN_IF_ERROR(r.String("name", z.name));
+  VIGIL_RETURN_IF_ERROR(r.Strings("units", z.units));
+  const toml::node* poly = t.get("polygon");
+  if (!poly) return Status::InvalidArgument(fmt::format("{}: zone {} needs a polygon", r.Line("id"), z.id));
+  const toml::array* arr = poly->as_array();
+  auto bad_vertex = [&](const toml::node& n) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: zone {}: polygon must be [[lat, lon], ...] in degrees", Where(path, n), z.id));
+  };
+  if (!arr) return bad_vertex(*poly);
+  for (const toml::node& v : *arr) {
+    const toml::array* pair = v.as_array();
+    if (!pair || pair->size() != 2) return bad_vertex(v);
+    auto lat = (*pair)[0].value<double>();
+    auto lon = (*pair)[1].value<double>();
+    if (!lat || !lon) return bad_vertex(v);
+    z.polygon.push_back({*lat, *lon});
+  }
+  z.updated_by = "config " + path;
+  if (Status st = index::ValidateZone(z); !st.ok()) {
+    return Status::InvalidArgument(fmt::format("{}: {}", r.Line("id"), st.message()));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status ValidateRtspUrl(const std::string& url) {
@@ -146,7 +178,8 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
   cfg.path = path;
   TomlReader top(path, root, "the top level");
   VIGIL_RETURN_IF_ERROR(
-      top.CheckKeys({"data_dir", "log_level", "api", "recording", "analytics", "plates", "cameras"}));
+      top.CheckKeys({"data_dir", "log_level", "api", "recording", "analytics", "plates", "cameras",
+                     "zones"}));
   VIGIL_RETURN_IF_ERROR(top.String("data_dir", cfg.recording.data_dir, true));
   VIGIL_RETURN_IF_ERROR(top.String("log_level", cfg.log_level));
   if (cfg.recording.data_dir.empty()) {
@@ -256,6 +289,29 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
           fmt::format("{}: duplicate camera id '{}' (first defined at {})", where, cam.id, it->second));
     }
     cfg.cameras.push_back(std::move(cam));
+  }
+
+  if (const toml::node* zones = root.get("zones")) {
+    const toml::array* zarr = zones->as_array();
+    if (!zarr) {
+      return Status::InvalidArgument(fmt::format("{}: zones must be [[zones]] tables", Where(path, *zones)));
+    }
+    std::map<std::string, std::string> zone_seen;
+    int zi = 0;
+    for (const toml::node& n : *zarr) {
+      ++zi;
+      const toml::table* t = n.as_table();
+      if (!t) return Status::InvalidArgument(fmt::format("{}: zones must be [[zones]] tables", Where(path, n)));
+      index::ResponseZone z;
+      VIGIL_RETURN_IF_ERROR(ParseZone(path, *t, zi, z));
+      std::string where = TomlReader(path, *t, "").Line("id");
+      auto [it, fresh] = zone_seen.emplace(z.id, where);
+      if (!fresh) {
+        return Status::InvalidArgument(
+            fmt::format("{}: duplicate zone id '{}' (first defined at {})", where, z.id, it->second));
+      }
+      cfg.zones.push_back(std::move(z));
+    }
   }
   return cfg;
 }

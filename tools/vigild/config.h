@@ -13,6 +13,7 @@
 #include "analytics/rules.h"
 #include "base/status.h"
 #include "base/toml_reader.h"
+#include "index/types.h"
 #include "ingest/recording_config.h"
 
 namespace vigil::vigild {
@@ -52,6 +53,9 @@ struct Config {
   std::map<std::string, analytics::PlatesConfig> plates;
   ingest::RecordingOptions recording;  // recording.data_dir is absolute after loading
   std::vector<ingest::CameraConfig> cameras;
+  // [[zones]]: rapid-response zones, written to the index at start (zones added through the API
+  // stay; a zone listed here is reset to what the file says at each start).
+  std::vector<index::ResponseZone> zones;
   std::string log_level = "info";
 };
 

@@ -80,6 +80,30 @@ TEST_CASE("plate cameras and the node's plate settings are read") {
   CHECK(cfg->plates_node.duplicate_ns == 60 * kNsPerSec);
 }
 
+TEST_CASE("response zones are read with their units and polygon") {
+  auto cfg = ParseConfig(std::string(kGood) + R"(
+[[zones]]
+id = "z-017"
+name = "Dongfeng Square station"
+units = ["P-07", "P-08"]
+polygon = [[24.878, 102.830], [24.878, 102.836], [24.882, 102.836], [24.882, 102.830]]
+
+[[zones]]
+id = "z-018"
+polygon = [[24.8, 102.8], [24.8, 102.9], [24.9, 102.9]]
+)", "/etc/vigil/c.toml");
+  REQUIRE(cfg.ok());
+  REQUIRE(cfg->zones.size() == 2);
+  CHECK(cfg->zones[0].id == "z-017");
+  CHECK(cfg->zones[0].name == "Dongfeng Square station");
+  CHECK(cfg->zones[0].units == std::vector<std::string>{"P-07", "P-08"});
+  REQUIRE(cfg->zones[0].polygon.size() == 4);
+  CHECK(cfg->zones[0].polygon[2].lat == doctest::Approx(24.882));
+  CHECK(cfg->zones[0].polygon[2].lon == doctest::Approx(102.836));
+  CHECK(cfg->zones[1].name == "z-018");  // the id when unnamed
+  CHECK(cfg->zones[1].units.empty());
+}
+
 TEST_CASE("a relative data_dir is anchored at the config file's directory") {
   auto cfg = ParseConfig("data_dir = \"data\"\n[[cameras]]\nid = \"a\"\nmain = \"rtsp://h/x\"\n"
                          "lat = 1.0\nlon = 1.0\n",
@@ -127,6 +151,19 @@ TEST_CASE("each config mistake is refused with the file, the line and the reason
        "c.toml:8: unknown key 'fsp' in camera cam1's [cameras.plates]"},
       {"plate rate out of range", head + cam + "[cameras.plates]\nfps = 60\n", "c.toml:8: fps = 60"},
       {"typo in [plates]", head + "[plates]\nnearst = 3\n" + cam, "c.toml:3: unknown key 'nearst' in [plates]"},
+      {"typo in a zone", head + cam + "[[zones]]\nid = \"z1\"\nunit = [\"P-1\"]\n",
+       "c.toml:9: unknown key 'unit' in [[zones]] #1"},
+      {"zone without polygon", head + cam + "[[zones]]\nid = \"z1\"\n", "c.toml:8: zone z1 needs a polygon"},
+      {"zone vertex not a pair", head + cam + "[[zones]]\nid = \"z1\"\npolygon = [[25.0, 102.0], [25.1]]\n",
+       "c.toml:9: zone z1: polygon must be [[lat, lon], ...]"},
+      {"zone of two vertices", head + cam + "[[zones]]\nid = \"z1\"\npolygon = [[25.0, 102.0], [25.1, 102.1]]\n",
+       "c.toml:8: zone z1: a polygon needs at least 3 vertices, got 2"},
+      {"zone unit with a dot", head + cam + "[[zones]]\nid = \"z1\"\nunits = [\"P.1\"]\n"
+                               "polygon = [[25.0, 102.0], [25.1, 102.0], [25.1, 102.1]]\n",
+       "c.toml:8: zone z1: unit 'P.1' has a space, '.', ','"},
+      {"duplicate zone", head + cam + "[[zones]]\nid = \"z1\"\npolygon = [[25.0, 102.0], [25.1, 102.0], [25.1, 102.1]]\n"
+                         "[[zones]]\nid = \"z1\"\npolygon = [[25.0, 102.0], [25.1, 102.0], [25.1, 102.1]]\n",
+       "c.toml:11: duplicate zone id 'z1' (first defined at c.toml:8)"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);

@@ -135,6 +135,15 @@ int main(int argc, char** argv) {
     publisher->Publish("camera." + h.camera, std::move(m));
   };
   // Analytics: detections become snapshots, index rows and live messages (event.<camera>).
+  // Response zones from the file: alerts raised from now on carry them.
+  for (auto& z : cfg->zones) {
+    z.updated_ns = SystemClock().WallNs();
+    if (Status st = (*store)->UpsertZone(z); !st.ok()) {
+      log->critical("zone {}: {}", z.id, st);
+      return 1;
+    }
+  }
+  if (!cfg->zones.empty()) log->info("{} response zone(s) from {}", cfg->zones.size(), cfg->path);
   vigild::EventSink events(**store, dir, cfg->analytics_node.snapshots,
                            [&publish_mu, &publisher](const index::Event& e, bool ongoing) {
                              std::lock_guard lock(publish_mu);

@@ -1,5 +1,7 @@
 #include "tools/vigild/plate_sink.h"
 
+#include <fmt/ranges.h>
+
 #include "base/clock.h"
 #include "base/plate_text.h"
 #include "proto/convert.h"
@@ -136,17 +138,19 @@ void PlateSink::Alert(const index::PlateRead& read, const index::WatchEntry& ent
                           index::PlateColorName(read.color), read.camera,
                           cam && !cam->place.empty() ? " at " + cam->place : "", entry.id, entry.priority,
                           entry.reason);
-  auto id = store_.RaiseAlert(a);
-  if (!id.ok()) {
-    log_->error("camera {}: alert for {}: {}", read.camera, read.plate, id.error());
+  a.raised_ns = SystemClock().WallNs();
+  auto stored = store_.RaiseAlert(a);
+  if (!stored.ok()) {
+    log_->error("camera {}: alert for {}: {}", read.camera, read.plate, stored.error());
     return;
   }
-  a.id = *id;
+  a = std::move(*stored);
   {
     std::lock_guard lock(mu_);
     ++alerts_;
   }
-  log_->warn("ALERT {}: {}", a.id, a.message);
+  log_->warn("ALERT {}: {}{}", a.id, a.message,
+             a.zone.empty() ? std::string() : fmt::format(" [zone {} → {}]", a.zone, fmt::join(a.units, ", ")));
   if (!publish_) return;
   api::v1::LiveMessage m;
   auto* pb = m.mutable_alert();
@@ -179,6 +183,8 @@ void PlateSink::Alert(const index::PlateRead& read, const index::WatchEntry& ent
   clip->mutable_range()->set_to_ns(d.end_ns + options_.clip_after_ns);
   clip->add_cameras(read.camera);
   clip->set_case_ref(fmt::format("alert {}", a.id));
+  // The zone's units first (they act on it), then the monitoring room.
+  for (const auto& unit : a.units) publish_("unit." + unit, m);
   publish_("alert." + read.camera, std::move(m));
 }
 
