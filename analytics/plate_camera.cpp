@@ -10,16 +10,19 @@ Status ParsePlates(const std::string& path, const toml::table& table, const std:
                    PlatesConfig& out) {
   TomlReader r(path, table, fmt::format("camera {}'s [cameras.plates]", camera));
   VIGIL_RETURN_IF_ERROR(r.CheckKeys({"enabled", "fps", "min_confidence", "pass_confidence",
-                                     "min_sightings", "gap_seconds", "work_width"}));
+                                     "min_sightings", "gap_seconds", "work_width",
+                                     "early_sightings"}));
   out.enabled = true;
   VIGIL_RETURN_IF_ERROR(r.Bool("enabled", out.enabled));
   VIGIL_RETURN_IF_ERROR(r.Double("fps", out.fps, 0.5, 30));
   VIGIL_RETURN_IF_ERROR(r.Double("min_confidence", out.min_confidence, 0, 1));
   VIGIL_RETURN_IF_ERROR(r.Double("pass_confidence", out.pass_confidence, 0, 1));
-  int64_t sightings = out.min_sightings, width = out.work_width;
+  int64_t sightings = out.min_sightings, width = out.work_width, early = out.early_sightings;
   VIGIL_RETURN_IF_ERROR(r.Int("min_sightings", sightings, 1, 100));
   VIGIL_RETURN_IF_ERROR(r.Double("gap_seconds", out.gap_s, 0.2, 30));
   VIGIL_RETURN_IF_ERROR(r.Int("work_width", width, 320, 4096));
+  VIGIL_RETURN_IF_ERROR(r.Int("early_sightings", early, 0, 100));
+  out.early_sightings = static_cast<int>(early);
   out.min_sightings = static_cast<int>(sightings);
   out.work_width = static_cast<int>(width);
   return Status::Ok();
@@ -38,6 +41,8 @@ PlateTrackerOptions TrackerOptions(const PlatesConfig& c) {
   PlateTrackerOptions o;
   o.gap_s = c.gap_s;
   o.min_sightings = c.min_sightings;
+  o.early_sightings = c.early_sightings;
+  o.early_confidence = c.pass_confidence;
   return o;
 }
 
@@ -52,12 +57,27 @@ void PlateCamera::Process(const Frame& frame, std::vector<Detection>& out) {
   last_ = frame.bgr;
   auto found = finder_.Find(frame.bgr);
   std::vector<FoundPlate> finds = found.ok() ? std::move(*found) : std::vector<FoundPlate>{};
-  std::vector<PlatePass> passes;
+  std::vector<PlatePass> passes, early;
   std::vector<int64_t> tracks;
-  tracker_.Update(frame.wall_ns, finds, passes, &tracks);
+  tracker_.Update(frame.wall_ns, finds, passes, &tracks, &early);
   for (int64_t t : tracks) {
     // The feed hands over a new picture per frame, so keeping the Mat keeps that frame.
     if (tracker_.BestNs(t) == frame.wall_ns) best_[t] = frame.bgr;
+  }
+  for (PlatePass& p : early) {
+    // Announced while the vehicle is still in view: start = first read, end = this frame.
+    Detection d;
+    d.phase = Phase::kStart;
+    d.type = index::EventType::kVehicle;
+    d.track = p.track;
+    d.start_ns = p.first_ns;
+    d.end_ns = frame.wall_ns;
+    d.score = p.confidence;
+    d.box = p.best_box;
+    d.key = p.track;
+    d.plate = Detection::Plate{p.plate, plate::BackgroundName(p.color), p.confidence, p.sightings, p.best_ns};
+    if (auto pic = best_.find(p.track); pic != best_.end()) d.picture = pic->second;
+    out.push_back(std::move(d));
   }
   Report(passes, out);
   // Tracks that ended without a pass (too few reads) leave no picture behind.

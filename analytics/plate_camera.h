@@ -25,10 +25,14 @@ struct PlatesConfig {
   int min_sightings = 2;          // reads a pass needs
   double gap_s = 1.5;             // a plate unseen this long has passed
   int work_width = 960;           // frames are searched at this width (read at full size)
+  // Reads that agree this often (voted confidence >= pass_confidence) are reported at once, as a
+  // Phase::kStart detection, so that a watchlist alert need not wait for the vehicle to leave;
+  // 0: only whole passes (Phase::kInstant) are reported.
+  int early_sightings = 3;
 };
 
 // Reads a [cameras.plates] table: enabled, fps, min_confidence, pass_confidence, min_sightings,
-// gap_seconds, work_width. Unknown keys and bad values are InvalidArgument with "path:line".
+// gap_seconds, work_width, early_sightings. Unknown keys and bad values are InvalidArgument with "path:line".
 Status ParsePlates(const std::string& path, const toml::table& table, const std::string& camera,
                    PlatesConfig& out);
 

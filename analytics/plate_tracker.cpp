@@ -24,7 +24,8 @@ int PlateDistance(const std::u32string& a, const std::u32string& b) {
 }
 
 void PlateTracker::Update(int64_t wall_ns, const std::vector<FoundPlate>& finds,
-                          std::vector<PlatePass>& done, std::vector<int64_t>* track_ids) {
+                          std::vector<PlatePass>& done, std::vector<int64_t>* track_ids,
+                          std::vector<PlatePass>* early) {
   const int64_t gap_ns = static_cast<int64_t>(options_.gap_s * 1e9);
   // Finish tracks unseen for too long.
   for (auto it = tracks_.begin(); it != tracks_.end();) {
@@ -72,8 +73,20 @@ void PlateTracker::Update(int64_t wall_ns, const std::vector<FoundPlate>& finds,
   }
   for (size_t f = 0; f < finds.size(); ++f) {
     if (find_used[f]) continue;
-    tracks_.push_back(Track{next_id_++, {}, 0, -1});
+    tracks_.push_back(Track{next_id_++, {}, 0, -1, false});
     add(tracks_.back(), finds[f], f);
+  }
+  if (!early || options_.early_sightings <= 0) return;
+  for (Track& t : tracks_) {
+    if (t.announced || t.sightings.back().ns != wall_ns ||
+        static_cast<int>(t.sightings.size()) < std::max(options_.early_sightings, options_.min_sightings)) {
+      continue;
+    }
+    PlatePass pass;
+    if (Vote(t, pass) && pass.confidence >= options_.early_confidence) {
+      t.announced = true;
+      early->push_back(std::move(pass));
+    }
   }
 }
 

@@ -32,6 +32,11 @@ struct PlateTrackerOptions {
   double gap_s = 1.5;          // a track unseen this long is a finished pass
   double max_jump = 2.5;       // box widths a plate may move between two sightings
   int min_sightings = 2;
+  // Early reads, for alerts that cannot wait for the vehicle to leave: once a track has this many
+  // sightings and its vote reaches early_confidence, it is announced (once) while it goes on.
+  // 0: no early reads.
+  int early_sightings = 0;
+  double early_confidence = 0.6;
 };
 
 class PlateTracker {
@@ -39,9 +44,12 @@ class PlateTracker {
   explicit PlateTracker(PlateTrackerOptions options = {}) : options_(options) {}
 
   // One frame's finds (frames in time order). `tracks` (optional) gets each find's track id, so the
-  // caller can keep the frame of a track's best read. Finished passes are appended to `done`.
+  // caller can keep the frame of a track's best read. Finished passes are appended to `done`; tracks
+  // announced early by this frame (see early_sightings) to `early` (optional), with last_ns this
+  // frame's time. A pass announced early is still reported in `done` when it ends, voted on all its
+  // reads (its text may then differ).
   void Update(int64_t wall_ns, const std::vector<FoundPlate>& finds, std::vector<PlatePass>& done,
-              std::vector<int64_t>* tracks = nullptr);
+              std::vector<int64_t>* tracks = nullptr, std::vector<PlatePass>* early = nullptr);
   // Finishes every open track (shutdown, end of a file).
   void Flush(std::vector<PlatePass>& done);
 
@@ -59,6 +67,7 @@ class PlateTracker {
     std::vector<Sighting> sightings;
     int64_t best_ns = 0;
     double best_conf = -1;
+    bool announced = false;
   };
   bool Vote(const Track& track, PlatePass& pass) const;
 

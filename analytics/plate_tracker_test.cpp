@@ -46,6 +46,41 @@ TEST_CASE("a vehicle read in many frames, sometimes wrongly, is one pass with th
   CHECK(done[0].color == plate::Background::kBlue);
 }
 
+TEST_CASE("a pass is announced once, early, when enough reads agree, and still reported when it ends") {
+  PlateTrackerOptions o;
+  o.early_sightings = 3;
+  o.early_confidence = 0.6;
+  PlateTracker tracker(o);
+  std::vector<PlatePass> done, early;
+  // Frame 1 misreads; frames 2-3 agree: the vote over three reads reaches 0.6 only at frame 4.
+  const std::vector<std::string> reads = {"云A1Z345", "云A12345", "云A12345", "云A12345", "云A12345", "云A12345"};
+  std::vector<size_t> announced_at;
+  for (size_t i = 0; i < reads.size(); ++i) {
+    cv::Rect box(800, 900 - static_cast<int>(i) * 40, 150, 48);
+    size_t before = early.size();
+    tracker.Update(static_cast<int64_t>(i) * 125 * kMs, {Find(reads[i], box, 0.8)}, done, nullptr, &early);
+    if (early.size() > before) announced_at.push_back(i);
+  }
+  REQUIRE(early.size() == 1);  // once, however long the vehicle stays in view
+  CHECK(early[0].plate == "云A12345");
+  CHECK(early[0].last_ns == static_cast<int64_t>(announced_at[0]) * 125 * kMs);
+  CHECK(announced_at[0] == 3);  // 3 reads (1 dissenting) give 2/3 × 0.8 < 0.6; the 4th tips it
+  CHECK(done.empty());
+  tracker.Update(3000 * kMs, {}, done, nullptr, &early);
+  REQUIRE(done.size() == 1);
+  CHECK(done[0].plate == "云A12345");
+  CHECK(done[0].sightings == 6);
+  CHECK(early.size() == 1);
+
+  // Without early reads configured nothing is announced.
+  PlateTracker plain;
+  std::vector<PlatePass> none;
+  for (int i = 0; i < 6; ++i) {
+    plain.Update(i * 125 * kMs, {Find("云A12345", {800, 900 - i * 40, 150, 48})}, done, nullptr, &none);
+  }
+  CHECK(none.empty());
+}
+
 TEST_CASE("two vehicles side by side are two passes; a single stray read is none") {
   PlateTracker tracker;
   std::vector<PlatePass> done;

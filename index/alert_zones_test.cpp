@@ -184,9 +184,13 @@ TEST_CASE("an alert carries the smallest zone holding its camera and that zone's
   q.zones = {"z-district"};
   page = s.Alerts(q);
   REQUIRE(page->items.size() == 2);
+  // An alert raised on an early read gets the pass's read when the pass ends.
+  REQUIRE(s.LinkAlertRead(in_district.id, 4711).ok());
+  ExpectError(s.LinkAlertRead(999'999, 1), StatusCode::kNotFound, "no alert 999999");
   const Alert& closed_only = page->items.back();
   CHECK(closed_only.acknowledged_ns == 0);  // closed without an acknowledgement
   CHECK(closed_only.closed_by == "op.zhao");
+  CHECK(s.Alerts(q)->items.back().plate_read_id == 4711);
 }
 
 // One random history, and the statistics computed the obvious way.

@@ -206,6 +206,16 @@ Status SqliteStore::SetAlertState(int64_t id, AlertState state, const std::strin
   });
 }
 
+Status SqliteStore::LinkAlertRead(int64_t alert_id, int64_t plate_read_id) {
+  return WriteSync([alert_id, plate_read_id](StmtCache& sc) -> Status {
+    VIGIL_ASSIGN_OR_RETURN(Stmt * s, sc.Get("UPDATE alerts SET plate_read_id = ?2 WHERE id = ?1"));
+    s->Bind(1, alert_id).Bind(2, plate_read_id);
+    VIGIL_RETURN_IF_ERROR(s->Run());
+    if (sc.db().Changes() == 0) return Status::NotFound(fmt::format("no alert {}", alert_id));
+    return Status::Ok();
+  });
+}
+
 Result<Page<Alert>> SqliteStore::Alerts(const AlertQuery& q) {
   VIGIL_RETURN_IF_ERROR(ValidateRange(q.range, "alerts"));
   VIGIL_RETURN_IF_ERROR(ValidateLimit(q.page.limit));

@@ -94,6 +94,9 @@ class Store {
   virtual Status SetAlertState(int64_t id, AlertState state, const std::string& by,
                                const std::string& note, int64_t now_ns) = 0;
   virtual Result<Page<Alert>> Alerts(const AlertQuery& query) = 0;
+  // Links an alert raised on an early read to the plate read its pass ended with. NotFound for an
+  // unknown alert.
+  virtual Status LinkAlertRead(int64_t alert_id, int64_t plate_read_id) = 0;
   // Per period then zone: "*" (every zone together) first, then zones by id, "" (no zone) last.
   // A zone listed in the query gets a row for every period; otherwise zones appear in periods
   // where they raised alerts. InvalidArgument for a bad range, period_ns < 0, within_ns <= 0, or

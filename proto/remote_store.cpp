@@ -207,6 +207,7 @@ class RemoteStore final : public index::Store {
     return out;
   }
   Result<index::Alert> RaiseAlert(const index::Alert&) override { return NotRemote("raising alerts"); }
+  Status LinkAlertRead(int64_t, int64_t) override { return NotRemote("linking alerts"); }
   Status SetAlertState(int64_t id, index::AlertState state, const std::string&,
                        const std::string& note, int64_t) override {
     v1::Request q;

@@ -1,8 +1,9 @@
 // Plates end to end: vigil-camsim plays plate-camera scenes (samples/plates: vehicles of every GA 36
 // kind passing a checkpoint) as live 1080p RTSP cameras; vigild (a real process) records them, decodes
 // their main streams for plates, and writes one plate read per vehicle pass. A plate on the watchlist
-// raises exactly one alert, which a ZeroMQ subscriber receives with what dispatch needs, and an
-// acknowledgement through `vigil alerts ack` is recorded with who and when.
+// raises exactly one alert, while the vehicle is in view, which a ZeroMQ subscriber receives with
+// what dispatch needs (the response zone's units first), and its acknowledgement and closure through
+// `vigil alerts` are recorded with who and when and counted in the zone's response statistics.
 //
 // Quality, not speed: the reads are matched to the scenes' ground truth (same camera, exact plate,
 // time within the pass ±1 s) and the recall and wrong-read counts are asserted against floors set
@@ -79,6 +80,20 @@ TEST_CASE("plate passes are read once each, and a watched plate raises one alert
   }
   std::string config = VigildConfig(data, "segment_seconds = 30", cams);
   config += fmt::format("\n[api]\nrequests = \"{}\"\nevents = \"{}\"\n[plates]\nworkers = 1\n", requests, events);
+  // Response zones: a station's block around cam1 (24.880, 102.830) inside a district holding both
+  // cameras. cam1's alerts go to the block's units.
+  config += R"(
+[[zones]]
+id = "z-block"
+name = "checkpoint 1 station"
+units = ["P-07", "P-08"]
+polygon = [[24.8796, 102.8296], [24.8796, 102.8304], [24.8804, 102.8304], [24.8804, 102.8296]]
+
+[[zones]]
+id = "z-district"
+units = ["P-21"]
+polygon = [[24.87, 102.82], [24.87, 102.84], [24.89, 102.84], [24.89, 102.82]]
+)";
   WriteFile(dir / "vigild.toml", config);
 
   // The watched vehicle: cam1's first pass that starts 25 s or more into the scene (time to set up).
@@ -91,8 +106,11 @@ TEST_CASE("plate passes are read once each, and a watched plate raises one alert
   zmq::socket_t sub(ctx, zmq::socket_type::sub);
   sub.set(zmq::sockopt::subscribe, "alert.");
   sub.set(zmq::sockopt::subscribe, "plate.");
+  sub.set(zmq::sockopt::subscribe, "unit.");
   sub.connect(events);
   std::vector<api::v1::Alert> alerts_seen;
+  std::vector<std::string> alert_topics;  // in order of arrival, for the new alert
+  std::vector<double> latency_ms;         // frame wall time → here
   int plates_seen = 0;
   auto drain = [&] {
     for (;;) {
@@ -103,7 +121,13 @@ TEST_CASE("plate passes are read once each, and a watched plate raises one alert
       REQUIRE(sub.recv(body));
       api::v1::LiveMessage m;
       REQUIRE(m.ParseFromArray(body.data(), static_cast<int>(body.size())));
-      if (m.has_alert()) alerts_seen.push_back(m.alert());
+      if (m.has_alert()) {
+        alert_topics.push_back(topic.to_string());
+        if (topic.to_string().rfind("alert.", 0) == 0) {
+          alerts_seen.push_back(m.alert());
+          latency_ms.push_back(static_cast<double>(SystemClock().WallNs() - m.alert().time_ns()) / 1e6);
+        }
+      }
       if (m.has_plate()) ++plates_seen;
     }
   };
@@ -147,10 +171,26 @@ TEST_CASE("plate passes are read once each, and a watched plate raises one alert
   CHECK(alert.clip().cameras(0) == "cam1");
   CHECK(alert.time_ns() >= pass_start - kNsPerSec);
   CHECK(alert.time_ns() <= pass_end + kNsPerSec);
+  // Raised on the early read, while the vehicle was still in view.
+  CHECK(alert.time_ns() < pass_end);
+  MESSAGE("alert latency, frame wall time -> subscriber: " << latency_ms[0] << " ms");
+  // The zone's units heard it first, then the monitoring room.
+  CHECK(alert.zone() == "z-block");
+  CHECK(alert.units_size() == 2);
+  CHECK(alert_topics == std::vector<std::string>{"unit.P-07", "unit.P-08", "alert.cam1"});
 
-  // Dispatch acknowledges it.
+  // Dispatch acknowledges it, and the unit closes it.
   REQUIRE(Run({vigil, "--server", requests, "alerts", "ack", std::to_string(alert.id()), "--note", "unit 12 sent"},
               dir / "ack.log") == 0);
+  REQUIRE(Run({vigil, "--server", requests, "alerts", "close", std::to_string(alert.id()), "--note", "stopped"},
+              dir / "close.log") == 0);
+  REQUIRE(Run({vigil, "--server", requests, "alerts", "stats", "--from", "-1h", "--zone", "z-block"},
+              dir / "stats.log") == 0);
+  const std::string stats = ReadFile(dir / "stats.log");
+  CHECK_MESSAGE(stats.find("z-block") != std::string::npos, stats);
+  CHECK_MESSAGE(stats.find("100 % (1/1)") != std::string::npos, stats);
+  REQUIRE(Run({vigil, "--server", requests, "zones"}, dir / "zones.log") == 0);
+  CHECK(ReadFile(dir / "zones.log").find("P-07,P-08") != std::string::npos);
   REQUIRE_MESSAGE(StopCleanly(vigild, 60, dir / "vigild.log") == 0, "vigild did not stop cleanly");
   sim.reset();
 
@@ -161,10 +201,26 @@ TEST_CASE("plate passes are read once each, and a watched plate raises one alert
   auto stored = (*store)->Alerts(aq);
   REQUIRE(stored.ok());
   REQUIRE(stored->items.size() == 1);
-  CHECK(stored->items[0].state == index::AlertState::kAcknowledged);
-  CHECK_FALSE(stored->items[0].state_by.empty());
-  CHECK(stored->items[0].note == "unit 12 sent");
-  CHECK(stored->items[0].state_ns > stored->items[0].time_ns);
+  const index::Alert& kept = stored->items[0];
+  CHECK(kept.state == index::AlertState::kClosed);
+  CHECK_FALSE(kept.acknowledged_by.empty());
+  CHECK(kept.closed_by == kept.acknowledged_by);
+  CHECK(kept.note == "stopped");
+  CHECK(kept.raised_ns >= kept.time_ns);
+  CHECK(kept.acknowledged_ns > kept.raised_ns);
+  CHECK(kept.closed_ns >= kept.acknowledged_ns);
+  CHECK(kept.zone == "z-block");
+  CHECK(kept.plate_read_id > 0);  // linked to the pass's read when the pass ended
+  index::AlertStatsQuery sq;
+  sq.range = aq.range;
+  sq.now_ns = SystemClock().WallNs();
+  auto by_zone = (*store)->AlertStatistics(sq);
+  REQUIRE(by_zone.ok());
+  REQUIRE(by_zone->size() == 2);  // "*" and z-block
+  CHECK(by_zone->at(1).zone == "z-block");
+  CHECK(by_zone->at(1).responded == 1);
+  CHECK(by_zone->at(1).closed == 1);
+  CHECK(by_zone->at(1).within == 1);
 
   // Every pass read once: match the vehicle events (one per read pass) to the truth.
   int truth_n = 0, read_ok = 0, reads = 0, wrong = 0, duplicates = 0;

@@ -98,6 +98,7 @@ class SqliteStore final : public Store {
   Status SetAlertState(int64_t id, AlertState state, const std::string& by,
                        const std::string& note, int64_t now_ns) override;
   Result<Page<Alert>> Alerts(const AlertQuery& query) override;
+  Status LinkAlertRead(int64_t alert_id, int64_t plate_read_id) override;
   Result<std::vector<AlertStats>> AlertStatistics(const AlertStatsQuery& query) override;
 
   Result<int64_t> AppendAudit(const AuditEntry& entry) override;

@@ -42,5 +42,8 @@ std::string ReadFile(const std::string& path);
 void WriteFile(const std::string& path, const std::string& text);
 // Path of a built binary, from the environment variable meson sets for the tests.
 std::string BinaryFromEnv(const char* var);
+// A TCP port on 127.0.0.1 that was free a moment ago (for endpoints a child process binds); throws
+// std::runtime_error when none can be had.
+int FreePort();
 
 }  // namespace vigil::testing

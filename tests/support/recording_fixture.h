@@ -36,9 +36,6 @@ std::vector<std::string> RecordingFiles(const std::string& data_dir);
 // the row's frame count, and starts on a decodable random-access picture.
 void CheckSegmentsMatchFiles(const std::string& data_dir, const std::vector<index::Segment>& segs);
 
-// A TCP port on 127.0.0.1 that was free a moment ago (for endpoints a child process binds).
-int FreePort();
-
 // Sleeps in small steps until pred() or timeout; returns pred().
 bool WaitFor(const std::function<bool()>& pred, double timeout_s);
 

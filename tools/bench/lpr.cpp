@@ -2,6 +2,7 @@
 // costs, and so how many plate cameras one core reads at 8 fps.
 //
 //   vigil-bench-lpr --camsim BIN [--crops 2000] [--frames 100] [--streams 2] [--seconds 15] [--fps 8]
+//                   [--alert-runs N --vigild BIN --scenes samples/plates]
 //
 // 1. Reader: held-out synthetic crops (seed 3) read one at a time and in batches of 16, on this
 //    thread: crops per CPU second, and exact-read accuracy.
@@ -11,6 +12,10 @@
 //    process, pinned to one core, runs the ingest plate branch on them (RTSP, depay, decode on one
 //    thread, `fps` frames kept as full-size BGR), as vigild does: CPU ms per stream-second.
 // Plate cameras per core at `fps` = 1000 / (decode ms/s + fps × finder ms per frame).
+// 4. Alert latency (--alert-runs N, run first and not pinned): vigil-camsim's plate scenes (two 1080p
+//    checkpoint cameras, 40 passes a run) into the real vigild, every plate of the scenes on the
+//    watchlist; a ZeroMQ subscriber times each alert from the wall time of the frame that decided it
+//    (Alert.time_ns) to its arrival: p50, p99, max, and how many came before the vehicle had left.
 
 #include <sched.h>
 #include <signal.h>
@@ -18,19 +23,28 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
+#include <map>
+#include <algorithm>
 #include <iostream>
 #include <sstream>
 #include <thread>
 
 #include <CLI/CLI.hpp>
+#include <zmq.hpp>
 
 #include "analytics/plate_finder.h"
 #include "base/log.h"
 #include "base/plate_text.h"
 #include "index/store.h"
 #include "ingest/recorder.h"
+#include "proto/client.h"
+#include "proto/vigil.pb.h"
 #include "tests/support/process.h"
+#include "tests/support/scene_config.h"
 #include "tests/support/temp_dir.h"
+#include "tools/camsim/script.h"
+#include "tools/camsim/simulator.h"
 #include "tools/plates/evaluation.h"
 #include "tools/plates/plate_synth.h"
 
@@ -166,6 +180,98 @@ double BenchDecode(const std::string& camsim, int streams, double seconds, doubl
 
 }  // namespace
 
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  auto rank = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size())));
+  return v[std::clamp<size_t>(rank, 1, v.size()) - 1];
+}
+
+// One run of the plate scenes through vigild with every plate watched; appends each alert's latency.
+void AlertRun(const std::string& vigild, const std::string& scenes_dir, int run, std::vector<double>& latency_ms,
+              int& early, int& passes) {
+  auto loaded = testing::LoadScenes(scenes_dir);
+  if (!loaded.ok()) throw std::runtime_error(loaded.error().ToString());
+  if (loaded->size() < 2) throw std::runtime_error("need the two plate scenes in " + scenes_dir);
+  camsim::SimOptions opt;
+  opt.port = 0;
+  opt.cameras = 2;
+  opt.main_size = {1920, 1080};
+  opt.main_kbps = 4000;
+  opt.sub_kbps = 400;
+  double longest = 0;
+  for (int k = 1; k <= 2; ++k) {
+    opt.scenes[k] = (*loaded)[static_cast<size_t>(k - 1)];
+    longest = std::max(longest, opt.scenes[k]->duration);
+  }
+  auto sim = camsim::Simulator::Start(opt);
+  if (!sim.ok()) throw std::runtime_error(sim.error().ToString());
+  const int64_t t0 = (*sim)->scene_start_wall_ns();
+  testing::TempDir dir("vigil-bench-alerts");
+  const std::string requests = fmt::format("tcp://127.0.0.1:{}", testing::FreePort());
+  const std::string events = fmt::format("tcp://127.0.0.1:{}", testing::FreePort());
+  std::string config = fmt::format("data_dir = \"{}\"\n[recording]\nsegment_seconds = 30\n"
+                                   "[api]\nrequests = \"{}\"\nevents = \"{}\"\n[plates]\nworkers = 1\n",
+                                   dir / "data", requests, events);
+  for (int k = 1; k <= 2; ++k) {
+    config += fmt::format("[[cameras]]\nid = \"cam{}\"\nmain = \"{}\"\nsub = \"{}\"\nlat = 24.88\n"
+                          "lon = {}\n[cameras.plates]\nfps = 8\n",
+                          k, (*sim)->Url(k, true), (*sim)->Url(k, false), 102.83 + 0.001 * k);
+  }
+  testing::WriteFile(dir / "vigild.toml", config);
+  zmq::context_t ctx(1);
+  zmq::socket_t sub(ctx, zmq::socket_type::sub);
+  sub.set(zmq::sockopt::subscribe, "alert.");
+  sub.connect(events);
+  testing::Process proc({vigild, "--config", dir / "vigild.toml"}, dir / "vigild.log");
+  auto client = api::Client::Connect(requests, "bench");
+  if (!client.ok()) throw std::runtime_error(client.error().ToString());
+  std::map<std::string, double> pass_end;  // plate → when the vehicle left (scene seconds)
+  for (int k = 1; k <= 2; ++k) {
+    for (const auto& p : camsim::ComputePlateTruth(*opt.scenes[k])) pass_end[p.plate] = p.end;
+  }
+  for (const auto& [plate, end] : pass_end) {
+    api::v1::Request q;
+    q.mutable_watchlist_add()->mutable_entry()->set_pattern(plate);
+    q.mutable_watchlist_add()->mutable_entry()->set_reason("bench");
+    for (int tries = 0;; ++tries) {
+      auto r = (*client)->Call(q);
+      if (r.ok()) break;
+      if (tries > 100) throw std::runtime_error("watchlist: " + r.error().ToString());
+      Sleep(0.2);
+    }
+  }
+  passes += static_cast<int>(pass_end.size());
+  int got = 0;
+  while (SystemClock().WallNs() < t0 + static_cast<int64_t>((longest + 4) * kNsPerSec)) {
+    zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, std::chrono::milliseconds(100)) == 0) continue;
+    zmq::message_t topic, body;
+    if (!sub.recv(topic) || !topic.more() || !sub.recv(body)) continue;
+    const int64_t now = SystemClock().WallNs();
+    api::v1::LiveMessage m;
+    if (!m.ParseFromArray(body.data(), static_cast<int>(body.size())) || !m.has_alert()) continue;
+    if (m.alert().state() != "new") continue;
+    latency_ms.push_back(static_cast<double>(now - m.alert().time_ns()) / 1e6);
+    auto end = pass_end.find(m.alert().plate());
+    if (end != pass_end.end() && m.alert().time_ns() < t0 + static_cast<int64_t>(end->second * kNsPerSec)) ++early;
+    ++got;
+  }
+  proc.Signal(SIGTERM);
+  proc.Wait(60);
+  fmt::print("  run {}: {} alerts for {} watched passes\n", run, got, pass_end.size());
+}
+
+void BenchAlerts(const std::string& vigild, const std::string& scenes, int runs) {
+  std::vector<double> ms;
+  int early = 0, passes = 0;
+  fmt::print("alert latency, frame wall time → ZeroMQ subscriber (2 plate cameras, every plate watched):\n");
+  for (int r = 1; r <= runs; ++r) AlertRun(vigild, scenes, r, ms, early, passes);
+  fmt::print("  {} alerts for {} passes ({} raised while the vehicle was in view): p50 {:.0f} ms, p99 {:.0f} ms, "
+             "max {:.0f} ms\n",
+             ms.size(), passes, early, Percentile(ms, 0.5), Percentile(ms, 0.99), Percentile(ms, 1.0));
+}
+
 int main(int argc, char** argv) {
   CLI::App app{"vigil plate reading benchmark"};
   std::string camsim;
@@ -177,9 +283,18 @@ int main(int argc, char** argv) {
   app.add_option("--streams", streams, "1080p streams decoded");
   app.add_option("--seconds", seconds, "decode measurement window");
   app.add_option("--fps", fps, "plate frames a second per camera");
+  int alert_runs = 0;
+  std::string vigild, scenes = "samples/plates";
+  app.add_option("--alert-runs", alert_runs, "runs of the plate scenes through vigild for alert latency (0: skip)");
+  app.add_option("--vigild", vigild, "vigild binary (alert latency)");
+  app.add_option("--scenes", scenes, "the plate scenes (alert latency)");
   CLI11_PARSE(app, argc, argv);
   SetLogLevel("warn");
   try {
+    if (alert_runs > 0) {
+      if (vigild.empty()) throw std::runtime_error("--vigild is needed for --alert-runs");
+      BenchAlerts(vigild, scenes, alert_runs);
+    }
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(0, &set);

@@ -1,5 +1,7 @@
 #include "tools/vigild/plate_sink.h"
 
+#include <algorithm>
+
 #include <fmt/ranges.h>
 
 #include "base/clock.h"
@@ -62,6 +64,10 @@ std::vector<index::WatchEntry> PlateSink::Watchlist(int64_t now_ns) {
 void PlateSink::OnPass(const analytics::Detection& d, const Frame& frame) {
   if (!d.plate) return;
   const auto& p = *d.plate;
+  if (d.phase == analytics::Phase::kStart) {
+    OnEarlyRead(d, frame);
+    return;
+  }
   std::string crop;
   std::string snapshot = WriteEventPictures(data_dir_, frame.camera, p.best_ns, "plate", d.key,
                                             frame.bgr, d.box, crop);
@@ -105,15 +111,76 @@ void PlateSink::OnPass(const analytics::Detection& d, const Frame& frame) {
     api::ToPb(read, m.mutable_plate());
     publish_("plate." + read.camera, std::move(m));
   }
+  // Alerts raised on this pass's early read get the pass's read; they are not raised again.
+  std::vector<std::pair<int64_t, int64_t>> early;  // (watch entry, alert)
+  {
+    std::lock_guard lock(mu_);
+    auto it = early_alerts_.find({read.camera, d.track});
+    if (it != early_alerts_.end()) {
+      early = std::move(it->second.alerts);
+      if (it->second.plate != read.plate) {
+        log_->warn("camera {}: pass {} was announced as {} and ended as {} (alerts {} keep the early read)",
+                   read.camera, d.track, it->second.plate, read.plate, early.size());
+      }
+      early_alerts_.erase(it);
+    }
+  }
+  for (const auto& [entry, alert] : early) {
+    if (alert <= 0) continue;
+    if (Status st = store_.LinkAlertRead(alert, read.id); !st.ok()) {
+      log_->error("camera {}: alert {}: linking plate read {}: {}", read.camera, alert, read.id, st);
+    }
+  }
   const std::u32string text = plate::Decode(read.plate);
   const int64_t now = SystemClock().WallNs();
   for (const auto& entry : Watchlist(now)) {
-    if (index::WatchMatches(entry, text, read.time_ns)) Alert(read, entry, d);
+    bool done = std::any_of(early.begin(), early.end(), [&](const auto& e) { return e.first == entry.id; });
+    if (!done && index::WatchMatches(entry, text, read.time_ns)) Alert(read, entry, d, d.end_ns);
   }
 }
 
-void PlateSink::Alert(const index::PlateRead& read, const index::WatchEntry& entry,
-                      const analytics::Detection& d) {
+void PlateSink::OnEarlyRead(const analytics::Detection& d, const Frame& frame) {
+  const auto& p = *d.plate;
+  const std::u32string text = plate::Decode(p.text);
+  const int64_t now = SystemClock().WallNs();
+  std::vector<index::WatchEntry> matches;
+  for (const auto& entry : Watchlist(now)) {
+    if (index::WatchMatches(entry, text, d.end_ns)) matches.push_back(entry);
+  }
+  {
+    std::lock_guard lock(mu_);
+    // Passes that never ended (camera gone) must not pile up: drop entries older than an hour.
+    for (auto it = early_alerts_.begin(); it != early_alerts_.end();) {
+      it = d.end_ns - it->second.at_ns > 3600 * kNsPerSec ? early_alerts_.erase(it) : std::next(it);
+    }
+  }
+  if (matches.empty()) return;
+  // The alert's picture: the best frame of the pass so far, with the plate boxed.
+  std::string crop;
+  std::string snapshot = WriteEventPictures(data_dir_, frame.camera, p.best_ns, "plate", d.key,
+                                            frame.bgr, d.box, crop);
+  index::PlateRead read;  // not stored: the pass's read is, when the pass ends
+  read.camera = frame.camera;
+  read.time_ns = p.best_ns;
+  read.plate = p.text;
+  read.color = index::ParsePlateColor(p.color).value_or(index::PlateColor::kUnknown);
+  read.confidence = p.confidence;
+  read.box = {d.box.x, d.box.y, d.box.width, d.box.height};
+  read.snapshot = snapshot;
+  read.track = d.track;
+  for (const auto& entry : matches) {
+    // Recorded even when it was a duplicate (alert 0): the pass's end does not ask again.
+    int64_t alert = Alert(read, entry, d, d.end_ns);
+    std::lock_guard lock(mu_);
+    EarlyPass& pass = early_alerts_[{read.camera, d.track}];
+    pass.plate = read.plate;
+    pass.at_ns = d.end_ns;
+    pass.alerts.emplace_back(entry.id, alert);
+  }
+}
+
+int64_t PlateSink::Alert(const index::PlateRead& read, const index::WatchEntry& entry,
+                         const analytics::Detection& d, int64_t trigger_ns) {
   {
     std::lock_guard lock(mu_);
     auto key = std::make_tuple(read.camera, entry.id, read.plate);
@@ -122,7 +189,7 @@ void PlateSink::Alert(const index::PlateRead& read, const index::WatchEntry& ent
       ++suppressed_;
       log_->info("camera {}: {} matches watchlist #{} again within {} s: same vehicle, no new alert",
                  read.camera, read.plate, entry.id, options_.duplicate_ns / kNsPerSec);
-      return;
+      return 0;
     }
     last_alert_[key] = read.time_ns;
   }
@@ -130,7 +197,7 @@ void PlateSink::Alert(const index::PlateRead& read, const index::WatchEntry& ent
   if (auto c = cameras_.find(read.camera); c != cameras_.end()) cam = &c->second;
   index::Alert a;
   a.camera = read.camera;
-  a.time_ns = read.time_ns;
+  a.time_ns = trigger_ns;  // the frame that decided it: latency is measured from here
   a.kind = "watchlist";
   a.plate_read_id = read.id;
   a.watch_id = entry.id;
@@ -142,16 +209,17 @@ void PlateSink::Alert(const index::PlateRead& read, const index::WatchEntry& ent
   auto stored = store_.RaiseAlert(a);
   if (!stored.ok()) {
     log_->error("camera {}: alert for {}: {}", read.camera, read.plate, stored.error());
-    return;
+    return 0;
   }
   a = std::move(*stored);
   {
     std::lock_guard lock(mu_);
     ++alerts_;
   }
+  const int64_t alert_id = a.id;
   log_->warn("ALERT {}: {}{}", a.id, a.message,
              a.zone.empty() ? std::string() : fmt::format(" [zone {} → {}]", a.zone, fmt::join(a.units, ", ")));
-  if (!publish_) return;
+  if (!publish_) return alert_id;
   api::v1::LiveMessage m;
   auto* pb = m.mutable_alert();
   api::ToPb(a, pb);
@@ -186,6 +254,7 @@ void PlateSink::Alert(const index::PlateRead& read, const index::WatchEntry& ent
   // The zone's units first (they act on it), then the monitoring room.
   for (const auto& unit : a.units) publish_("unit." + unit, m);
   publish_("alert." + read.camera, std::move(m));
+  return alert_id;
 }
 
 }  // namespace vigil::vigild
