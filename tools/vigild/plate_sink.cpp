@@ -141,6 +141,7 @@ void PlateSink::OnPass(const analytics::Detection& d, const Frame& frame) {
 
 void PlateSink::OnEarlyRead(const analytics::Detection& d, const Frame& frame) {
   const auto& p = *d.plate;
+  const int64_t t_in = SystemClock().WallNs();
   const std::u32string text = plate::Decode(p.text);
   const int64_t now = SystemClock().WallNs();
   std::vector<index::WatchEntry> matches;
@@ -168,6 +169,7 @@ void PlateSink::OnEarlyRead(const analytics::Detection& d, const Frame& frame) {
   read.box = {d.box.x, d.box.y, d.box.width, d.box.height};
   read.snapshot = snapshot;
   read.track = d.track;
+  const int64_t t_pic = SystemClock().WallNs();
   for (const auto& entry : matches) {
     // Recorded even when it was a duplicate (alert 0): the pass's end does not ask again.
     int64_t alert = Alert(read, entry, d, d.end_ns);
@@ -177,6 +179,9 @@ void PlateSink::OnEarlyRead(const analytics::Detection& d, const Frame& frame) {
     pass.at_ns = d.end_ns;
     pass.alerts.emplace_back(entry.id, alert);
   }
+  log_->debug("camera {}: early read {}: frame → sink {:.1f} ms, pictures {:.1f} ms, alerts {:.1f} ms",
+              frame.camera, p.text, static_cast<double>(t_in - d.end_ns) / 1e6,
+              static_cast<double>(t_pic - t_in) / 1e6, static_cast<double>(SystemClock().WallNs() - t_pic) / 1e6);
 }
 
 int64_t PlateSink::Alert(const index::PlateRead& read, const index::WatchEntry& entry,
@@ -248,7 +253,9 @@ int64_t PlateSink::Alert(const index::PlateRead& read, const index::WatchEntry& 
   }
   auto* clip = pb->mutable_clip();
   clip->mutable_range()->set_from_ns(d.start_ns - options_.clip_before_ns);
-  clip->mutable_range()->set_to_ns(d.end_ns + options_.clip_after_ns);
+  // An early alert's pass is still going on: twice the margin after the deciding frame.
+  const bool early = d.phase == analytics::Phase::kStart;
+  clip->mutable_range()->set_to_ns(d.end_ns + (early ? 2 : 1) * options_.clip_after_ns);
   clip->add_cameras(read.camera);
   clip->set_case_ref(fmt::format("alert {}", a.id));
   // The zone's units first (they act on it), then the monitoring room.
