@@ -27,8 +27,9 @@ struct PlatesConfig {
   int work_width = 960;           // frames are searched at this width (read at full size)
   // Reads that agree this often (voted confidence >= pass_confidence) are reported at once, as a
   // Phase::kStart detection, so that a watchlist alert need not wait for the vehicle to leave;
-  // 0: only whole passes (Phase::kInstant) are reported.
-  int early_sightings = 3;
+  // 0: only whole passes (Phase::kInstant) are reported. Counted as at least min_sightings: with
+  // the two equal, a pass is announced on the first frame its read would qualify as a whole pass.
+  int early_sightings = 2;
 };
 
 // Reads a [cameras.plates] table: enabled, fps, min_confidence, pass_confidence, min_sightings,

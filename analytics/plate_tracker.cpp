@@ -73,18 +73,18 @@ void PlateTracker::Update(int64_t wall_ns, const std::vector<FoundPlate>& finds,
   }
   for (size_t f = 0; f < finds.size(); ++f) {
     if (find_used[f]) continue;
-    tracks_.push_back(Track{next_id_++, {}, 0, -1, false});
+    tracks_.push_back(Track{next_id_++, {}, 0, -1, {}});
     add(tracks_.back(), finds[f], f);
   }
   if (!early || options_.early_sightings <= 0) return;
   for (Track& t : tracks_) {
-    if (t.announced || t.sightings.back().ns != wall_ns ||
+    if (t.sightings.back().ns != wall_ns ||
         static_cast<int>(t.sightings.size()) < std::max(options_.early_sightings, options_.min_sightings)) {
       continue;
     }
     PlatePass pass;
-    if (Vote(t, pass) && pass.confidence >= options_.early_confidence) {
-      t.announced = true;
+    if (Vote(t, pass) && pass.confidence >= options_.early_confidence && pass.plate != t.announced) {
+      t.announced = pass.plate;
       early->push_back(std::move(pass));
     }
   }

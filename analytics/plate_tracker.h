@@ -33,8 +33,8 @@ struct PlateTrackerOptions {
   double max_jump = 2.5;       // box widths a plate may move between two sightings
   int min_sightings = 2;
   // Early reads, for alerts that cannot wait for the vehicle to leave: once a track has this many
-  // sightings and its vote reaches early_confidence, it is announced (once) while it goes on.
-  // 0: no early reads.
+  // sightings and its vote reaches early_confidence, it is announced while it goes on; again only
+  // when later reads change the voted text. 0: no early reads.
   int early_sightings = 0;
   double early_confidence = 0.6;
 };
@@ -67,7 +67,7 @@ class PlateTracker {
     std::vector<Sighting> sightings;
     int64_t best_ns = 0;
     double best_conf = -1;
-    bool announced = false;
+    std::string announced;  // the text last announced early
   };
   bool Vote(const Track& track, PlatePass& pass) const;
 

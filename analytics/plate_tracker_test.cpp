@@ -72,6 +72,20 @@ TEST_CASE("a pass is announced once, early, when enough reads agree, and still r
   CHECK(done[0].sightings == 6);
   CHECK(early.size() == 1);
 
+  // A vote that changes its mind is announced again, with the new text.
+  PlateTracker fickle(o);
+  std::vector<PlatePass> changes;
+  // Three reads of Z, then the 2s: the vote turns at the 6th 2 (6 of 9 agree, × 0.9 = 0.6).
+  std::vector<std::string> flip(3, "云A1Z345");
+  flip.resize(10, "云A12345");
+  for (size_t i = 0; i < flip.size(); ++i) {
+    fickle.Update(static_cast<int64_t>(i) * 125 * kMs, {Find(flip[i], {800, 900 - static_cast<int>(i) * 40, 150, 48}, 0.9)},
+                  done, nullptr, &changes);
+  }
+  REQUIRE(changes.size() == 2);
+  CHECK(changes[0].plate == "云A1Z345");
+  CHECK(changes[1].plate == "云A12345");
+
   // Without early reads configured nothing is announced.
   PlateTracker plain;
   std::vector<PlatePass> none;

@@ -243,6 +243,7 @@ void AlertRun(const std::string& vigild, const std::string& scenes_dir, int run,
   }
   passes += static_cast<int>(pass_end.size());
   int got = 0;
+  bool slow = false;
   while (SystemClock().WallNs() < t0 + static_cast<int64_t>((longest + 4) * kNsPerSec)) {
     zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
     if (zmq::poll(&item, 1, std::chrono::milliseconds(100)) == 0) continue;
@@ -253,6 +254,11 @@ void AlertRun(const std::string& vigild, const std::string& scenes_dir, int run,
     if (!m.ParseFromArray(body.data(), static_cast<int>(body.size())) || !m.has_alert()) continue;
     if (m.alert().state() != "new") continue;
     latency_ms.push_back(static_cast<double>(now - m.alert().time_ns()) / 1e6);
+    if (latency_ms.back() > 300) {
+      fmt::print("  slow alert: {} on {} at {:.1f} s of the scene, {:.0f} ms\n", m.alert().plate(), m.alert().camera(),
+                 static_cast<double>(m.alert().time_ns() - t0) / 1e9, latency_ms.back());
+      slow = true;
+    }
     auto end = pass_end.find(m.alert().plate());
     if (end != pass_end.end() && m.alert().time_ns() < t0 + static_cast<int64_t>(end->second * kNsPerSec)) ++early;
     ++got;
@@ -260,6 +266,12 @@ void AlertRun(const std::string& vigild, const std::string& scenes_dir, int run,
   proc.Signal(SIGTERM);
   proc.Wait(60);
   fmt::print("  run {}: {} alerts for {} watched passes\n", run, got, pass_end.size());
+  if (slow) {
+    const std::string kept = fmt::format("/tmp/vigil-bench-alerts-run{}.log", run);
+    testing::WriteFile(kept, testing::ReadFile(dir / "vigild.log"));
+    fmt::print("  (vigild's log kept as {}: slow alerts are explained there)\n", kept);
+  }
+  std::fflush(stdout);
 }
 
 void BenchAlerts(const std::string& vigild, const std::string& scenes, int runs) {
