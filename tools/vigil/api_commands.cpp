@@ -42,6 +42,8 @@ int Fail(const Status& st) {
              : kExitServer;
 }
 
+std::string Units(const google::protobuf::RepeatedPtrField<std::string>& units);
+
 std::string Mb(int64_t b) { return fmt::format("{:.1f} MB", static_cast<double>(b) / 1e6); }
 
 // One line on stderr, redrawn in place; only on a terminal.
@@ -252,6 +254,9 @@ int Watch(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
                              m.alert().kind(), m.alert().state(),
                              m.alert().state_by().empty() ? "" : " by " + m.alert().state_by(),
                              m.alert().message());
+          if (!m.alert().zone().empty()) {
+            what += fmt::format("\n{:>21}zone {} → units {}", "", m.alert().zone(), Units(m.alert().units()));
+          }
           if (m.alert().nearest_size() > 0 || m.alert().has_clip()) {
             // What dispatch acts on: the cameras around, and the clip of the pass ready to fetch.
             std::string near;
@@ -406,7 +411,7 @@ int Alerts(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
   auto r = client.Call(q);
   if (!r.ok()) return Fail(r.error());
   if (!ctx.json) {
-    fmt::print("{:>6} {:<19} {:<10} {:<10} {:<13} {:<10} {:<12} {:<24} {:<24} {}\n", "ID", "RAISED", "CAMERA",
+    fmt::print("{:>6} {:<19} {:<10} {:<10} {:<13} {:<14} {:<12} {:<24} {:<24} {}\n", "ID", "RAISED", "CAMERA",
                "KIND", "STATE", "ZONE", "UNITS", "ACKNOWLEDGED", "CLOSED", "MESSAGE");
   }
   for (const auto& al : r->alerts().alerts()) {
@@ -417,7 +422,7 @@ int Alerts(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
       auto step = [&](int64_t at, const std::string& by) {
         return at > 0 ? fmt::format("{} {}", After(raised, at), by) : std::string("-");
       };
-      fmt::print("{:>6} {:<19} {:<10} {:<10} {:<13} {:<10} {:<12} {:<24} {:<24} {}\n", al.id(),
+      fmt::print("{:>6} {:<19} {:<10} {:<10} {:<13} {:<14} {:<12} {:<24} {:<24} {}\n", al.id(),
                  FormatLocal(raised), al.camera(), al.kind(), al.state(),
                  al.zone().empty() ? "-" : al.zone(), Units(al.units()),
                  step(al.acknowledged_ns(), al.acknowledged_by()), step(al.closed_ns(), al.closed_by()),

@@ -32,6 +32,9 @@
 // server refused (unknown camera, inverted range, clip too long, ...), 3 an export where some clips
 // failed and others were written.
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <iostream>
 #include <map>
@@ -103,10 +106,12 @@ std::optional<index::LatLon> ParseLatLon(const std::string& s) {
 }
 
 // Who is asking, for the audit trail: $VIGIL_USER, else the login name.
+// Who acts: $VIGIL_USER (an operator's or unit's id), else the login name.
 std::string UserName() {
   for (const char* var : {"VIGIL_USER", "USER", "LOGNAME"}) {
     if (const char* v = std::getenv(var); v && *v) return v;
   }
+  if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_name && *pw->pw_name) return pw->pw_name;
   return "unknown";
 }
 
