@@ -1,5 +1,7 @@
 #include "analytics/plate_camera.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "base/toml_reader.h"
@@ -11,7 +13,7 @@ Status ParsePlates(const std::string& path, const toml::table& table, const std:
   TomlReader r(path, table, fmt::format("camera {}'s [cameras.plates]", camera));
   VIGIL_RETURN_IF_ERROR(r.CheckKeys({"enabled", "fps", "min_confidence", "pass_confidence",
                                      "min_sightings", "gap_seconds", "work_width",
-                                     "early_sightings"}));
+                                     "early_sightings", "masks"}));
   out.enabled = true;
   VIGIL_RETURN_IF_ERROR(r.Bool("enabled", out.enabled));
   VIGIL_RETURN_IF_ERROR(r.Double("fps", out.fps, 0.5, 30));
@@ -23,6 +25,7 @@ Status ParsePlates(const std::string& path, const toml::table& table, const std:
   VIGIL_RETURN_IF_ERROR(r.Int("work_width", width, 320, 4096));
   VIGIL_RETURN_IF_ERROR(r.Int("early_sightings", early, 0, 100));
   out.early_sightings = static_cast<int>(early);
+  if (const toml::node* m = table.get("masks")) VIGIL_RETURN_IF_ERROR(ParseMasks(path, *m, camera, out.masks));
   out.min_sightings = static_cast<int>(sightings);
   out.work_width = static_cast<int>(width);
   return Status::Ok();
@@ -57,6 +60,14 @@ void PlateCamera::Process(const Frame& frame, std::vector<Detection>& out) {
   last_ = frame.bgr;
   auto found = finder_.Find(frame.bgr);
   std::vector<FoundPlate> finds = found.ok() ? std::move(*found) : std::vector<FoundPlate>{};
+  if (!config_.masks.empty() && !frame.bgr.empty()) {
+    std::erase_if(finds, [&](const FoundPlate& f) {
+      const cv::Point2d centre((f.where.box.x + f.where.box.width / 2.0) / frame.bgr.cols,
+                               (f.where.box.y + f.where.box.height / 2.0) / frame.bgr.rows);
+      return std::any_of(config_.masks.begin(), config_.masks.end(),
+                         [&](const Polygon& m) { return InsidePolygon(m, centre); });
+    });
+  }
   std::vector<PlatePass> passes, early;
   std::vector<int64_t> tracks;
   tracker_.Update(frame.wall_ns, finds, passes, &tracks, &early);

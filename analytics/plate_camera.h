@@ -14,6 +14,7 @@
 #include "analytics/plate_finder.h"
 #include "analytics/plate_tracker.h"
 #include "analytics/processor.h"
+#include "analytics/rules.h"
 
 namespace vigil::analytics {
 
@@ -30,10 +31,13 @@ struct PlatesConfig {
   // 0: only whole passes (Phase::kInstant) are reported. Counted as at least min_sightings: with
   // the two equal, a pass is announced on the first frame its read would qualify as a whole pass.
   int early_sightings = 2;
+  // Areas of the picture (fractions, 0..1) where nothing is a plate: an on-screen caption, a shop
+  // sign, the opposite lane. A plate whose box centre falls inside one is not read.
+  std::vector<Polygon> masks;
 };
 
 // Reads a [cameras.plates] table: enabled, fps, min_confidence, pass_confidence, min_sightings,
-// gap_seconds, work_width, early_sightings. Unknown keys and bad values are InvalidArgument with "path:line".
+// gap_seconds, work_width, early_sightings, masks. Unknown keys and bad values are InvalidArgument with "path:line".
 Status ParsePlates(const std::string& path, const toml::table& table, const std::string& camera,
                    PlatesConfig& out);
 

@@ -172,6 +172,20 @@ Status At(const std::string& path, const toml::node& n, Status st) {
 
 }  // namespace
 
+Status ParseMasks(const std::string& path, const toml::node& m, const std::string& camera,
+                  std::vector<Polygon>& out) {
+  const toml::array* arr = m.as_array();
+  if (!arr) return Status::InvalidArgument(fmt::format("{}: masks must be a list of polygons", Where(path, m)));
+  for (const auto& el : *arr) {
+    VIGIL_ASSIGN_OR_RETURN(auto poly, ReadPolygon(path, el, "a mask"));
+    out.push_back(std::move(poly));
+    AnalyticsConfig one;
+    one.masks = {out.back()};
+    VIGIL_RETURN_IF_ERROR(At(path, el, ValidateRules(one, camera)));
+  }
+  return Status::Ok();
+}
+
 Status ParseAnalytics(const std::string& path, const toml::table& t, const std::string& camera,
                       AnalyticsConfig& out) {
   std::string ctx = fmt::format("the analytics of camera {}", camera);
@@ -193,17 +207,7 @@ Status ParseAnalytics(const std::string& path, const toml::table& t, const std::
   VIGIL_RETURN_IF_ERROR(r.Double("min_object", out.motion.min_object, 0.005, 1));
   VIGIL_RETURN_IF_ERROR(r.Double("hold_seconds", out.motion.hold_s, 0.2, 600));
 
-  if (const toml::node* m = t.get("masks")) {
-    const toml::array* arr = m->as_array();
-    if (!arr) return Status::InvalidArgument(fmt::format("{}: masks must be a list of polygons", Where(path, *m)));
-    for (const auto& el : *arr) {
-      VIGIL_ASSIGN_OR_RETURN(auto poly, ReadPolygon(path, el, "a mask"));
-      out.masks.push_back(std::move(poly));
-      AnalyticsConfig one;
-      one.masks = {out.masks.back()};
-      VIGIL_RETURN_IF_ERROR(At(path, el, ValidateRules(one, camera)));
-    }
-  }
+  if (const toml::node* m = t.get("masks")) VIGIL_RETURN_IF_ERROR(ParseMasks(path, *m, camera, out.masks));
   auto tables = [&](std::string_view key, auto&& each) -> Status {
     const toml::node* n = t.get(key);
     if (!n) return Status::Ok();

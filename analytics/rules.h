@@ -75,6 +75,11 @@ Status ValidateRules(const AnalyticsConfig& config, const std::string& camera);
 Status ParseAnalytics(const std::string& path, const toml::table& table, const std::string& camera,
                       AnalyticsConfig& out);
 
+// Reads `masks = [[[x, y], ...], ...]` (fractions of the frame) into `out`, each checked as
+// ValidateRules checks a mask; errors name the line.
+Status ParseMasks(const std::string& path, const toml::node& node, const std::string& camera,
+                  std::vector<Polygon>& out);
+
 // Geometry helpers, in any consistent coordinates.
 bool InsidePolygon(const Polygon& polygon, cv::Point2d p);
 // Whether segments p1-p2 and q1-q2 intersect (touching counts).

@@ -10,6 +10,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "analytics/plate_camera.h"
 #include "analytics/plate_finder.h"
 #include "base/plate_text.h"
 #include "tools/plates/evaluation.h"
@@ -108,6 +109,46 @@ TEST_CASE("plates on cars in whole frames are found and read; a sign and an on-s
   REQUIRE(none.ok());
   for (const auto& f : *none) MESSAGE("sign read as " << f.text.plate << " " << f.text.confidence);
   CHECK(none->empty());
+}
+
+TEST_CASE("a plate camera reads a pass once, and not where the picture is masked") {
+  auto renderer = PlateRenderer::Create();
+  REQUIRE(renderer.ok());
+  std::mt19937_64 rng(9);
+  std::vector<PlateSpec> specs;
+  std::vector<cv::Rect> boxes;
+  const cv::Mat still = StreetFrame(**renderer, rng, {1920, 1080}, 1, specs, boxes);
+  REQUIRE(specs.size() == 1);
+  const cv::Rect box = boxes[0];
+  // A mask around the plate, in fractions of the frame, and one elsewhere.
+  const double x0 = (box.x - 20.0) / 1920, x1 = (box.br().x + 20.0) / 1920;
+  const double y0 = (box.y - 20.0) / 1080, y1 = (box.br().y + 20.0) / 1080;
+  auto passes = [&](std::vector<analytics::Polygon> masks) {
+    analytics::PlatesConfig config;
+    config.enabled = true;
+    config.masks = std::move(masks);
+    analytics::PlateCamera camera(config, Reader());
+    std::vector<analytics::Detection> out;
+    for (int i = 0; i < 4; ++i) {  // the car stands in view for half a second at 8 fps
+      Frame f;
+      f.camera = "gate";
+      f.wall_ns = 1'000'000'000LL + i * 125'000'000LL;
+      f.sequence = i + 1;
+      f.bgr = still.clone();
+      camera.Process(f, out);
+    }
+    camera.Flush(out);
+    std::vector<std::string> whole;
+    for (const auto& d : out) {
+      if (d.phase == analytics::Phase::kInstant && d.plate) whole.push_back(d.plate->text);
+    }
+    return whole;
+  };
+  const std::string plate = plate::Encode(specs[0].text);
+  auto unmasked = passes({{{0.0, 0.0}, {0.1, 0.0}, {0.1, 0.1}}});
+  REQUIRE(unmasked.size() == 1);
+  CHECK(unmasked[0] == plate);
+  CHECK(passes({{{x0, y0}, {x1, y0}, {x1, y1}, {x0, y1}}}).empty());
 }
 
 }  // namespace

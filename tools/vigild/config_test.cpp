@@ -150,6 +150,8 @@ TEST_CASE("each config mistake is refused with the file, the line and the reason
       {"typo in plates", head + cam + "[cameras.plates]\nfsp = 8\n",
        "c.toml:8: unknown key 'fsp' in camera cam1's [cameras.plates]"},
       {"plate rate out of range", head + cam + "[cameras.plates]\nfps = 60\n", "c.toml:8: fps = 60"},
+      {"plate mask outside the frame", head + cam + "[cameras.plates]\nmasks = [[[0.1, 0.1], [1.5, 0.1], [0.5, 0.9]]]\n",
+       "c.toml:8: camera cam1: analytics: mask #1: vertex [1.5, 0.1] is outside the frame"},
       {"typo in [plates]", head + "[plates]\nnearst = 3\n" + cam, "c.toml:3: unknown key 'nearst' in [plates]"},
       {"typo in a zone", head + cam + "[[zones]]\nid = \"z1\"\nunit = [\"P-1\"]\n",
        "c.toml:9: unknown key 'unit' in [[zones]] #1"},
