@@ -308,6 +308,20 @@ TEST_CASE("response-time statistics per zone and period match a brute-force coun
   CHECK(rows->at(1).raised == block);
   CHECK(rows->at(1).within >= 1);
 
+  // The whole time line as one period (a client's "everything"): no overflow, every alert counted.
+  q.range = {INT64_MIN, INT64_MAX};
+  q.zones.clear();
+  q.within_ns = 3 * kMin;
+  auto everything = s.AlertStatistics(q);
+  REQUIRE(everything.ok());
+  REQUIRE_FALSE(everything->empty());
+  CHECK(everything->at(0).raised == 600);
+  CHECK(everything->at(0).period_start_ns == INT64_MIN);
+  CHECK(everything->at(0).period_end_ns == INT64_MAX);
+  q.period_ns = kDay;  // ... but not in days
+  ExpectError(s.AlertStatistics(q).status(), StatusCode::kInvalidArgument, "more than 100,000 periods");
+  q.period_ns = 0;
+
   // Bad questions get errors that say what was wrong.
   q.range = {kT0 + kDay, kT0};
   ExpectError(s.AlertStatistics(q).status(), StatusCode::kInvalidArgument, "alert statistics");

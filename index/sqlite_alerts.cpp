@@ -296,9 +296,16 @@ Result<std::vector<AlertStats>> SqliteStore::AlertStatistics(const AlertStatsQue
     return Status::InvalidArgument(fmt::format("the response target must be more than 0, got {} ns",
                                                q.within_ns));
   }
-  const int64_t span = q.range.end_ns - q.range.start_ns;
-  const int64_t period = q.period_ns == 0 ? span : q.period_ns;
-  const int64_t periods = span / period + (span % period != 0);
+  // In 128 bits: a range may be the whole int64 line.
+  using Wide = __int128;
+  const Wide span = Wide{q.range.end_ns} - q.range.start_ns;
+  const Wide period = q.period_ns == 0 ? span : Wide{q.period_ns};
+  const Wide wide_periods = span / period + (span % period != 0);
+  if (wide_periods > 100'000) {
+    return Status::InvalidArgument(fmt::format(
+        "more than 100,000 periods: ask for a longer period or a shorter range"));
+  }
+  const auto periods = static_cast<int64_t>(wide_periods);
   struct Times {
     std::vector<int64_t> response, close;
     int64_t raised = 0, within = 0, decided = 0;
@@ -322,7 +329,7 @@ Result<std::vector<AlertStats>> SqliteStore::AlertStatistics(const AlertStatsQue
       const int64_t raised = s->Int(0), ack = s->Int(1), closed = s->Int(2);
       std::string zone = s->Text(3);
       if (!wanted.empty() && !wanted.count(zone)) continue;
-      const int64_t index = (raised - q.range.start_ns) / period;
+      const auto index = static_cast<int64_t>((Wide{raised} - q.range.start_ns) / period);
       const int64_t first = ack > 0 ? ack : closed;  // first action: ack, or a close without one
       for (const std::string& key : {std::string("*"), zone}) {
         Times& t = cells[{index, key}];
@@ -368,8 +375,9 @@ Result<std::vector<AlertStats>> SqliteStore::AlertStatistics(const AlertStatsQue
   for (auto& [key, t] : order) {
     AlertStats st;
     st.zone = key.second;
-    st.period_start_ns = q.range.start_ns + key.first * period;
-    st.period_end_ns = std::min(st.period_start_ns + period, q.range.end_ns);
+    const Wide start = Wide{q.range.start_ns} + key.first * period;
+    st.period_start_ns = static_cast<int64_t>(start);
+    st.period_end_ns = static_cast<int64_t>(std::min<Wide>(start + period, q.range.end_ns));
     st.raised = t->raised;
     st.responded = static_cast<int64_t>(t->response.size());
     st.closed = static_cast<int64_t>(t->close.size());
