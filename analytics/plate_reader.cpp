@@ -147,6 +147,24 @@ Result<std::unique_ptr<PlateReader>> PlateReader::Load(const std::string& path) 
   return std::unique_ptr<PlateReader>(new PlateReader(std::move(net)));
 }
 
+Status PlateReader::SetLocalProvinces(std::string_view provinces, double weight) {
+  if (!(weight >= 1 && weight <= 100)) {
+    return Status::InvalidArgument(fmt::format("local province weight {} is not in [1, 100]", weight));
+  }
+  std::vector<int> classes;
+  const std::u32string_view alphabet = plate::PlateAlphabet();
+  for (char32_t ch : plate::Decode(std::string(provinces))) {
+    if (plate::kProvinces.find(ch) == std::u32string_view::npos) {
+      return Status::InvalidArgument(fmt::format("local province '{}' is not a province character",
+                                                 plate::Encode(std::u32string(1, ch))));
+    }
+    classes.push_back(static_cast<int>(alphabet.find(ch)) + 1);  // class 0 is the blank
+  }
+  local_classes_ = std::move(classes);
+  local_weight_ = weight;
+  return Status::Ok();
+}
+
 Result<std::vector<PlateText>> PlateReader::Read(const std::vector<cv::Mat>& crops) {
   std::vector<PlateText> out;
   if (crops.empty()) return out;
@@ -179,6 +197,16 @@ Result<std::vector<PlateText>> PlateReader::Read(const std::vector<cv::Mat>& cro
       float sum = 0;
       for (int c = 0; c < C; ++c) sum += probs.at<float>(c, t) = std::exp(scores.at<float>(c, t) - mx);
       for (int c = 0; c < C; ++c) probs.at<float>(c, t) /= sum;
+      if (!local_classes_.empty()) {
+        float weighted = 1;
+        for (int c : local_classes_) {
+          if (c >= C) continue;
+          float& p = probs.at<float>(c, t);
+          weighted += p * static_cast<float>(local_weight_ - 1);
+          p *= static_cast<float>(local_weight_);
+        }
+        for (int c = 0; c < C; ++c) probs.at<float>(c, t) /= weighted;
+      }
     }
     PlateText text = DecodeColumns(probs);
     // Colour: the most probable background the plate's text allows.

@@ -50,9 +50,18 @@ class PlateReader {
   // grammatical plate could be read. InvalidArgument for an empty or non-BGR crop.
   Result<std::vector<PlateText>> Read(const std::vector<cv::Mat>& crops);
 
+  // The deployment's local provinces (what most plates it sees start with, e.g. "云"), as the
+  // "default province" of checkpoint systems: their scores are multiplied by `weight` before
+  // decoding, so an uncertain first character goes to a local province while a visitor's plate
+  // read clearly is unaffected (its confidence then includes the prior). "" removes the prior.
+  // InvalidArgument naming a character that is not a province, or a weight outside [1, 100].
+  Status SetLocalProvinces(std::string_view provinces, double weight = 4);
+
  private:
   explicit PlateReader(cv::dnn::Net net) : net_(std::move(net)) {}
   cv::dnn::Net net_;
+  std::vector<int> local_classes_;  // class ids of the local provinces
+  double local_weight_ = 1;
 };
 
 // Decodes one crop's column scores (classes x columns, softmax probabilities, class 0 the blank)

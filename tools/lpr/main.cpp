@@ -1,6 +1,7 @@
 // vigil-lpr: reads licence plates from pictures, for investigators with a photo and for evaluation.
 //
-//   vigil-lpr [--model FILE] [--crops] FILE...   one JSON line per plate found: in a picture, every
+//   vigil-lpr [--model FILE] [--crops] [--province 云] FILE...
+//                                                one JSON line per plate found: in a picture, every
 //                                                  plate; in a video, one line per vehicle pass
 //   vigil-lpr --eval DIR                           accuracy on a vigil-plategen data set
 //   vigil-lpr --eval-photos DIR                    accuracy on labelled photographs (labels.csv)
@@ -97,11 +98,19 @@ int main(int argc, char** argv) {
   app.add_option("--fps", fps, "video frames searched a second")->check(CLI::Range(0.1, 60.0));
   app.add_option("--eval", eval_dir, "measure accuracy on a vigil-plategen data set");
   app.add_option("--eval-photos", photos_dir, "measure accuracy on labelled photographs");
+  std::string provinces;
+  double province_weight = 4;
+  app.add_option("--province", provinces, "local province(s), e.g. 云: an uncertain first character goes there");
+  app.add_option("--province-weight", province_weight, "how much the local provinces are favoured (1-100, default 4)");
   CLI11_PARSE(app, argc, argv);
 
   auto reader = analytics::PlateReader::Load(model);
   if (!reader.ok()) {
     fmt::print(stderr, "vigil-lpr: {}\n", reader.error().message());
+    return 2;
+  }
+  if (Status st = (*reader)->SetLocalProvinces(provinces, province_weight); !st.ok()) {
+    fmt::print(stderr, "vigil-lpr: --province: {}\n", st.message());
     return 2;
   }
   if (!eval_dir.empty() || !photos_dir.empty()) {

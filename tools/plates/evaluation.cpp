@@ -1,5 +1,6 @@
 #include "tools/plates/evaluation.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -147,6 +148,21 @@ Result<Report> Evaluate(analytics::PlateReader& reader, const std::vector<Labele
           tally->color_ok += c.color == plate::BackgroundName(t.color);
         }
       }
+      if (!exact) {
+        const std::u32string want = plate::Decode(c.plate), got = plate::Decode(t.plate);
+        if (got.empty()) {
+          ++r.not_read;
+        } else if (got.size() != want.size()) {
+          ++r.wrong_length;
+        } else {
+          r.province_only += want[0] != got[0] && want.substr(1) == got.substr(1);
+          for (size_t p = 0; p < want.size(); ++p) {
+            if (want[p] == got[p]) continue;
+            ++r.wrong_at[p];
+            ++r.confusions[{plate::Encode(want.substr(p, 1)), plate::Encode(got.substr(p, 1))}];
+          }
+        }
+      }
       if (!exact && r.misreads.size() < 30) {
         r.misreads.push_back(fmt::format("{}: {} -> {} ({:.2f})", c.name, c.plate,
                                          t.plate.empty() ? "(none)" : t.plate, t.confidence));
@@ -171,6 +187,19 @@ std::string FormatReport(const std::string& title, const Report& r) {
   };
   if (r.by_kind.size() > 1) table("kind", r.by_kind);
   if (r.by_difficulty.size() > 1) table("difficulty", r.by_difficulty);
+  if (r.all.n > r.all.exact) {
+    out += fmt::format("  misses: {} not read, {} of another length, {} wrong only in the province; wrong "
+                       "characters by position:", r.not_read, r.wrong_length, r.province_only);
+    for (const auto& [p, n] : r.wrong_at) out += fmt::format(" {}:{}", p + 1, n);
+    std::vector<std::pair<int64_t, std::string>> pairs;
+    for (const auto& [k, n] : r.confusions) pairs.push_back({n, k.first + "→" + k.second});
+    std::sort(pairs.begin(), pairs.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    out += "\n  most confused:";
+    for (size_t i = 0; i < std::min<size_t>(12, pairs.size()); ++i) {
+      out += fmt::format(" {} ×{}", pairs[i].second, pairs[i].first);
+    }
+    out += "\n";
+  }
   return out;
 }
 

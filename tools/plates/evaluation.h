@@ -44,6 +44,11 @@ struct Report {
   Tally all;
   std::map<std::string, Tally> by_kind, by_difficulty;
   std::vector<std::string> misreads;  // "name: truth -> read (confidence)", the first 30
+  // Where the misses are: no read at all, a read of another length, and for reads of the right
+  // length the wrong characters by position and the most frequent (truth, read) pairs.
+  int64_t not_read = 0, wrong_length = 0, province_only = 0;  // province_only: all else right
+  std::map<size_t, int64_t> wrong_at;
+  std::map<std::pair<std::string, std::string>, int64_t> confusions;
   double ms_per_crop = 0;             // reader wall time, batches of 32
 };
 

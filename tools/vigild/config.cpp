@@ -13,6 +13,7 @@
 
 #include "base/fs.h"
 #include "base/toml_reader.h"
+#include "base/plate_text.h"
 #include "index/geo.h"
 
 namespace vigil::vigild {
@@ -220,7 +221,8 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
     if (!t) return Status::InvalidArgument(fmt::format("{}: [plates] must be a table", Where(path, *node)));
     TomlReader r(path, *t, "[plates]");
     VIGIL_RETURN_IF_ERROR(r.CheckKeys({"workers", "model", "nearest", "clip_before_seconds",
-                                       "clip_after_seconds", "duplicate_seconds"}));
+                                       "clip_after_seconds", "duplicate_seconds", "local_provinces",
+                                       "local_province_weight"}));
     auto& p = cfg.plates_node;
     VIGIL_RETURN_IF_ERROR(r.Int("workers", p.workers, 1, 256));
     VIGIL_RETURN_IF_ERROR(r.String("model", p.model));
@@ -231,6 +233,14 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
     VIGIL_RETURN_IF_ERROR(r.Seconds("clip_before_seconds", p.clip_before_ns, 0, 3600));
     VIGIL_RETURN_IF_ERROR(r.Seconds("clip_after_seconds", p.clip_after_ns, 0, 3600));
     VIGIL_RETURN_IF_ERROR(r.Seconds("duplicate_seconds", p.duplicate_ns, 0, 86400));
+    VIGIL_RETURN_IF_ERROR(r.String("local_provinces", p.local_provinces));
+    VIGIL_RETURN_IF_ERROR(r.Double("local_province_weight", p.local_province_weight, 1, 100));
+    for (char32_t ch : plate::Decode(p.local_provinces)) {
+      if (plate::kProvinces.find(ch) == std::u32string_view::npos) {
+        return Status::InvalidArgument(fmt::format("{}: local_provinces: '{}' is not a province character",
+                                                   r.Line("local_provinces"), plate::Encode(std::u32string(1, ch))));
+      }
+    }
   }
 
   ingest::RecordingOptions& rec = cfg.recording;

@@ -40,6 +40,8 @@ struct PlatesNodeConfig {
   int64_t clip_after_ns = 15 * kNsPerSec;
   int64_t duplicate_ns = 120 * kNsPerSec;   // the same plate and watch entry on the same camera
                                             // within this is the same vehicle: one alert
+  std::string local_provinces;              // e.g. "云": an uncertain first character goes there
+  double local_province_weight = 4;
 };
 
 struct Config {

@@ -152,6 +152,8 @@ TEST_CASE("each config mistake is refused with the file, the line and the reason
       {"plate rate out of range", head + cam + "[cameras.plates]\nfps = 60\n", "c.toml:8: fps = 60"},
       {"plate mask outside the frame", head + cam + "[cameras.plates]\nmasks = [[[0.1, 0.1], [1.5, 0.1], [0.5, 0.9]]]\n",
        "c.toml:8: camera cam1: analytics: mask #1: vertex [1.5, 0.1] is outside the frame"},
+      {"local province not a province", head + "[plates]\nlocal_provinces = \"云X\"\n" + cam,
+       "c.toml:3: local_provinces: 'X' is not a province character"},
       {"typo in [plates]", head + "[plates]\nnearst = 3\n" + cam, "c.toml:3: unknown key 'nearst' in [plates]"},
       {"typo in a zone", head + cam + "[[zones]]\nid = \"z1\"\nunit = [\"P-1\"]\n",
        "c.toml:9: unknown key 'unit' in [[zones]] #1"},

@@ -184,6 +184,12 @@ int main(int argc, char** argv) {
       log->critical("plates: camera {}: {}", camera, reader.error());
       return 2;
     }
+    if (Status st = (*reader)->SetLocalProvinces(cfg->plates_node.local_provinces,
+                                                 cfg->plates_node.local_province_weight);
+        !st.ok()) {
+      log->critical("plates: {}", st);
+      return 2;
+    }
     (void)plate_engine.AddProcessor(camera, std::make_unique<analytics::PlateCamera>(pc, std::move(*reader)));
   }
   if (!cfg->plates.empty()) {
