@@ -75,26 +75,28 @@ void PlateCamera::Process(const Frame& frame, std::vector<Detection>& out) {
     // The feed hands over a new picture per frame, so keeping the Mat keeps that frame.
     if (tracker_.BestNs(t) == frame.wall_ns) best_[t] = frame.bgr;
   }
-  for (PlatePass& p : early) {
-    // Announced while the vehicle is still in view: start = first read, end = this frame.
-    Detection d;
-    d.phase = Phase::kStart;
-    d.type = index::EventType::kVehicle;
-    d.track = p.track;
-    d.start_ns = p.first_ns;
-    d.end_ns = frame.wall_ns;
-    d.score = p.confidence;
-    d.box = p.best_box;
-    d.key = p.track;
-    d.plate = Detection::Plate{p.plate, plate::BackgroundName(p.color), p.confidence, p.sightings, p.best_ns};
-    if (auto pic = best_.find(p.track); pic != best_.end()) d.picture = pic->second;
-    out.push_back(std::move(d));
-  }
+  // Announced while the vehicle is still in view: start = first read, end = this frame.
+  for (const PlatePass& p : early) out.push_back(PassDetection(p, Phase::kStart, frame.wall_ns));
   Report(passes, out);
   // Tracks that ended without a pass (too few reads) leave no picture behind.
   for (auto it = best_.begin(); it != best_.end();) {
     it = tracker_.BestNs(it->first) == 0 ? best_.erase(it) : std::next(it);
   }
+}
+
+Detection PlateCamera::PassDetection(const PlatePass& p, Phase phase, int64_t end_ns) const {
+  Detection d;
+  d.phase = phase;
+  d.type = index::EventType::kVehicle;
+  d.track = p.track;
+  d.start_ns = p.first_ns;
+  d.end_ns = end_ns;
+  d.score = p.confidence;
+  d.box = p.best_box;
+  d.key = p.track;
+  d.plate = Detection::Plate{p.plate, plate::BackgroundName(p.color), p.confidence, p.sightings, p.best_ns};
+  if (auto pic = best_.find(p.track); pic != best_.end()) d.picture = pic->second;
+  return d;
 }
 
 void PlateCamera::Flush(std::vector<Detection>& out) {
@@ -105,23 +107,9 @@ void PlateCamera::Flush(std::vector<Detection>& out) {
 }
 
 void PlateCamera::Report(std::vector<PlatePass>& passes, std::vector<Detection>& out) {
-  for (PlatePass& p : passes) {
-    auto pic = best_.find(p.track);
-    if (p.confidence >= config_.pass_confidence) {
-      Detection d;
-      d.phase = Phase::kInstant;
-      d.type = index::EventType::kVehicle;
-      d.track = p.track;
-      d.start_ns = p.first_ns;
-      d.end_ns = p.last_ns;
-      d.score = p.confidence;
-      d.box = p.best_box;
-      d.key = p.track;
-      d.plate = Detection::Plate{p.plate, plate::BackgroundName(p.color), p.confidence, p.sightings, p.best_ns};
-      if (pic != best_.end()) d.picture = pic->second;
-      out.push_back(std::move(d));
-    }
-    if (pic != best_.end()) best_.erase(pic);
+  for (const PlatePass& p : passes) {
+    if (p.confidence >= config_.pass_confidence) out.push_back(PassDetection(p, Phase::kInstant, p.last_ns));
+    best_.erase(p.track);
   }
 }
 

@@ -53,6 +53,9 @@ class PlateCamera : public CameraProcessor {
 
  private:
   void Report(std::vector<PlatePass>& passes, std::vector<Detection>& out);
+  // A vehicle detection of a pass (kInstant: ended; kStart: announced early, up to end_ns), with the
+  // frame of its best read when kept.
+  Detection PassDetection(const PlatePass& p, Phase phase, int64_t end_ns) const;
 
   PlatesConfig config_;
   PlateFinder finder_;

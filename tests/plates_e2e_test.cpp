@@ -53,18 +53,8 @@ TEST_CASE("plate passes are read once each, and a watched plate raises one alert
   auto scripts = *loaded;
   REQUIRE(scripts.size() == 2);
 
-  camsim::SimOptions opt;
-  opt.port = 0;
-  opt.cameras = 2;
-  opt.main_size = {1920, 1080};
-  opt.main_kbps = 4000;
-  opt.sub_kbps = 400;
   double longest = 0;
-  for (int k = 1; k <= 2; ++k) {
-    opt.scenes[k] = scripts[static_cast<size_t>(k - 1)];
-    longest = std::max(longest, scripts[static_cast<size_t>(k - 1)]->duration);
-  }
-  auto sim_r = camsim::Simulator::Start(opt);
+  auto sim_r = camsim::Simulator::Start(PlateSceneOptions(scripts, &longest));
   REQUIRE_MESSAGE(sim_r.ok(), sim_r.error().ToString());
   auto sim = std::move(*sim_r);
   const int64_t t0 = sim->scene_start_wall_ns();

@@ -61,4 +61,20 @@ Result<std::vector<std::shared_ptr<const camsim::Script>>> LoadScenes(const std:
   return out;
 }
 
+camsim::SimOptions PlateSceneOptions(const std::vector<std::shared_ptr<const camsim::Script>>& scripts,
+                                     double* longest) {
+  camsim::SimOptions opt;
+  opt.port = 0;
+  opt.cameras = static_cast<int>(scripts.size());
+  opt.main_size = {1920, 1080};
+  opt.main_kbps = 4000;
+  opt.sub_kbps = 400;
+  if (longest) *longest = 0;
+  for (size_t i = 0; i < scripts.size(); ++i) {
+    opt.scenes[static_cast<int>(i) + 1] = scripts[i];
+    if (longest) *longest = std::max(*longest, scripts[i]->duration);
+  }
+  return opt;
+}
+
 }  // namespace vigil::testing

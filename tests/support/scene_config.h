@@ -21,6 +21,12 @@ std::string SceneVigildConfig(const std::string& data_dir, const std::vector<Sce
                               const camsim::Simulator& sim, const std::string& requests,
                               const std::string& events, int analytics_workers);
 
+// camsim options for plate-camera scenes (tests/plates_e2e_test.cpp, tools/bench/lpr): camK plays
+// scripts[K-1] on a 1920x1080 4 Mb/s main stream and a 400 kb/s sub stream, on a free port. `longest`
+// (optional) gets the longest script's duration in seconds.
+camsim::SimOptions PlateSceneOptions(const std::vector<std::shared_ptr<const camsim::Script>>& scripts,
+                                     double* longest = nullptr);
+
 // Every *.toml scene script in `dir` whose name contains `filter` (all when empty), by file name.
 // Errors name the script that does not load.
 Result<std::vector<std::shared_ptr<const camsim::Script>>> LoadScenes(const std::string& dir,

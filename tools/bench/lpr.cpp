@@ -192,18 +192,9 @@ void AlertRun(const std::string& vigild, const std::string& scenes_dir, int run,
               int& early, int& passes) {
   auto loaded = testing::LoadScenes(scenes_dir);
   if (!loaded.ok()) throw std::runtime_error(loaded.error().ToString());
-  if (loaded->size() < 2) throw std::runtime_error("need the two plate scenes in " + scenes_dir);
-  camsim::SimOptions opt;
-  opt.port = 0;
-  opt.cameras = 2;
-  opt.main_size = {1920, 1080};
-  opt.main_kbps = 4000;
-  opt.sub_kbps = 400;
+  if (loaded->size() != 2) throw std::runtime_error("need the two plate scenes in " + scenes_dir);
   double longest = 0;
-  for (int k = 1; k <= 2; ++k) {
-    opt.scenes[k] = (*loaded)[static_cast<size_t>(k - 1)];
-    longest = std::max(longest, opt.scenes[k]->duration);
-  }
+  const camsim::SimOptions opt = testing::PlateSceneOptions(*loaded, &longest);
   auto sim = camsim::Simulator::Start(opt);
   if (!sim.ok()) throw std::runtime_error(sim.error().ToString());
   const int64_t t0 = (*sim)->scene_start_wall_ns();
@@ -228,7 +219,7 @@ void AlertRun(const std::string& vigild, const std::string& scenes_dir, int run,
   if (!client.ok()) throw std::runtime_error(client.error().ToString());
   std::map<std::string, double> pass_end;  // plate → when the vehicle left (scene seconds)
   for (int k = 1; k <= 2; ++k) {
-    for (const auto& p : camsim::ComputePlateTruth(*opt.scenes[k])) pass_end[p.plate] = p.end;
+    for (const auto& p : camsim::ComputePlateTruth(*(*loaded)[static_cast<size_t>(k - 1)])) pass_end[p.plate] = p.end;
   }
   for (const auto& [plate, end] : pass_end) {
     api::v1::Request q;

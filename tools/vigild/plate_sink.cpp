@@ -24,6 +24,20 @@ std::string JsonEscape(const std::string& s) {
   return out;
 }
 
+// The plate read a pass's detection stands for (no id, no snapshot yet).
+index::PlateRead ReadOf(const analytics::Detection& d, const std::string& camera) {
+  const auto& p = *d.plate;
+  index::PlateRead read;
+  read.camera = camera;
+  read.time_ns = p.best_ns;
+  read.plate = p.text;
+  read.color = index::ParsePlateColor(p.color).value_or(index::PlateColor::kUnknown);
+  read.confidence = p.confidence;
+  read.box = {d.box.x, d.box.y, d.box.width, d.box.height};
+  read.track = d.track;
+  return read;
+}
+
 }  // namespace
 
 PlateSink::PlateSink(index::Store& store, const Config& config, Publish publish)
@@ -71,7 +85,6 @@ void PlateSink::OnPass(const analytics::Detection& d, const Frame& frame) {
   std::string crop;
   std::string snapshot = WriteEventPictures(data_dir_, frame.camera, p.best_ns, "plate", d.key,
                                             frame.bgr, d.box, crop);
-  index::Box box{d.box.x, d.box.y, d.box.width, d.box.height};
   index::Event e;
   e.camera = frame.camera;
   e.start_ns = d.start_ns;
@@ -79,22 +92,15 @@ void PlateSink::OnPass(const analytics::Detection& d, const Frame& frame) {
   e.type = index::EventType::kVehicle;
   e.track = d.track;
   e.score = d.score;
-  e.box = box;
+  e.box = {d.box.x, d.box.y, d.box.width, d.box.height};
   e.snapshot = snapshot;
   e.attributes = fmt::format(R"({{"plate":"{}","color":"{}","sightings":{},"frame_ns":{},"crop":"{}"}})",
                              JsonEscape(p.text), p.color, p.sightings, p.best_ns, JsonEscape(crop));
   if (auto id = store_.AddEvent(e); !id.ok()) {
     log_->error("camera {}: vehicle event: {}", e.camera, id.error());
   }
-  index::PlateRead read;
-  read.camera = frame.camera;
-  read.time_ns = p.best_ns;
-  read.plate = p.text;
-  read.color = index::ParsePlateColor(p.color).value_or(index::PlateColor::kUnknown);
-  read.confidence = p.confidence;
-  read.box = box;
+  index::PlateRead read = ReadOf(d, frame.camera);
   read.snapshot = crop.empty() ? snapshot : crop;
-  read.track = d.track;
   auto id = store_.AddPlateRead(read);
   if (!id.ok()) {
     log_->error("camera {}: plate read {}: {}", read.camera, read.plate, id.error());
@@ -143,9 +149,8 @@ void PlateSink::OnEarlyRead(const analytics::Detection& d, const Frame& frame) {
   const auto& p = *d.plate;
   const int64_t t_in = SystemClock().WallNs();
   const std::u32string text = plate::Decode(p.text);
-  const int64_t now = SystemClock().WallNs();
   std::vector<index::WatchEntry> matches;
-  for (const auto& entry : Watchlist(now)) {
+  for (const auto& entry : Watchlist(t_in)) {
     if (index::WatchMatches(entry, text, d.end_ns)) matches.push_back(entry);
   }
   {
@@ -167,15 +172,8 @@ void PlateSink::OnEarlyRead(const analytics::Detection& d, const Frame& frame) {
   std::string crop;
   std::string snapshot = WriteEventPictures(data_dir_, frame.camera, p.best_ns, "plate", d.key,
                                             frame.bgr, d.box, crop);
-  index::PlateRead read;  // not stored: the pass's read is, when the pass ends
-  read.camera = frame.camera;
-  read.time_ns = p.best_ns;
-  read.plate = p.text;
-  read.color = index::ParsePlateColor(p.color).value_or(index::PlateColor::kUnknown);
-  read.confidence = p.confidence;
-  read.box = {d.box.x, d.box.y, d.box.width, d.box.height};
+  index::PlateRead read = ReadOf(d, frame.camera);  // not stored: the pass's read is, when it ends
   read.snapshot = snapshot;
-  read.track = d.track;
   const int64_t t_pic = SystemClock().WallNs();
   for (const auto& entry : matches) {
     // Recorded even when it was a duplicate (alert 0): the pass's end does not ask again.
