@@ -33,8 +33,9 @@ GstElement* Make(const char* factory) { return gst_element_factory_make(factory,
 }  // namespace
 
 CameraRecorder::CameraRecorder(const CameraConfig& camera, const RecordingOptions& options,
-                               index::Store& store, Clock& clock, uint64_t seed)
-    : camera_(camera),
+                               index::Store& store, Clock& clock, uint64_t seed, RtspReactor* reactor)
+    : reactor_(reactor),
+      camera_(camera),
       options_(options),
       clock_(clock),
       log_(Logger("ingest")),
@@ -86,6 +87,17 @@ Status CameraRecorder::Start(bool crashed) {
 }
 
 Status CameraRecorder::StartPipeline() {
+  prev_dts_ns_ = -1;
+  overflowing_ = false;
+  int64_t now = clock_.MonotonicNs();
+  last_sample_mono_ = now;
+  samples_ = 0;
+  phase_ = Phase::kConnecting;
+  phase_since_mono_ = now;
+  UpdateHealth([](CameraHealth& h) {
+    if (h.state != CameraState::kDiskError) h.state = CameraState::kConnecting;
+  });
+  if (reactor_) return StartConnection();
   pipeline_.reset(gst_pipeline_new(camera_.id.c_str()));
   g_object_ref_sink(pipeline_.get());
   GstElement* src = Make("rtspsrc");
@@ -114,21 +126,33 @@ Status CameraRecorder::StartPipeline() {
   gst_bin_add(GST_BIN(pipeline_.get()), src);
 
   last_caps_.reset();
-  prev_dts_ns_ = -1;
-  overflowing_ = false;
   linked_video_ = false;
-  int64_t now = clock_.MonotonicNs();
-  last_sample_mono_ = now;
-  samples_ = 0;
-  phase_ = Phase::kConnecting;
-  phase_since_mono_ = now;
-  UpdateHealth([](CameraHealth& h) {
-    if (h.state != CameraState::kDiskError) h.state = CameraState::kConnecting;
-  });
   if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     // The bus holds the reason; Tick() reports it.
     log_->debug("camera {}: pipeline refused to start", camera_.id);
   }
+  return Status::Ok();
+}
+
+Status CameraRecorder::StartConnection() {
+  {
+    std::lock_guard lock(ended_mu_);
+    ended_.reset();
+  }
+  VIGIL_ASSIGN_OR_RETURN(RtspUrl url, ParseRtspUrl(camera_.main_url));
+  RtspReactor::Callbacks cb;
+  cb.units = [this](std::vector<AccessUnit>& units, int64_t wall_ns) { OnUnits(units, wall_ns); };
+  cb.ended = [this](const Status& why) {
+    std::lock_guard lock(ended_mu_);
+    ended_ = why;
+  };
+  auto id = reactor_->Open(url, std::move(cb), options_.connect_timeout_ns);
+  if (!id.ok()) {
+    std::lock_guard lock(ended_mu_);
+    ended_ = id.error();
+    return Status::Ok();  // reported by Tick like any connection failure
+  }
+  connection_ = id.value();
   return Status::Ok();
 }
 
@@ -251,15 +275,36 @@ GstFlowReturn CameraRecorder::OnSample(GstAppSink* sink, gpointer self_ptr) {
   f.key = !GST_BUFFER_FLAG_IS_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
   f.format = self->format_;
   const size_t size = gst_buffer_get_size(buf);
-  f.buffer.reset(gst_buffer_ref(buf));
-  self->last_sample_mono_ = now_mono;
-  ++self->samples_;
-  self->bytes_in_ += static_cast<int64_t>(size);
+  f.data.resize(size);
+  gst_buffer_extract(buf, 0, f.data.data(), size);
+  self->Deliver(std::move(f), now_mono);
+  return GST_FLOW_OK;
+}
+
+void CameraRecorder::OnUnits(std::vector<AccessUnit>& units, int64_t wall_ns) {
+  const int64_t now_mono = clock_.MonotonicNs();
+  for (AccessUnit& au : units) {
+    Frame f;
+    f.dts_ns = f.pts_ns = au.media_ns;
+    f.duration_ns = prev_dts_ns_ >= 0 && f.dts_ns > prev_dts_ns_ ? f.dts_ns - prev_dts_ns_ : 40 * kNsPerMs;
+    prev_dts_ns_ = f.dts_ns;
+    f.arrival_wall_ns = wall_ns;
+    f.key = au.key;
+    f.format = std::move(au.format);
+    f.data = std::move(au.data);
+    Deliver(std::move(f), now_mono);
+  }
+}
+
+void CameraRecorder::Deliver(Frame f, int64_t now_mono) {
+  const size_t size = f.data.size();
+  last_sample_mono_ = now_mono;
+  ++samples_;
+  bytes_in_ += static_cast<int64_t>(size);
   WriterItem item;
   item.kind = WriterItem::Kind::kFrame;
   item.frame = std::move(f);
-  self->Enqueue(std::move(item), size);
-  return GST_FLOW_OK;
+  Enqueue(std::move(item), size);
 }
 
 void CameraRecorder::Enqueue(WriterItem item, size_t bytes) {
@@ -300,7 +345,7 @@ void CameraRecorder::WriterLoop() {
       item = std::move(queue_.front());
       queue_.pop_front();
       if (item.kind == WriterItem::Kind::kFrame) {
-        queued_bytes_ -= gst_buffer_get_size(item.frame.buffer.get());
+        queued_bytes_ -= item.frame.data.size();
       }
     }
     writer_.Handle(item);
@@ -309,6 +354,10 @@ void CameraRecorder::WriterLoop() {
 }
 
 void CameraRecorder::StopPipeline() {
+  if (connection_) {
+    reactor_->Close(connection_);
+    connection_ = 0;
+  }
   if (!pipeline_) return;
   gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
   pipeline_.reset();
@@ -349,9 +398,22 @@ void CameraRecorder::Tick() {
     }
     return;
   }
+  if (reactor_) {
+    std::optional<Status> ended;
+    {
+      std::lock_guard lock(ended_mu_);
+      ended.swap(ended_);
+    }
+    if (ended) {
+      connection_ = 0;  // the reactor has closed it
+      const bool slow = ended->code() == StatusCode::kFailedPrecondition;
+      Fail(ended->ok() ? "the connection ended" : ended->message(), slow);
+      return;
+    }
+  }
   // Drain the bus: errors and end-of-stream end this connection.
-  GstPtr<GstBus> bus(gst_element_get_bus(pipeline_.get()));
-  while (GstPtr<GstMessage> msg{gst_bus_pop(bus.get())}) {
+  GstPtr<GstBus> bus(reactor_ ? nullptr : gst_element_get_bus(pipeline_.get()));
+  while (GstPtr<GstMessage> msg{bus ? gst_bus_pop(bus.get()) : nullptr}) {
     switch (GST_MESSAGE_TYPE(msg.get())) {
       case GST_MESSAGE_ERROR:
         Fail(DescribeError(msg.get()), false);
@@ -381,7 +443,8 @@ void CameraRecorder::Tick() {
       window_start_mono_ = now;
       window_frames_ = samples;
       window_bytes_ = bytes_in_;
-      log_->info("camera {}: receiving {}", camera_.id, camera_.main_url);
+      log_->info("camera {}: receiving {} ({})", camera_.id, camera_.main_url,
+                 reactor_ ? "vigil RTSP client" : "GStreamer rtspsrc");
     } else if (now - phase_since_mono_ > options_.connect_timeout_ns) {
       Fail(fmt::format("no video within {} s of connecting", options_.connect_timeout_ns / kNsPerSec),
            false);

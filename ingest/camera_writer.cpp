@@ -97,10 +97,7 @@ void CameraWriter::OnFrame(Frame& f) {
       return;
     }
   }
-  GstMapInfo map;
-  if (!gst_buffer_map(f.buffer.get(), &map, GST_MAP_READ)) return;
-  Status st = segment_->Write(map.data, map.size, f.dts_ns, f.pts_ns, f.duration_ns, f.key);
-  gst_buffer_unmap(f.buffer.get(), &map);
+  Status st = segment_->Write(f.data.data(), f.data.size(), f.dts_ns, f.pts_ns, f.duration_ns, f.key);
   if (!st.ok()) {
     // The file holds what was written before; close it as far as it goes and report the disk.
     CloseSegment(prev_end_media_);

@@ -65,7 +65,7 @@ struct Fixture {
             std::shared_ptr<const StreamFormat> fmt = nullptr) {
     const auto& au = clip.units[static_cast<size_t>(k) % clip.units.size()];
     WriterItem item;
-    item.frame.buffer.reset(gst_buffer_new_memdup(au.data.data(), au.data.size()));
+    item.frame.data = au.data;
     item.frame.format = fmt ? fmt : format;
     item.frame.dts_ns = media_ns;
     item.frame.pts_ns = media_ns;

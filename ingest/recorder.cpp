@@ -1,6 +1,8 @@
 #include "ingest/recorder.h"
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <condition_variable>
 #include <set>
 #include <thread>
@@ -61,6 +63,7 @@ struct Recorder::Impl {
   index::Store* store = nullptr;
   Clock* clock = nullptr;
   std::shared_ptr<spdlog::logger> log = Logger("ingest");
+  std::unique_ptr<internal::RtspReactor> reactor;  // outlives the recorders (declared before them)
   std::vector<std::unique_ptr<internal::CameraRecorder>> recorders;
   RecoveryReport recovery;
   RetentionPolicy retention;
@@ -144,9 +147,16 @@ Result<std::unique_ptr<Recorder>> Recorder::Start(std::vector<CameraConfig> came
   impl->retention.max_bytes = options.max_bytes;
   impl->retention.min_free_bytes = options.min_free_bytes;
   uint64_t seed = 1;
+  const bool native = options.tcp && !options.gstreamer_rtsp && !std::getenv("VIGIL_GSTREAMER_RTSP");
+  if (native) {
+    int threads = options.rtsp_threads;
+    if (threads <= 0) threads = std::clamp(static_cast<int>(std::thread::hardware_concurrency()) / 4, 1, 8);
+    impl->reactor = std::make_unique<internal::RtspReactor>(clock, threads, options.read_interval_ns);
+  }
   for (const auto& c : cameras) {
     impl->retention.cameras[c.id] = c;
-    auto rec = std::make_unique<internal::CameraRecorder>(c, options, store, clock, seed++);
+    auto rec = std::make_unique<internal::CameraRecorder>(c, options, store, clock, seed++,
+                                                          impl->reactor.get());
     VIGIL_RETURN_IF_ERROR(rec->Start(crashed.count(c.id) > 0).WithContext("camera " + c.id));
     impl->recorders.push_back(std::move(rec));
   }

@@ -47,6 +47,12 @@ struct RecordingOptions {
   int64_t retry_max_ns = 10 * kNsPerSec;
   int latency_ms = 100;                      // RTP jitter buffer
   bool tcp = true;                           // RTP over the RTSP connection (interleaved)
+  // Recording's RTSP client: vigil's own (ingest/rtsp_session.h; TCP only) or GStreamer's rtspsrc
+  // (always used for UDP). The decoded analysis and plate branches always use GStreamer.
+  bool gstreamer_rtsp = false;
+  // vigil's client: how long a reading thread lets the sockets fill between reads (batching).
+  int64_t read_interval_ns = 20 * kNsPerMs;
+  int rtsp_threads = 0;  // vigil's client's reading threads; 0: a quarter of the cores, 1 to 8
   int64_t queue_max_bytes = 16 << 20;        // per camera, between network and disk (~30 s at 4 Mb/s)
   int64_t max_bytes = 0;                     // global quota over all cameras; 0: none
   int64_t min_free_bytes = 0;                // keep at least this free on the disk; 0: no check

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include <gst/app/gstappsink.h>
@@ -19,13 +20,16 @@
 #include "ingest/internal/camera_writer.h"
 #include "ingest/internal/analysis_feed.h"
 #include "ingest/internal/rtp_pass.h"
+#include "ingest/internal/rtsp_reactor.h"
 
 namespace vigil::ingest::internal {
 
 class CameraRecorder {
  public:
+  // `reactor`: vigil's RTSP client records the main stream (else GStreamer's rtspsrc); it must
+  // outlive this object.
   CameraRecorder(const CameraConfig& camera, const RecordingOptions& options, index::Store& store,
-                 Clock& clock, uint64_t seed);
+                 Clock& clock, uint64_t seed, RtspReactor* reactor);
   ~CameraRecorder();
   CameraRecorder(const CameraRecorder&) = delete;
   CameraRecorder& operator=(const CameraRecorder&) = delete;
@@ -50,6 +54,9 @@ class CameraRecorder {
   enum class Phase { kIdle, kConnecting, kStreaming, kWaiting };
 
   Status StartPipeline();
+  Status StartConnection();  // vigil's RTSP client
+  void OnUnits(std::vector<AccessUnit>& units, int64_t wall_ns);  // reactor thread
+  void Deliver(Frame f, int64_t now_mono);                          // the thread receiving
   void StopPipeline();
   void Fail(const std::string& reason, bool slow_retry);
   void Enqueue(WriterItem item, size_t bytes);
@@ -60,6 +67,10 @@ class CameraRecorder {
   static gboolean OnSelectStream(GstElement* src, guint num, GstCaps* caps, gpointer self);
   static void OnNewManager(GstElement* src, GstElement* manager, gpointer self);
   static GstElement* OnRequestJitterbuffer(GstElement* rtpbin, guint session, gpointer self);
+  RtspReactor* const reactor_;
+  uint64_t connection_ = 0;  // supervisor thread
+  std::mutex ended_mu_;
+  std::optional<Status> ended_;  // set by the reactor when the connection ends
   RtpStamper stamper_;  // streaming thread only
   bool abandoned_ = false;  // a pipeline stop did not return (Shutdown)
   std::unique_ptr<AnalysisFeed> feed_;        // cameras with analysis_fps > 0

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <gst/gst.h>
 
@@ -23,7 +24,7 @@
 namespace vigil::ingest::internal {
 
 struct Frame {
-  GstPtr<GstBuffer> buffer;
+  std::vector<uint8_t> data;  // the access unit: NAL units with 4-byte lengths
   std::shared_ptr<const StreamFormat> format;
   int64_t dts_ns = 0;  // media clock (the camera's RTP clock), ns
   int64_t pts_ns = 0;

@@ -1,0 +1,86 @@
+#pragma once
+// RTP → access units for H.264 (RFC 6184: single NAL unit, STAP-A, FU-A) and H.265 (RFC 7798:
+// single NAL unit, aggregation packets, fragmentation units), without decoding: what the recorder
+// writes into segments. An access unit ends at the RTP marker bit or when the timestamp changes.
+//
+// Parameter sets (from the SDP's sprop-* attributes and in-band) are kept out of the access units and
+// in the stream format (avcC/hvcC); a changed parameter set gives a new format, which the writer
+// starts a new segment for. Nothing is emitted before the first key frame with known parameter sets.
+//
+// Over TCP, packets arrive in order; a missing sequence number (a server that dropped packets) drops
+// the access unit in progress and is counted. B-frames (decode order ≠ presentation order) are not
+// supported: access units are stamped with their RTP time as both decode and presentation time.
+//
+// Not thread-safe: one per stream.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "ingest/h26x.h"
+
+namespace vigil::ingest {
+
+struct AccessUnit {
+  Bytes data;               // NAL units, each with a 4-byte big-endian length (as in avcC/hvcC)
+  int64_t media_ns = 0;     // RTP time unwrapped to 64 bits, from 0 at the stream's first packet
+  bool key = false;
+  std::shared_ptr<const StreamFormat> format;
+};
+
+class RtpDepacketizer {
+ public:
+  // `initial`: parameter sets from the SDP (may be empty: they then come in-band).
+  RtpDepacketizer(VideoCodec codec, int clock_rate, const ParameterSets& initial);
+
+  // One RTP packet, header included. Completed access units are appended to `out`. Errors: a packet
+  // too short or not RTP version 2, a payload type of another packetization (e.g. interleaved
+  // mode), parameter sets that cannot be parsed.
+  Status Push(const uint8_t* packet, size_t size, std::vector<AccessUnit>& out);
+
+  int64_t lost_packets() const { return lost_packets_; }
+  int64_t dropped_units() const { return dropped_units_; }
+
+ private:
+  Status AddNal(const uint8_t* nal, size_t size);
+  Status CloseFragment();
+  Status Finish(std::vector<AccessUnit>& out);
+  Status SetParameter(int type, const uint8_t* nal, size_t size);
+
+  const VideoCodec codec_;
+  const int clock_rate_;
+  std::map<int, Bytes> vps_, sps_, pps_;  // by id
+  bool sets_changed_ = true;
+  std::shared_ptr<const StreamFormat> format_;
+  bool seen_key_ = false;
+
+  // Timestamps.
+  bool have_seq_ = false;
+  uint16_t next_seq_ = 0;
+  bool have_ts_ = false;
+  uint32_t last_ts_ = 0;
+  int64_t ext_ts_ = 0;  // unwrapped, relative to the first packet
+
+  // The access unit in progress.
+  bool in_unit_ = false;
+  uint32_t unit_ts_ = 0;
+  int64_t unit_ext_ = 0;
+  bool unit_broken_ = false;
+  bool unit_key_ = false;
+  bool unit_has_slice_ = false;
+  Bytes unit_;
+  // A fragmented NAL unit in progress: its offset in unit_ (the length prefix), or -1.
+  int64_t frag_at_ = -1;
+
+  int64_t lost_packets_ = 0;
+  int64_t dropped_units_ = 0;
+};
+
+// The parameter sets of an SDP fmtp line's sprop-parameter-sets (H.264) or sprop-vps/-sps/-pps
+// (H.265), base64; `fmtp` maps the parameter names to their values.
+Result<ParameterSets> SpropParameterSets(VideoCodec codec, const std::map<std::string, std::string>& fmtp);
+
+}  // namespace vigil::ingest
