@@ -443,7 +443,7 @@ void CameraRecorder::Tick() {
       window_start_mono_ = now;
       window_frames_ = samples;
       window_bytes_ = bytes_in_;
-      log_->info("camera {}: receiving {} ({})", camera_.id, camera_.main_url,
+      log_->info("camera {}: receiving {} ({})", camera_.id, RedactUrl(camera_.main_url),
                  reactor_ ? "vigil RTSP client" : "GStreamer rtspsrc");
     } else if (now - phase_since_mono_ > options_.connect_timeout_ns) {
       Fail(fmt::format("no video within {} s of connecting", options_.connect_timeout_ns / kNsPerSec),

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "ingest/internal/camera_recorder.h"
 #include "ingest/retention.h"
+#include "ingest/rtsp_session.h"
 #include "ingest/segment_recovery.h"
 
 namespace vigil::ingest {
@@ -128,8 +129,8 @@ Result<std::unique_ptr<Recorder>> Recorder::Start(std::vector<CameraConfig> came
     index::Camera row;
     row.id = c.id;
     row.name = c.name;
-    row.main_url = c.main_url;
-    row.sub_url = c.sub_url;
+    row.main_url = RedactUrl(c.main_url);
+    row.sub_url = RedactUrl(c.sub_url);
     row.lat = c.lat;
     row.lon = c.lon;
     row.place = c.place;

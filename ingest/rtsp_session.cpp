@@ -137,6 +137,19 @@ Result<RtspUrl> ParseRtspUrl(std::string_view url) {
   return out;
 }
 
+std::string RedactUrl(std::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const size_t start = scheme + 3;
+  const size_t end = url.find('/', start);
+  std::string_view authority = url.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+  const size_t at = authority.rfind('@');
+  if (at == std::string_view::npos) return std::string(url);
+  const size_t colon = authority.substr(0, at).find(':');
+  if (colon == std::string_view::npos) return std::string(url);
+  return std::string(url.substr(0, start + colon + 1)) + "***" + std::string(url.substr(start + at));
+}
+
 std::string ResolveControl(const std::string& base, const std::string& control) {
   if (control.empty() || control == "*") return base;
   std::string lower = Lower(control);

@@ -33,6 +33,9 @@ struct RtspUrl {
 };
 // Errors name what is wrong: scheme, empty host, bad port.
 Result<RtspUrl> ParseRtspUrl(std::string_view url);
+// The URL with its password replaced by "***" (for logs and the index: API users see cameras'
+// addresses, never their credentials). Other text is returned unchanged.
+std::string RedactUrl(std::string_view url);
 
 struct SdpMedia {
   std::string media;     // "video", "audio", ...

@@ -163,6 +163,9 @@ TEST_CASE("RTSP URLs: credentials, ports, IPv6, errors") {
   CHECK(ParseRtspUrl("http://cam/x").error().message().find("not an rtsp://") != std::string::npos);
   CHECK(ParseRtspUrl("rtsp://cam:99999/x").error().message().find("bad port") != std::string::npos);
   CHECK(ParseRtspUrl("rtsp:///x").error().message().find("no host") != std::string::npos);
+  CHECK(RedactUrl("rtsp://admin:p@ss@10.1.2.3:8554/a:b@c") == "rtsp://admin:***@10.1.2.3:8554/a:b@c");
+  CHECK(RedactUrl("rtsp://admin@10.1.2.3/x") == "rtsp://admin@10.1.2.3/x");
+  CHECK(RedactUrl("rtsp://10.1.2.3/x") == "rtsp://10.1.2.3/x");
 }
 
 TEST_CASE("SDP: the first video stream, its codec, parameter sets and control URLs") {

@@ -116,6 +116,49 @@ TEST_CASE("an H.265 camera records as well as an H.264 one") {
   for (const auto& s : segs) CHECK(s.codec == "h265");
 }
 
+TEST_CASE("cameras behind Digest or Basic authentication record; a wrong or missing password is reported") {
+  camsim::SimOptions sim_opt;
+  sim_opt.cameras = 1;
+  sim_opt.replay_seconds = 4;
+  sim_opt.main_size = {1280, 720};
+  sim_opt.main_kbps = 2000;
+  sim_opt.user = "op";
+  sim_opt.password = "s3cr:t";
+  auto digest = StartCamsim(sim_opt);
+  sim_opt.basic_auth = true;
+  auto basic = StartCamsim(sim_opt);  // Basic offered too: vigil still prefers Digest
+  auto with = [](const std::string& url, const std::string& cred) {
+    return "rtsp://" + cred + "@" + url.substr(std::string("rtsp://").size());
+  };
+  TempDir dir;
+  std::string data = dir / "data";
+  Vigild vigild(dir, VigildConfig(data, "segment_seconds = 4\nretry_max_ms = 2000",
+                                  {{"cam1", with(digest->Url(1, true), "op:s3cr%3At")},
+                                   {"cam2", with(basic->Url(1, true), "op:s3cr%3At")},
+                                   {"cam3", with(digest->Url(1, true), "op:wrong")},
+                                   {"cam4", digest->Url(1, true)}}));
+  auto proc = vigild.Start();
+  Sleep(11);
+  REQUIRE(StopCleanly(*proc, 30, vigild.log) == 0);
+  const std::string log = ReadFile(vigild.log);
+  INFO(log);
+  for (const char* cam : {"cam1", "cam2"}) {
+    CAPTURE(cam);
+    auto segs = IndexSegments(data, cam);
+    REQUIRE(segs.size() >= 2);
+    CheckContiguous(segs);
+    CheckSegmentsMatchFiles(data, segs);
+    CHECK(segs.front().width == 1280);
+  }
+  CHECK(IndexSegments(data, "cam3").empty());
+  CHECK(IndexSegments(data, "cam4").empty());
+  CHECK(log.find("camera cam3: RTSP DESCRIBE rtsp://127.0.0.1:") != std::string::npos);
+  CHECK(log.find("401 Unauthorized: the camera refused user 'op'") != std::string::npos);
+  CHECK(log.find("401 Unauthorized: the camera requires a user and password") != std::string::npos);
+  // The password never reaches the log.
+  CHECK(log.find("s3cr") == std::string::npos);
+}
+
 TEST_CASE("a camera can be recorded with RTP over UDP as well as inside the RTSP connection") {
   camsim::SimOptions sim_opt;
   sim_opt.replay_seconds = 4;

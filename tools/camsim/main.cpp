@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
   app.add_option("--gop-seconds", opt.gop_seconds, "seconds between key frames");
   app.add_option("--main-kbps", opt.main_kbps, "main stream bitrate");
   app.add_option("--sub-kbps", opt.sub_kbps, "sub stream bitrate");
+  app.add_option("--user", opt.user, "require this user (Digest authentication) on every request");
+  app.add_option("--password", opt.password, "the user's password");
+  app.add_flag("--basic-auth", opt.basic_auth, "accept Basic authentication as well as Digest");
   app.add_option("--faults", faults_file, "fault script: lines 'SECONDS ACTION camK'");
   app.add_option("--scene", scene_specs, "scripted scene for camera K: K=FILE (repeatable)");
   app.add_option("--truth", truth_file, "write the scripted cameras' ground truth (JSON) here");

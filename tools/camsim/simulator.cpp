@@ -354,10 +354,30 @@ Status Simulator::Impl::StartServer() {
   // and one media that is slow to prepare (a live source waiting for data) stalls every camera.
   GstPtr<GstRTSPThreadPool> pool(gst_rtsp_server_get_thread_pool(server.get()));
   gst_rtsp_thread_pool_set_max_threads(pool.get(), 16);
+  if (!options.user.empty()) {
+    GstPtr<GstRTSPAuth> auth(gst_rtsp_auth_new());
+    // A mini object (not a GObject): released by hand below.
+    GstRTSPToken* token = gst_rtsp_token_new(GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, "viewer", nullptr);
+    gst_rtsp_auth_add_digest(auth.get(), options.user.c_str(), options.password.c_str(), token);
+    int methods = GST_RTSP_AUTH_DIGEST;
+    if (options.basic_auth) {
+      GstPtr<gchar> basic(gst_rtsp_auth_make_basic(options.user.c_str(), options.password.c_str()));
+      gst_rtsp_auth_add_basic(auth.get(), basic.get(), token);
+      methods |= GST_RTSP_AUTH_BASIC;
+    }
+    gst_rtsp_token_unref(token);
+    gst_rtsp_auth_set_supported_methods(auth.get(), static_cast<GstRTSPAuthMethod>(methods));
+    gst_rtsp_server_set_auth(server.get(), auth.get());
+  }
   GstPtr<GstRTSPMountPoints> mounts(gst_rtsp_server_get_mount_points(server.get()));
   for (auto& cam : cameras) {
     for (bool is_main : {true, false}) {
       GstRTSPMediaFactory* factory = gst_rtsp_media_factory_new();
+      if (!options.user.empty()) {
+        gst_rtsp_media_factory_add_role(factory, "viewer", GST_RTSP_PERM_MEDIA_FACTORY_ACCESS, G_TYPE_BOOLEAN,
+                                        TRUE, GST_RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, G_TYPE_BOOLEAN, TRUE,
+                                        nullptr);
+      }
       gst_rtsp_media_factory_set_launch(factory, MediaLaunch(cam->codec).c_str());
       gst_rtsp_media_factory_set_shared(factory, TRUE);
       Hub* hub = is_main ? cam->main.get() : cam->sub.get();

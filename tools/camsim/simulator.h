@@ -45,6 +45,10 @@ struct SimOptions {
   // Scripted scenes (tools/camsim/script.h) by camera number K, live mode only; scene time 0 is
   // scene_start_wall_ns(). Other cameras show the default street.
   std::map<int, std::shared_ptr<const Script>> scenes;
+  // With a user: every request needs that user and password, by Digest (as cameras do by default)
+  // or, with basic_auth, also Basic.
+  std::string user, password;
+  bool basic_auth = false;
 };
 
 struct StreamStats {

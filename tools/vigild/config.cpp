@@ -250,7 +250,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
     TomlReader r(path, *t, "[recording]");
     VIGIL_RETURN_IF_ERROR(r.CheckKeys({"segment_seconds", "fragment_ms", "stall_seconds",
                                        "connect_timeout_seconds", "retry_initial_ms", "retry_max_ms",
-                                       "latency_ms", "transport", "queue_bytes", "max_bytes",
+                                       "latency_ms", "transport", "rtsp_client", "queue_bytes", "max_bytes",
                                        "min_free_bytes", "retention_interval_seconds",
                                        "audit_interval_seconds"}));
     VIGIL_RETURN_IF_ERROR(r.Seconds("segment_seconds", rec.segment_ns, 1, 3600));
@@ -269,6 +269,13 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
                                                  r.Line("transport"), transport));
     }
     rec.tcp = transport == "tcp";
+    std::string client = rec.gstreamer_rtsp ? "gstreamer" : "vigil";
+    VIGIL_RETURN_IF_ERROR(r.String("rtsp_client", client));
+    if (client != "vigil" && client != "gstreamer") {
+      return Status::InvalidArgument(fmt::format("{}: rtsp_client must be \"vigil\" or \"gstreamer\", not \"{}\"",
+                                                 r.Line("rtsp_client"), client));
+    }
+    rec.gstreamer_rtsp = client == "gstreamer";
     VIGIL_RETURN_IF_ERROR(r.Bytes("queue_bytes", rec.queue_max_bytes));
     VIGIL_RETURN_IF_ERROR(r.Bytes("max_bytes", rec.max_bytes));
     VIGIL_RETURN_IF_ERROR(r.Bytes("min_free_bytes", rec.min_free_bytes));

@@ -16,6 +16,7 @@ segment_seconds = 30
 fragment_ms = 250
 max_bytes = "2TB"
 transport = "udp"
+rtsp_client = "gstreamer"
 
 [[cameras]]
 id = "cam-431"
@@ -47,6 +48,7 @@ TEST_CASE("a complete config is read with every field") {
   CHECK(cfg->recording.fragment_ns == 250'000'000);
   CHECK(cfg->recording.max_bytes == 2'000'000'000'000);
   CHECK_FALSE(cfg->recording.tcp);
+  CHECK(cfg->recording.gstreamer_rtsp);
   REQUIRE(cfg->cameras.size() == 2);
   const auto& c = cfg->cameras[0];
   CHECK(c.id == "cam-431");
@@ -145,6 +147,8 @@ TEST_CASE("each config mistake is refused with the file, the line and the reason
       {"wrong type", head + "[recording]\nsegment_seconds = \"long\"\n" + cam, "c.toml:3: segment_seconds in [recording] must be a number"},
       {"bad size", head + "[recording]\nmax_bytes = \"12 parsecs\"\n" + cam, "unknown unit 'PARSECS'"},
       {"bad transport", head + "[recording]\ntransport = \"sctp\"\n" + cam, "transport must be \"tcp\" or \"udp\""},
+      {"bad RTSP client", head + "[recording]\nrtsp_client = \"live555\"\n" + cam,
+       "rtsp_client must be \"vigil\" or \"gstreamer\", not \"live555\""},
       {"fragment too long", head + "[recording]\nfragment_ms = 5000\n" + cam, "fragment_ms = 5000 in [recording] is out of range"},
       {"not toml", "data_dir = \n", "c.toml:1:"},
       {"typo in plates", head + cam + "[cameras.plates]\nfsp = 8\n",
