@@ -34,7 +34,10 @@ GstElement* Make(const char* factory) { return gst_element_factory_make(factory,
 
 CameraRecorder::CameraRecorder(const CameraConfig& camera, const RecordingOptions& options,
                                index::Store& store, Clock& clock, uint64_t seed, RtspReactor* reactor)
-    : reactor_(reactor),
+    // rtsps:// (RTSP over TLS) is GStreamer's: vigil's client speaks plain TCP.
+    : reactor_(camera.main_url.size() > 7 && g_ascii_strncasecmp(camera.main_url.c_str(), "rtsps://", 8) == 0
+                   ? nullptr
+                   : reactor),
       camera_(camera),
       options_(options),
       clock_(clock),

@@ -2,7 +2,10 @@
 // against the usual baseline, `ffmpeg -rtsp_transport tcp -i URL -c copy -f segment`, one process per
 // stream, run in the same invocation against the same simulated cameras.
 //
-//   vigil-bench-record [--streams 10,50,100,200] [--seconds 30] [--warmup 10] [--no-ffmpeg]
+//   vigil-bench-record [--streams 10,50,100,200] [--seconds 30] [--warmup 10] [--no-ffmpeg] [--gstreamer]
+//
+// --gstreamer also records each N through GStreamer's rtspsrc (the recorder's other RTSP client, the
+// one vigild used before its own) in the same invocation.
 //
 // For each N: vigil-camsim (replay mode, a separate process) serves N streams; the recorder (the
 // same library vigild runs) records them into a temporary data directory; CPU is read from
@@ -76,13 +79,14 @@ int64_t MissingFrames(int64_t frames, int64_t duration_90k) {
 }
 
 Outcome RunVigil(int n, const std::vector<std::string>& urls, double warmup, double seconds,
-                 const std::string& dir) {
+                 const std::string& dir, bool gstreamer) {
   Outcome out;
   std::filesystem::create_directories(dir);
   auto store = index::OpenSqliteStore(dir + "/index.db");
   if (!store.ok()) throw std::runtime_error(store.error().ToString());
   ingest::RecordingOptions opt;
   opt.data_dir = dir;
+  opt.gstreamer_rtsp = gstreamer;
   opt.segment_ns = 10 * kNsPerSec;
   std::vector<ingest::CameraConfig> cams;
   for (int i = 0; i < n; ++i) {
@@ -200,12 +204,13 @@ int main(int argc, char** argv) {
   CLI::App app{"vigil recording benchmark: vigild vs ffmpeg -c copy"};
   std::string streams = "10,50,100,200";
   double seconds = 30, warmup = 10;
-  bool no_ffmpeg = false;
+  bool no_ffmpeg = false, gstreamer = false;
   std::string camsim = "build/tools/camsim/vigil-camsim";
   app.add_option("--streams", streams, "comma-separated stream counts");
   app.add_option("--seconds", seconds, "measurement window per run");
   app.add_option("--warmup", warmup, "seconds before measuring (connections, first key frames)");
   app.add_flag("--no-ffmpeg", no_ffmpeg, "skip the ffmpeg baseline");
+  app.add_flag("--gstreamer", gstreamer, "also record through GStreamer's rtspsrc");
   app.add_option("--camsim", camsim, "path of vigil-camsim");
   CLI11_PARSE(app, argc, argv);
   SetLogLevel("error");
@@ -245,9 +250,11 @@ int main(int argc, char** argv) {
 
     double sim_cpu0 = CpuSeconds(sim.pid());
     auto t0 = Steady::now();
-    Outcome v = RunVigil(n, urls, warmup, seconds, work + "/vigil");
+    Outcome v = RunVigil(n, urls, warmup, seconds, work + "/vigil", false);
     double sim_cpu = (CpuSeconds(sim.pid()) - sim_cpu0) /
                      (std::chrono::duration<double>(Steady::now() - t0).count() * n);
+    Outcome g;
+    if (gstreamer) g = RunVigil(n, urls, warmup, seconds, work + "/gstreamer", true);
     Outcome f;
     if (!no_ffmpeg) f = RunFfmpeg(n, urls, warmup, seconds, work + "/ffmpeg");
     sim.Signal(SIGTERM);
@@ -261,6 +268,11 @@ int main(int argc, char** argv) {
       fmt::print("      vigil gaps: {} x \"{}\"\n", count, reason);
     }
     if (v.startup_gaps) fmt::print("      ({} of vigil's gaps began before the window)\n", v.startup_gaps);
+    if (gstreamer) {
+      fmt::print("      through GStreamer rtspsrc: {:.4f} cpu/st-s, {} lost, {} gaps, {} held{}\n", g.cpu_per_stream_s,
+                 g.frames_lost, g.gaps, g.held_streams,
+                 no_ffmpeg || f.cpu_per_stream_s == 0 ? "" : fmt::format(", {:.2f}x ffmpeg", g.cpu_per_stream_s / f.cpu_per_stream_s));
+    }
     std::fflush(stdout);
     std::filesystem::remove_all(work);
   }
