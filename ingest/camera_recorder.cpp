@@ -311,10 +311,11 @@ void CameraRecorder::Deliver(Frame f, int64_t now_mono) {
 }
 
 void CameraRecorder::Enqueue(WriterItem item, size_t bytes) {
+  bool wake = false;
   {
     std::lock_guard lock(mu_);
     if (item.kind == WriterItem::Kind::kFrame) {
-      // Never block the streaming thread. When the disk falls behind, drop whole GOPs and say so.
+      // Never block the receiving thread. When the disk falls behind, drop whole GOPs and say so.
       bool full = queued_bytes_ + bytes > static_cast<size_t>(options_.queue_max_bytes);
       if (overflowing_ && item.frame.key && queued_bytes_ < static_cast<size_t>(options_.queue_max_bytes / 2)) {
         overflowing_ = false;
@@ -328,31 +329,40 @@ void CameraRecorder::Enqueue(WriterItem item, size_t bytes) {
           queue_.push_back(std::move(gap));
         }
         UpdateHealth([](CameraHealth& h) { ++h.frames_dropped; });
+        writer_wake_ = true;
         cv_.notify_one();
         return;
       }
+      // Frames wait for the writer's next round (write_interval_ns) unless the queue is filling.
+      wake = queued_bytes_ + bytes > static_cast<size_t>(options_.queue_max_bytes / 4);
+    } else {
+      wake = true;
     }
     queued_bytes_ += bytes;
     queue_.push_back(std::move(item));
+    if (wake) writer_wake_ = true;
   }
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
 }
 
 void CameraRecorder::WriterLoop() {
+  // The writer takes everything queued every write_interval_ns (or at once for a discontinuity, a
+  // stop or a filling queue): a thread woken per frame costs more than the writing itself.
+  std::deque<WriterItem> batch;
   for (;;) {
-    WriterItem item;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return !queue_.empty() || writer_stop_; });
-      if (queue_.empty()) return;
-      item = std::move(queue_.front());
-      queue_.pop_front();
-      if (item.kind == WriterItem::Kind::kFrame) {
-        queued_bytes_ -= item.frame.data.size();
-      }
+      cv_.wait_for(lock, std::chrono::nanoseconds(options_.write_interval_ns),
+                   [&] { return writer_wake_ || writer_stop_; });
+      writer_wake_ = false;
+      batch.swap(queue_);
+      queued_bytes_ = 0;
     }
-    writer_.Handle(item);
-    if (item.kind == WriterItem::Kind::kStop) return;
+    for (WriterItem& item : batch) {
+      writer_.Handle(item);
+      if (item.kind == WriterItem::Kind::kStop) return;
+    }
+    batch.clear();
   }
 }
 

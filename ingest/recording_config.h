@@ -54,6 +54,9 @@ struct RecordingOptions {
   int64_t read_interval_ns = 20 * kNsPerMs;
   int rtsp_threads = 0;  // vigil's client's reading threads; 0: a quarter of the cores, 1 to 8
   int64_t queue_max_bytes = 16 << 20;        // per camera, between network and disk (~30 s at 4 Mb/s)
+  // How often a camera's writer thread takes the frames queued for it: one wake-up per round instead
+  // of per frame. A crash loses at most fragment_ns plus this.
+  int64_t write_interval_ns = 100 * kNsPerMs;
   int64_t max_bytes = 0;                     // global quota over all cameras; 0: none
   int64_t min_free_bytes = 0;                // keep at least this free on the disk; 0: no check
   int64_t retention_interval_ns = 10 * kNsPerSec;

@@ -160,8 +160,10 @@ Status RtpDepacketizer::Finish(std::vector<AccessUnit>& out) {
   }
   seen_key_ = true;
   AccessUnit au;
+  const size_t size = unit_.size();
   au.data = std::move(unit_);
   unit_ = Bytes();
+  unit_.reserve(size + size / 2);  // the next one is likely as large: one allocation
   au.media_ns = static_cast<int64_t>(static_cast<__int128>(unit_ext_) * 1'000'000'000 / clock_rate_);
   au.key = unit_key_;
   au.format = format_;

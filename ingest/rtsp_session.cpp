@@ -321,8 +321,7 @@ void RtspSession::Send(const std::string& method, const std::string& uri, const 
   outbox_ += req;
 }
 
-Result<size_t> RtspSession::ParseMessage(size_t at, Response& r, bool& is_request) {
-  const std::string& b = inbox_;
+Result<size_t> RtspSession::ParseMessage(std::string_view b, size_t at, Response& r, bool& is_request) {
   size_t end = b.find("\r\n\r\n", at);
   size_t head_len = 4;
   if (end == std::string::npos) {
@@ -367,47 +366,83 @@ Result<size_t> RtspSession::ParseMessage(size_t at, Response& r, bool& is_reques
   }
   const size_t body_at = end + head_len;
   if (b.size() < body_at + body_len) return size_t{0};
-  r.body = b.substr(body_at, body_len);
+  r.body = std::string(b.substr(body_at, body_len));
   return body_at + body_len - at;
 }
 
 Status RtspSession::Receive(const uint8_t* data, size_t size, int64_t now_mono_ns,
                             std::vector<AccessUnit>& out) {
-  inbox_.append(reinterpret_cast<const char*>(data), size);
-  size_t pos = 0;
-  Status st = Status::Ok();
-  while (pos < inbox_.size() && st.ok()) {
-    const size_t avail = inbox_.size() - pos;
-    if (inbox_[pos] == '$') {
+  // Bytes are parsed where they lie; only an unfinished message is kept (in inbox_) for the next
+  // call. An RTP packet cut by the previous read is completed from the front of this one.
+  if (!inbox_.empty() && inbox_[0] == '$') {
+    size_t take = 0;
+    if (inbox_.size() < 4) {
+      take = std::min(size, 4 - inbox_.size());
+      inbox_.append(reinterpret_cast<const char*>(data), take);
+    }
+    if (inbox_.size() >= 4) {
+      const size_t total = 4 + (static_cast<size_t>(static_cast<uint8_t>(inbox_[2])) << 8 |
+                                static_cast<uint8_t>(inbox_[3]));
+      const size_t more = std::min(size - take, total - inbox_.size());
+      inbox_.append(reinterpret_cast<const char*>(data + take), more);
+      take += more;
+      if (inbox_.size() == total) {
+        std::string packet;
+        packet.swap(inbox_);
+        size_t used = 0;
+        VIGIL_RETURN_IF_ERROR(Parse(packet, now_mono_ns, out, used));
+      }
+    }
+    data += take;
+    size -= take;
+    if (size == 0) return Status::Ok();
+  }
+  if (!inbox_.empty()) {
+    // An RTSP message in pieces (rare: the set-up answers): gather it.
+    inbox_.append(reinterpret_cast<const char*>(data), size);
+    std::string buf;
+    buf.swap(inbox_);
+    size_t used = 0;
+    Status st = Parse(buf, now_mono_ns, out, used);
+    inbox_.append(buf, used, std::string::npos);
+    return st;
+  }
+  size_t used = 0;
+  Status st = Parse(std::string_view(reinterpret_cast<const char*>(data), size), now_mono_ns, out, used);
+  inbox_.append(reinterpret_cast<const char*>(data) + used, size - used);
+  return st;
+}
+
+Status RtspSession::Parse(std::string_view buf, int64_t now_mono_ns, std::vector<AccessUnit>& out,
+                          size_t& pos) {
+  pos = 0;
+  while (pos < buf.size()) {
+    const size_t avail = buf.size() - pos;
+    if (buf[pos] == '$') {
       if (avail < 4) break;
-      const auto* p = reinterpret_cast<const uint8_t*>(inbox_.data() + pos);
+      const auto* p = reinterpret_cast<const uint8_t*>(buf.data() + pos);
       const size_t len = static_cast<size_t>(p[2] << 8 | p[3]);
       if (avail < 4 + len) break;
-      if (depay_ && p[1] == rtp_channel_ && (state_ == State::kPlaying || state_ == State::kPlay)) {
-        st = depay_->Push(p + 4, len, out).WithContext("RTP");
-      }
       pos += 4 + len;
+      if (depay_ && p[1] == rtp_channel_ && (state_ == State::kPlaying || state_ == State::kPlay)) {
+        VIGIL_RETURN_IF_ERROR(depay_->Push(p + 4, len, out).WithContext("RTP"));
+      }
       continue;
     }
     Response r;
     bool is_request = false;
-    auto used = ParseMessage(pos, r, is_request);
-    if (!used.ok()) {
-      st = used.error();
-      break;
-    }
-    if (used.value() == 0) break;
-    pos += used.value();
+    VIGIL_ASSIGN_OR_RETURN(size_t used, ParseMessage(buf, pos, r, is_request));
+    if (used == 0) break;
+    pos += used;
     if (is_request) {
       // A request from the camera (ANNOUNCE, GET_PARAMETER, ...): answered, not acted on.
       const std::string* cseq = r.Header("cseq");
       outbox_ += fmt::format("RTSP/1.0 501 Not Implemented\r\nCSeq: {}\r\n\r\n", cseq ? *cseq : "0");
       continue;
     }
-    st = OnResponse(r, now_mono_ns);
+    VIGIL_RETURN_IF_ERROR(OnResponse(r, now_mono_ns));
   }
-  inbox_.erase(0, pos);
-  return st;
+  return Status::Ok();
 }
 
 Status RtspSession::OnResponse(const Response& r, int64_t now_mono_ns) {

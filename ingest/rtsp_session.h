@@ -93,14 +93,16 @@ class RtspSession {
 
   void Send(const std::string& method, const std::string& uri, const std::string& extra);
   Status OnResponse(const Response& r, int64_t now_mono_ns);
-  // Parses one RTSP message at the front of buf_[pos_..]; returns bytes consumed, 0 when incomplete.
-  Result<size_t> ParseMessage(size_t at, Response& r, bool& is_request);
+  // Parses one RTSP message at buf[at..]; returns bytes consumed, 0 when incomplete.
+  Result<size_t> ParseMessage(std::string_view buf, size_t at, Response& r, bool& is_request);
+  // Parses whole messages and packets from buf; `pos`: bytes consumed.
+  Status Parse(std::string_view buf, int64_t now_mono_ns, std::vector<AccessUnit>& out, size_t& pos);
 
   const RtspUrl url_;
   const std::string user_agent_;
   State state_ = State::kIdle;
   std::string outbox_;
-  std::string inbox_;  // bytes received not yet parsed
+  std::string inbox_;  // an unfinished message or packet from the last Receive
   int cseq_ = 0;
   std::string pending_method_, pending_uri_, pending_extra_;
   int64_t pending_since_ = 0;

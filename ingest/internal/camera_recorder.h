@@ -109,6 +109,7 @@ class CameraRecorder {
   std::deque<WriterItem> queue_;
   size_t queued_bytes_ = 0;
   bool writer_stop_ = false;
+  bool writer_wake_ = false;  // take the queue now, not at the next round
   std::thread writer_thread_;
 
   mutable std::mutex health_mu_;
