@@ -64,7 +64,10 @@ TEST_CASE("recorded segments play, start on key frames, add up to the recorded t
   Sleep(16);
   int64_t t_stop = SystemClock().WallNs();
   REQUIRE(StopCleanly(*proc, 30, vigild.log) == 0);
-  INFO(ReadFile(vigild.log));
+  const std::string log = ReadFile(vigild.log);
+  INFO(log);
+  CHECK(log.find("camera cam1: receiving rtsp://127.0.0.1:") != std::string::npos);
+  CHECK(log.find("(vigil RTSP client)") != std::string::npos);  // the default
 
   auto all = IndexSegments(data);
   std::vector<std::string> indexed;
@@ -159,24 +162,30 @@ TEST_CASE("cameras behind Digest or Basic authentication record; a wrong or miss
   CHECK(log.find("s3cr") == std::string::npos);
 }
 
-TEST_CASE("a camera can be recorded with RTP over UDP as well as inside the RTSP connection") {
+TEST_CASE("a camera can be recorded with RTP over UDP, or by GStreamer's rtspsrc over TCP") {
   camsim::SimOptions sim_opt;
   sim_opt.replay_seconds = 4;
   sim_opt.main_size = {1280, 720};
   sim_opt.main_kbps = 2000;
   auto sim = StartCamsim(sim_opt);
-  TempDir dir;
-  std::string data = dir / "data";
-  Vigild vigild(dir, VigildConfig(data, "segment_seconds = 4\ntransport = \"udp\"",
-                                  {{"cam1", sim->Url(1, true)}}));
-  auto proc = vigild.Start();
-  Sleep(11);
-  REQUIRE(StopCleanly(*proc, 30, vigild.log) == 0);
-  INFO(ReadFile(vigild.log));
-  auto segs = IndexSegments(data, "cam1");
-  REQUIRE(segs.size() >= 2);
-  CheckSegmentsMatchFiles(data, segs);
-  CHECK(segs.front().width == 1280);
+  for (const char* how : {"transport = \"udp\"", "rtsp_client = \"gstreamer\""}) {
+    CAPTURE(how);
+    TempDir dir;
+    std::string data = dir / "data";
+    Vigild vigild(dir, VigildConfig(data, std::string("segment_seconds = 4\n") + how,
+                                    {{"cam1", sim->Url(1, true)}}));
+    auto proc = vigild.Start();
+    Sleep(11);
+    REQUIRE(StopCleanly(*proc, 30, vigild.log) == 0);
+    const std::string log = ReadFile(vigild.log);
+    INFO(log);
+    CHECK(log.find("(GStreamer rtspsrc)") != std::string::npos);
+    auto segs = IndexSegments(data, "cam1");
+    REQUIRE(segs.size() >= 2);
+    CheckContiguous(segs);
+    CheckSegmentsMatchFiles(data, segs);
+    CHECK(segs.front().width == 1280);
+  }
 }
 
 TEST_CASE("after kill -9 mid-segment the open segment is recovered, playable to within 1 s of the kill") {
