@@ -158,8 +158,19 @@ TEST_CASE("cameras behind Digest or Basic authentication record; a wrong or miss
   CHECK(log.find("camera cam3: RTSP DESCRIBE rtsp://127.0.0.1:") != std::string::npos);
   CHECK(log.find("401 Unauthorized: the camera refused user 'op'") != std::string::npos);
   CHECK(log.find("401 Unauthorized: the camera requires a user and password") != std::string::npos);
-  // The password never reaches the log.
+  // The password never reaches the log, nor the index (which the API serves).
   CHECK(log.find("s3cr") == std::string::npos);
+  auto store = index::OpenSqliteStore(data + "/index.db");
+  REQUIRE(store.ok());
+  auto cams = (*store)->Cameras();
+  REQUIRE(cams.ok());
+  REQUIRE(cams->size() == 4);
+  for (const auto& c : *cams) {
+    CAPTURE(c.main_url);
+    CHECK(c.main_url.find("s3cr") == std::string::npos);
+    CHECK(c.main_url.find("wrong") == std::string::npos);
+    if (c.id != "cam4") CHECK(c.main_url.rfind("rtsp://op:***@127.0.0.1:", 0) == 0);
+  }
 }
 
 TEST_CASE("a camera can be recorded with RTP over UDP, or by GStreamer's rtspsrc over TCP") {
