@@ -7,6 +7,8 @@
 namespace vigil::ingest {
 namespace {
 
+constexpr size_t kMaxUnitBytes = 32 << 20;  // an access unit larger than this is dropped
+
 uint16_t U16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
 void PutU32(uint8_t* p, size_t v) {
@@ -97,6 +99,14 @@ Status RtpDepacketizer::AddNal(const uint8_t* nal, size_t size) {
   return Status::Ok();
 }
 
+void RtpDepacketizer::DropOpenFragment() {
+  if (frag_at_ < 0) return;
+  // A fragmented NAL unit whose end never came: the access unit cannot be whole.
+  unit_.resize(static_cast<size_t>(frag_at_));
+  frag_at_ = -1;
+  unit_broken_ = true;
+}
+
 Status RtpDepacketizer::CloseFragment() {
   // The fragmented NAL unit is whole, in place after its length prefix.
   const size_t at = static_cast<size_t>(frag_at_);
@@ -178,6 +188,7 @@ Status RtpDepacketizer::Push(const uint8_t* pkt, size_t size, std::vector<Access
     if (size < head + 4) return Status::InvalidArgument("RTP header extension beyond the packet");
     head += 4 + 4 * static_cast<size_t>(U16(pkt + head + 2));
   }
+  if (head > size) return Status::InvalidArgument("RTP header beyond the packet");
   size_t end = size;
   if ((pkt[0] & 0x20) != 0) {  // padding
     size_t pad = pkt[size - 1];
@@ -223,9 +234,10 @@ Status RtpDepacketizer::Push(const uint8_t* pkt, size_t size, std::vector<Access
   } else if (codec_ == VideoCodec::kH264) {
     const int type = H264NalType(p);
     if (type >= 1 && type <= 23) {
-      frag_at_ = -1;
+      DropOpenFragment();
       st = AddNal(p, n);
     } else if (type == 24) {  // STAP-A
+      DropOpenFragment();
       for (size_t i = 1; i + 2 <= n && st.ok();) {
         size_t len = U16(p + i);
         i += 2;
@@ -242,6 +254,7 @@ Status RtpDepacketizer::Push(const uint8_t* pkt, size_t size, std::vector<Access
       } else {
         const uint8_t fu = p[1];
         if (fu & 0x80) {
+          DropOpenFragment();
           const uint8_t header = static_cast<uint8_t>((p[0] & 0xe0) | (fu & 0x1f));
           frag_at_ = static_cast<int64_t>(unit_.size());
           unit_.resize(unit_.size() + 4);
@@ -265,9 +278,10 @@ Status RtpDepacketizer::Push(const uint8_t* pkt, size_t size, std::vector<Access
     } else {
       const int type = H265NalType(p);
       if (type < 48) {
-        frag_at_ = -1;
+        DropOpenFragment();
         st = AddNal(p, n);
       } else if (type == 48) {  // aggregation packet
+        DropOpenFragment();
         for (size_t i = 2; i + 2 <= n && st.ok();) {
           size_t len = U16(p + i);
           i += 2;
@@ -284,6 +298,7 @@ Status RtpDepacketizer::Push(const uint8_t* pkt, size_t size, std::vector<Access
         } else {
           const uint8_t fu = p[2];
           if (fu & 0x80) {
+            DropOpenFragment();
             frag_at_ = static_cast<int64_t>(unit_.size());
             unit_.resize(unit_.size() + 4);
             unit_.push_back(static_cast<uint8_t>((p[0] & 0x81) | ((fu & 0x3f) << 1)));
@@ -304,6 +319,12 @@ Status RtpDepacketizer::Push(const uint8_t* pkt, size_t size, std::vector<Access
     }
   }
   VIGIL_RETURN_IF_ERROR(st);
+  if (unit_.size() > kMaxUnitBytes) {
+    // Not a picture any camera sends: a stream that never sets the marker nor changes timestamps.
+    unit_broken_ = true;
+    unit_.clear();
+    frag_at_ = -1;
+  }
   if (marker) VIGIL_RETURN_IF_ERROR(Finish(out));
   return Status::Ok();
 }

@@ -47,6 +47,7 @@ class RtpDepacketizer {
  private:
   Status AddNal(const uint8_t* nal, size_t size);
   Status CloseFragment();
+  void DropOpenFragment();
   Status Finish(std::vector<AccessUnit>& out);
   Status SetParameter(int type, const uint8_t* nal, size_t size);
 
