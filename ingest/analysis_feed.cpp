@@ -1,8 +1,11 @@
 #include "ingest/internal/analysis_feed.h"
 
+#include "ingest/rtsp_session.h"
+
 #include <cstdlib>
 #include <cstring>
 
+#include <gst/app/gstappsrc.h>
 #include <gst/video/video.h>
 #include <opencv2/imgproc.hpp>
 
@@ -74,7 +77,96 @@ AnalysisFeed::~AnalysisFeed() { Shutdown(); }
 
 void AnalysisFeed::Start() { StartPipeline(); }
 
+void AnalysisFeed::NewConnection() {
+  std::lock_guard lock(push_mu_);
+  want_build_ = true;  // media time starts again with the new connection
+}
+
+void AnalysisFeed::Push(const internal::Frame& f) {
+  std::lock_guard lock(push_mu_);
+  if (!f.format) return;
+  if (!appsrc_ || want_build_ || !built_format_ || !(*built_format_ == *f.format)) {
+    if (!pending_format_ || !(*pending_format_ == *f.format)) pending_format_ = f.format;
+    if (appsrc_ && built_format_ && !(*built_format_ == *f.format)) want_build_ = true;
+    if (!appsrc_) want_build_ = true;
+    return;  // the supervisor builds the decoder for this format; frames until then are skipped
+  }
+  if (waiting_key_ && !f.key) return;
+  // A decoder that cannot keep up: skip to the next key frame rather than queue without bound (or
+  // decode references that were skipped).
+  if (gst_app_src_get_current_level_bytes(GST_APP_SRC(appsrc_)) > (8u << 20)) {
+    waiting_key_ = true;
+    update_health_([this](CameraHealth& h) { ++(h.*spec_.dropped); });
+    return;
+  }
+  waiting_key_ = false;
+  GstBuffer* b = gst_buffer_new_memdup(f.data.data(), f.data.size());
+  GST_BUFFER_PTS(b) = static_cast<GstClockTime>(f.pts_ns);
+  GST_BUFFER_DTS(b) = static_cast<GstClockTime>(f.dts_ns);
+  GST_BUFFER_DURATION(b) = static_cast<GstClockTime>(f.duration_ns);
+  if (!f.key) GST_BUFFER_FLAG_SET(b, GST_BUFFER_FLAG_DELTA_UNIT);
+  gst_app_src_push_buffer(GST_APP_SRC(appsrc_), b);  // takes it
+}
+
+void AnalysisFeed::StartSharedPipeline() {
+  std::shared_ptr<const StreamFormat> format;
+  {
+    std::lock_guard lock(push_mu_);
+    format = pending_format_;
+    want_build_ = false;
+  }
+  const int64_t now = clock_.MonotonicNs();
+  last_frame_mono_ = now;
+  decoded_ = 0;
+  phase_ = Phase::kConnecting;
+  phase_since_mono_ = now;
+  have_offset_ = false;
+  next_due_ns_ = -1;
+  update_health_([this](CameraHealth& h) { h.*spec_.state = "connecting"; });
+  if (!format) return;  // the recording has no frame yet: built at a later Tick
+  const bool h264 = format->codec == VideoCodec::kH264;
+  GstElement* dec = Make(h264 ? "avdec_h264" : "avdec_h265");
+  if (!dec) {
+    Fail(fmt::format("GStreamer element {} missing (tools/setup installs gstreamer1.0-libav)",
+                     h264 ? "avdec_h264" : "avdec_h265"),
+         true);
+    return;
+  }
+  pipeline_.reset(gst_pipeline_new((camera_.id + "-" + spec_.purpose).c_str()));
+  g_object_ref_sink(pipeline_.get());
+  GstElement* src = Make("appsrc");
+  GstPtr<GstBuffer> cd(gst_buffer_new_memdup(format->codec_data.data(), format->codec_data.size()));
+  GstPtr<GstCaps> caps(gst_caps_new_simple(
+      h264 ? "video/x-h264" : "video/x-h265", "stream-format", G_TYPE_STRING, h264 ? "avc" : "hvc1",
+      "alignment", G_TYPE_STRING, "au", "codec_data", GST_TYPE_BUFFER, cd.get(), "width", G_TYPE_INT,
+      format->width, "height", G_TYPE_INT, format->height, nullptr));
+  g_object_set(src, "caps", caps.get(), "format", GST_FORMAT_TIME, "is-live", TRUE, nullptr);
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(dec), "max-threads")) {
+    g_object_set(dec, "max-threads", 1, nullptr);
+  }
+  GstElement* convert = Make("videoconvert");
+  GstElement* filter = Make("capsfilter");
+  GstElement* sink = Make("appsink");
+  GstPtr<GstCaps> raw(gst_caps_from_string("video/x-raw,format=I420"));
+  g_object_set(filter, "caps", raw.get(), nullptr);
+  g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, nullptr);
+  GstAppSinkCallbacks cbs{};
+  cbs.new_sample = &AnalysisFeed::OnSample;
+  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cbs, this, nullptr);
+  gst_bin_add_many(GST_BIN(pipeline_.get()), src, dec, convert, filter, sink, nullptr);
+  gst_element_link_many(src, dec, convert, filter, sink, nullptr);
+  gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING);
+  std::lock_guard lock(push_mu_);
+  appsrc_ = src;
+  built_format_ = format;
+  waiting_key_ = true;
+}
+
 void AnalysisFeed::StartPipeline() {
+  if (spec_.shared) {
+    StartSharedPipeline();
+    return;
+  }
   pipeline_.reset(gst_pipeline_new((camera_.id + "-" + spec_.purpose).c_str()));
   g_object_ref_sink(pipeline_.get());
   GstElement* src = Make("rtspsrc");
@@ -259,6 +351,10 @@ GstFlowReturn AnalysisFeed::OnSample(GstAppSink* sink, gpointer self_ptr) {
 }
 
 void AnalysisFeed::StopPipeline() {
+  {
+    std::lock_guard lock(push_mu_);
+    appsrc_ = nullptr;
+  }
   if (!pipeline_) return;
   gst_element_set_state(pipeline_.get(), GST_STATE_NULL);
   pipeline_.reset();
@@ -272,7 +368,7 @@ void AnalysisFeed::Fail(const std::string& reason, bool slow_retry) {
   phase_ = Phase::kWaiting;
   phase_since_mono_ = now;
   log_->warn("camera {}: {} stream {}: {}; recording goes on, {} retried in {:.1f} s", camera_.id,
-             spec_.purpose, url_, reason, spec_.purpose, static_cast<double>(delay) / kNsPerSec);
+             spec_.purpose, RedactUrl(url_), reason, spec_.purpose, static_cast<double>(delay) / kNsPerSec);
   update_health_([&](CameraHealth& h) {
     h.*spec_.state = "degraded";
     h.*spec_.error = reason;
@@ -285,6 +381,24 @@ void AnalysisFeed::Tick() {
   if (phase_ == Phase::kWaiting) {
     if (now >= retry_at_mono_) StartPipeline();
     return;
+  }
+  if (spec_.shared) {
+    bool rebuild;
+    {
+      std::lock_guard lock(push_mu_);
+      rebuild = want_build_ && pending_format_;
+    }
+    if (rebuild) {
+      StopPipeline();
+      StartSharedPipeline();
+      return;
+    }
+    if (!pipeline_) {
+      // Waiting for the recording connection's first frame: its own state says why.
+      phase_since_mono_ = now;
+      last_frame_mono_ = now;
+      return;
+    }
   }
   GstPtr<GstBus> bus(gst_element_get_bus(pipeline_.get()));
   while (GstPtr<GstMessage> msg{gst_bus_pop(bus.get())}) {

@@ -48,13 +48,22 @@ CameraRecorder::CameraRecorder(const CameraConfig& camera, const RecordingOption
   health_.camera = camera.id;
   health_.state = camera.record ? CameraState::kConnecting : CameraState::kDisabled;
   auto update = [this](const std::function<void(CameraHealth&)>& fn) { UpdateHealth(fn); };
+  // A branch that decodes the main stream of a camera recorded by vigil's client decodes the
+  // recording connection's frames: one RTSP session per stream.
+  auto share = [&](FeedSpec spec) {
+    spec.shared = reactor_ != nullptr && camera.record && spec.url == camera.main_url;
+    return spec;
+  };
   if (camera.analysis_fps > 0 && options.on_frame) {
-    feed_ = std::make_unique<AnalysisFeed>(camera, FeedSpec::Analysis(camera, options), options, clock,
+    feed_ = std::make_unique<AnalysisFeed>(camera, share(FeedSpec::Analysis(camera, options)), options, clock,
                                            seed * 7919 + 1, update);
   }
   if (camera.plates_fps > 0 && options.on_plate_frame) {
-    plate_feed_ = std::make_unique<AnalysisFeed>(camera, FeedSpec::Plates(camera, options), options,
+    plate_feed_ = std::make_unique<AnalysisFeed>(camera, share(FeedSpec::Plates(camera, options)), options,
                                                  clock, seed * 7919 + 2, update);
+  }
+  for (AnalysisFeed* f : {feed_.get(), plate_feed_.get()}) {
+    if (f && f->shared()) shared_feeds_.push_back(f);
   }
 }
 
@@ -143,6 +152,7 @@ Status CameraRecorder::StartConnection() {
     ended_.reset();
   }
   VIGIL_ASSIGN_OR_RETURN(RtspUrl url, ParseRtspUrl(camera_.main_url));
+  for (AnalysisFeed* feed : shared_feeds_) feed->NewConnection();
   RtspReactor::Callbacks cb;
   cb.units = [this](std::vector<AccessUnit>& units, int64_t wall_ns) { OnUnits(units, wall_ns); };
   cb.ended = [this](const Status& why) {
@@ -295,6 +305,7 @@ void CameraRecorder::OnUnits(std::vector<AccessUnit>& units, int64_t wall_ns) {
     f.key = au.key;
     f.format = std::move(au.format);
     f.data = std::move(au.data);
+    for (AnalysisFeed* feed : shared_feeds_) feed->Push(f);
     Deliver(std::move(f), now_mono);
   }
 }

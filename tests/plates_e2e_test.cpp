@@ -137,6 +137,8 @@ polygon = [[24.87, 102.82], [24.87, 102.84], [24.89, 102.84], [24.89, 102.82]]
     REQUIRE_MESSAGE(vigild.Running(), ReadFile(dir / "vigild.log"));
     drain();
   }
+  // One RTSP session per main stream: the plate branch decodes the recording connection's frames.
+  for (int k = 1; k <= 2; ++k) CHECK(sim->Stats(k, true).clients == 1);
   drain();
 
   // One alert, for the watched plate, with the dispatch payload.

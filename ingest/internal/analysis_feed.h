@@ -16,6 +16,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <gst/app/gstappsink.h>
@@ -24,6 +25,7 @@
 #include "base/log.h"
 #include "ingest/backoff.h"
 #include "ingest/health.h"
+#include "ingest/internal/camera_writer.h"
 #include "ingest/internal/rtp_pass.h"
 #include "ingest/recording_config.h"
 
@@ -36,7 +38,11 @@ struct FeedSpec {
   std::string url;
   double fps = 5;
   int width = 0, height = 0;  // 0: as decoded
-  std::function<bool(Frame&&)> sink;
+  // Decode the recording connection's access units (Push) instead of opening a connection of its
+  // own: the plate branch of a camera recorded by vigil's RTSP client (one session per stream, as
+  // cameras allow few, and no second copy of the main stream on the network).
+  bool shared = false;
+  std::function<bool(vigil::Frame&&)> sink;
   std::string CameraHealth::*state = nullptr;
   std::string CameraHealth::*error = nullptr;
   int64_t CameraHealth::*frames = nullptr;
@@ -60,6 +66,12 @@ class AnalysisFeed {
   void Start();
   void Tick();
   void Shutdown();
+
+  // Shared feeds: an access unit of the recording connection (the receiving thread; never blocks),
+  // and the start of a new connection (media time starts again: the decoder is rebuilt).
+  void Push(const internal::Frame& f);
+  void NewConnection();
+  bool shared() const { return spec_.shared; }
 
  private:
   enum class Phase { kIdle, kConnecting, kStreaming, kWaiting };
@@ -87,6 +99,14 @@ class AnalysisFeed {
   Phase phase_ = Phase::kIdle;
   int64_t phase_since_mono_ = 0;
   int64_t retry_at_mono_ = 0;
+
+  // Shared feeds: the appsrc being fed and what it was built for, under push_mu_.
+  void StartSharedPipeline();
+  std::mutex push_mu_;
+  GstElement* appsrc_ = nullptr;  // owned by pipeline_
+  std::shared_ptr<const StreamFormat> built_format_, pending_format_;
+  bool want_build_ = false;
+  bool waiting_key_ = true;
 
   // Streaming thread (one pipeline at a time).
   RtpStamper stamper_;

@@ -75,6 +75,7 @@ class CameraRecorder {
   bool abandoned_ = false;  // a pipeline stop did not return (Shutdown)
   std::unique_ptr<AnalysisFeed> feed_;        // cameras with analysis_fps > 0
   std::unique_ptr<AnalysisFeed> plate_feed_;  // cameras with plates_fps > 0
+  std::vector<AnalysisFeed*> shared_feeds_;  // of those, the ones fed by the recording connection
   static GstFlowReturn OnSample(GstAppSink* sink, gpointer self);
 
   const CameraConfig camera_;

@@ -79,7 +79,7 @@ int64_t MissingFrames(int64_t frames, int64_t duration_90k) {
 }
 
 Outcome RunVigil(int n, const std::vector<std::string>& urls, double warmup, double seconds,
-                 const std::string& dir, bool gstreamer) {
+                 const std::string& dir, bool gstreamer, double read_interval_ms) {
   Outcome out;
   std::filesystem::create_directories(dir);
   auto store = index::OpenSqliteStore(dir + "/index.db");
@@ -87,6 +87,7 @@ Outcome RunVigil(int n, const std::vector<std::string>& urls, double warmup, dou
   ingest::RecordingOptions opt;
   opt.data_dir = dir;
   opt.gstreamer_rtsp = gstreamer;
+  opt.read_interval_ns = static_cast<int64_t>(read_interval_ms * 1e6);
   opt.segment_ns = 10 * kNsPerSec;
   std::vector<ingest::CameraConfig> cams;
   for (int i = 0; i < n; ++i) {
@@ -205,12 +206,14 @@ int main(int argc, char** argv) {
   std::string streams = "10,50,100,200";
   double seconds = 30, warmup = 10;
   bool no_ffmpeg = false, gstreamer = false;
+  double read_interval_ms = 20;
   std::string camsim = "build/tools/camsim/vigil-camsim";
   app.add_option("--streams", streams, "comma-separated stream counts");
   app.add_option("--seconds", seconds, "measurement window per run");
   app.add_option("--warmup", warmup, "seconds before measuring (connections, first key frames)");
   app.add_flag("--no-ffmpeg", no_ffmpeg, "skip the ffmpeg baseline");
   app.add_flag("--gstreamer", gstreamer, "also record through GStreamer's rtspsrc");
+  app.add_option("--read-interval-ms", read_interval_ms, "vigil's RTSP client: batching of reads (ms)");
   app.add_option("--camsim", camsim, "path of vigil-camsim");
   CLI11_PARSE(app, argc, argv);
   SetLogLevel("error");
@@ -250,11 +253,11 @@ int main(int argc, char** argv) {
 
     double sim_cpu0 = CpuSeconds(sim.pid());
     auto t0 = Steady::now();
-    Outcome v = RunVigil(n, urls, warmup, seconds, work + "/vigil", false);
+    Outcome v = RunVigil(n, urls, warmup, seconds, work + "/vigil", false, read_interval_ms);
     double sim_cpu = (CpuSeconds(sim.pid()) - sim_cpu0) /
                      (std::chrono::duration<double>(Steady::now() - t0).count() * n);
     Outcome g;
-    if (gstreamer) g = RunVigil(n, urls, warmup, seconds, work + "/gstreamer", true);
+    if (gstreamer) g = RunVigil(n, urls, warmup, seconds, work + "/gstreamer", true, read_interval_ms);
     Outcome f;
     if (!no_ffmpeg) f = RunFfmpeg(n, urls, warmup, seconds, work + "/ffmpeg");
     sim.Signal(SIGTERM);
