@@ -87,18 +87,27 @@ bool CameraRecorder::Recording() const {
   return !camera_.record || Health().state == CameraState::kRecording;
 }
 
-Status CameraRecorder::Start(bool crashed) {
+Status CameraRecorder::Start(bool crashed, int64_t delay_ns) {
   if (feed_) feed_->Start();
   if (plate_feed_) plate_feed_->Start();
   if (!camera_.record) return Status::Ok();
   VIGIL_RETURN_IF_ERROR(writer_.Init(crashed));
   writer_thread_ = std::thread([this] { WriterLoop(); });
+  if (delay_ns > 0) {
+    // Connected by the supervisor's Tick once the delay is over (a node's cameras are not all
+    // asked at the same instant).
+    phase_ = Phase::kWaiting;
+    retry_at_mono_ = clock_.MonotonicNs() + delay_ns;
+    phase_since_mono_ = clock_.MonotonicNs();
+    return Status::Ok();
+  }
   Status st = StartPipeline();
   if (!st.ok()) Fail(st.message(), false);
   return Status::Ok();
 }
 
 Status CameraRecorder::StartPipeline() {
+  connected_once_ = true;
   prev_dts_ns_ = -1;
   overflowing_ = false;
   int64_t now = clock_.MonotonicNs();
@@ -416,7 +425,7 @@ void CameraRecorder::Tick() {
   const int64_t now = clock_.MonotonicNs();
   if (phase_ == Phase::kWaiting) {
     if (now >= retry_at_mono_) {
-      UpdateHealth([](CameraHealth& h) { ++h.reconnects; });
+      if (connected_once_) UpdateHealth([](CameraHealth& h) { ++h.reconnects; });
       Status st = StartPipeline();
       if (!st.ok()) Fail(st.message(), true);
     }

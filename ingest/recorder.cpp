@@ -158,7 +158,8 @@ Result<std::unique_ptr<Recorder>> Recorder::Start(std::vector<CameraConfig> came
     impl->retention.cameras[c.id] = c;
     auto rec = std::make_unique<internal::CameraRecorder>(c, options, store, clock, seed++,
                                                           impl->reactor.get());
-    VIGIL_RETURN_IF_ERROR(rec->Start(crashed.count(c.id) > 0).WithContext("camera " + c.id));
+    const int64_t delay = options.connect_spread_ns * static_cast<int64_t>(impl->recorders.size());
+    VIGIL_RETURN_IF_ERROR(rec->Start(crashed.count(c.id) > 0, delay).WithContext("camera " + c.id));
     impl->recorders.push_back(std::move(rec));
   }
   impl->supervisor = std::thread([p = impl.get()] { p->Supervise(); });

@@ -52,6 +52,9 @@ struct RecordingOptions {
   bool gstreamer_rtsp = false;
   // vigil's client: how long a reading thread lets the sockets fill between reads (batching).
   int64_t read_interval_ns = 20 * kNsPerMs;
+  // Cameras' first connections are spread out by this much each (200 cameras: 2 s), so that a
+  // node starting does not hit a shared media gateway with every request at once.
+  int64_t connect_spread_ns = 10 * kNsPerMs;
   int rtsp_threads = 0;  // vigil's client's reading threads; 0: a quarter of the cores, 1 to 8
   int64_t queue_max_bytes = 16 << 20;        // per camera, between network and disk (~30 s at 4 Mb/s)
   // How often a camera's writer thread takes the frames queued for it: one wake-up per round instead

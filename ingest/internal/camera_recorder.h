@@ -36,7 +36,8 @@ class CameraRecorder {
 
   // Starts the writer thread (after reading this camera's past from the index) and the first
   // connection attempt.
-  Status Start(bool crashed);
+  // `delay_ns`: wait this long before the first connection.
+  Status Start(bool crashed, int64_t delay_ns = 0);
   // Supervises: drains the bus, detects stalls, reconnects after backoff.
   void Tick();
   // Stops the pipelines, then lets the writer close the open segment and stop. A pipeline that does
@@ -90,6 +91,7 @@ class CameraRecorder {
   Phase phase_ = Phase::kIdle;
   int64_t phase_since_mono_ = 0;
   int64_t retry_at_mono_ = 0;
+  bool connected_once_ = false;  // a connection was attempted (later ones count as reconnects)
   int64_t window_start_mono_ = 0;
   int64_t window_frames_ = 0;
   int64_t window_bytes_ = 0;
