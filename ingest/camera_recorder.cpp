@@ -163,7 +163,9 @@ Status CameraRecorder::StartConnection() {
   VIGIL_ASSIGN_OR_RETURN(RtspUrl url, ParseRtspUrl(camera_.main_url));
   for (AnalysisFeed* feed : shared_feeds_) feed->NewConnection();
   RtspReactor::Callbacks cb;
+  playing_since_mono_ = 0;
   cb.units = [this](std::vector<AccessUnit>& units, int64_t wall_ns) { OnUnits(units, wall_ns); };
+  cb.playing = [this] { playing_since_mono_ = clock_.MonotonicNs(); };
   cb.ended = [this](const Status& why) {
     std::lock_guard lock(ended_mu_);
     ended_ = why;
@@ -478,6 +480,14 @@ void CameraRecorder::Tick() {
       window_bytes_ = bytes_in_;
       log_->info("camera {}: receiving {} ({})", camera_.id, RedactUrl(camera_.main_url),
                  reactor_ ? "vigil RTSP client" : "GStreamer rtspsrc");
+    } else if (reactor_) {
+      // Until PLAY is answered, vigil's client times out each request itself (a camera server
+      // answering a storm of connections slowly is not dead); then video must follow.
+      const int64_t playing = playing_since_mono_;
+      if (playing > 0 && now - playing > options_.connect_timeout_ns) {
+        Fail(fmt::format("no video within {} s of PLAY", options_.connect_timeout_ns / kNsPerSec), false);
+        return;
+      }
     } else if (now - phase_since_mono_ > options_.connect_timeout_ns) {
       Fail(fmt::format("no video within {} s of connecting", options_.connect_timeout_ns / kNsPerSec),
            false);

@@ -33,6 +33,7 @@ struct Conn {
   RtspSession session;
   RtspReactor::Callbacks cb;
   bool connected = false;
+  bool playing = false;  // reported to the callbacks
   bool want_out = false;
   int64_t deadline_mono = 0;  // connect deadline
   int64_t timeout_ns = 0;
@@ -132,6 +133,10 @@ struct RtspReactor::Worker {
       ssize_t n = ::recv(c.fd, buf.data(), buf.size(), 0);
       if (n > 0) {
         Status st = c.session.Receive(buf.data(), static_cast<size_t>(n), now, c.units);
+        if (!c.playing && (c.session.playing() || !c.units.empty())) {
+          c.playing = true;
+          if (c.cb.playing) c.cb.playing();
+        }
         if (!c.units.empty()) {
           c.cb.units(c.units, clock->WallNs());
           c.units.clear();

@@ -72,6 +72,7 @@ class CameraRecorder {
   uint64_t connection_ = 0;  // supervisor thread
   std::mutex ended_mu_;
   std::optional<Status> ended_;  // set by the reactor when the connection ends
+  std::atomic<int64_t> playing_since_mono_{0};  // when the camera answered PLAY; 0: not yet
   RtpStamper stamper_;  // streaming thread only
   bool abandoned_ = false;  // a pipeline stop did not return (Shutdown)
   std::unique_ptr<AnalysisFeed> feed_;        // cameras with analysis_fps > 0

@@ -27,6 +27,8 @@ class RtspReactor {
   struct Callbacks {
     // Whole access units, in order; `wall_ns`: when the bytes that completed them were read.
     std::function<void(std::vector<AccessUnit>& units, int64_t wall_ns)> units;
+    // The camera answered PLAY: video should follow (called once, before any unit).
+    std::function<void()> playing;
     // The connection ended (an error, or the camera closed it): called once, last.
     std::function<void(const Status& why)> ended;
   };
