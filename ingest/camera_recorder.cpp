@@ -522,9 +522,13 @@ bool CameraRecorder::Shutdown(int64_t pipeline_timeout_ns) {
     // from being closed, nor vigild from exiting.
     auto done = std::make_shared<std::promise<void>>();
     auto stopped = done->get_future();
-    std::thread stopper([this, done] {
+    // Which stage a stuck stop is in (said in the log).
+    auto stage = std::make_shared<std::atomic<const char*>>("the analysis branch's GStreamer pipeline");
+    std::thread stopper([this, done, stage] {
       if (feed_) feed_->Shutdown();
+      *stage = "the plate branch's GStreamer pipeline";
       if (plate_feed_) plate_feed_->Shutdown();
+      *stage = reactor_ ? "the RTSP connection (vigil's client)" : "the recording's GStreamer pipeline";
       StopPipeline();
       done->set_value();
     });
@@ -533,9 +537,13 @@ bool CameraRecorder::Shutdown(int64_t pipeline_timeout_ns) {
     } else {
       stopper.detach();
       abandoned_ = true;
-      log_->error("camera {}: its GStreamer pipeline did not stop within {} s; left behind, the segment "
-                  "is closed regardless. Threads:\n{}",
-                  camera_.id, pipeline_timeout_ns / kNsPerSec, ThreadStacks());
+      // The threads' stacks once per process: gdb takes seconds, and a node may have many cameras.
+      static std::atomic<bool> stacks_shown{false};
+      const bool show = !stacks_shown.exchange(true);
+      log_->error("camera {}: {} did not stop within {} s; left behind, the segment is closed "
+                  "regardless.{}{}",
+                  camera_.id, stage->load(), pipeline_timeout_ns / kNsPerSec, show ? " Threads:\n" : "",
+                  show ? ThreadStacks() : "");
     }
   }
   phase_ = Phase::kIdle;

@@ -185,9 +185,16 @@ bool Recorder::Stop() {
   }
   impl_->cv.notify_all();
   if (impl_->supervisor.joinable()) impl_->supervisor.join();
+  // All cameras at once: a stop stuck in one camera's teardown does not hold up the others.
+  std::vector<std::thread> stoppers;
+  std::atomic<bool> clean{true};
   for (auto& r : impl_->recorders) {
-    if (!r->Shutdown()) impl_->clean = false;
+    stoppers.emplace_back([&clean, rec = r.get()] {
+      if (!rec->Shutdown()) clean = false;
+    });
   }
+  for (auto& t : stoppers) t.join();
+  if (!clean) impl_->clean = false;
   Status st = impl_->store->Flush();
   if (!st.ok()) impl_->log->error("final index flush: {}", st);
   impl_->log->info("recording stopped; all segments closed");

@@ -51,7 +51,7 @@ struct RecordingOptions {
   // (always used for UDP). The decoded analysis and plate branches always use GStreamer.
   bool gstreamer_rtsp = false;
   // vigil's client: how long a reading thread lets the sockets fill between reads (batching).
-  int64_t read_interval_ns = 5 * kNsPerMs;
+  int64_t read_interval_ns = 20 * kNsPerMs;
   // Cameras' first connections are spread out by this much each (200 cameras: 2 s), so that a
   // node starting does not hit a shared media gateway with every request at once.
   int64_t connect_spread_ns = 10 * kNsPerMs;

@@ -1,10 +1,11 @@
 #pragma once
-// One camera's recording: a GStreamer pipeline rtspsrc → depay → parse → appsink (no decode, no
-// re-encode) feeding a bounded queue, and a writer thread draining it into a CameraWriter.
+// One camera's recording: a connection of vigil's RTSP client (or, for UDP and on request, a GStreamer
+// pipeline rtspsrc → depay → parse → appsink), no decode, no re-encode, feeding a bounded queue, and a
+// writer thread draining it into a CameraWriter.
 //
-// Threads: Tick() and Shutdown() are called by the node's supervisor thread only; the appsink
-// callback runs on GStreamer's streaming thread and never blocks (it only queues); Health() may be
-// called from any thread.
+// Threads: Tick() is called by the node's supervisor thread only, Shutdown() by it or by one stopping
+// thread per camera (never both); the receiving callbacks (RTSP reader thread, or GStreamer's
+// streaming thread) never block (they only queue); Health() may be called from any thread.
 
 #include <atomic>
 #include <condition_variable>

@@ -3,13 +3,13 @@
 // over many cameras' connections (non-blocking TCP, RTP interleaved).
 //
 // Reads are batched: after each pass over the ready sockets a thread sleeps out the rest of
-// `read_interval_ns` (default 5 ms), so one recv() takes everything a camera sent meanwhile instead
+// `read_interval_ns` (default 20 ms), so one recv() takes everything a camera sent meanwhile instead
 // of waking once per packet, as GStreamer's rtspsrc and ffmpeg do.
 // With many cameras one epoll pass finds many sockets ready anyway: at 100 streams the interval
 // changed little (0 ms: 0.0015, 20 ms: 0.0014, 50 ms: 0.0013 CPU-s per stream-second); the saving
 // is mostly the lean path per packet (parsed in place, no per-packet objects or thread hand-offs).
-// It costs at most `read_interval_ns` of latency (20 ms added ~20 ms to the plate alerts' p50), hence
-// the short default.
+// It costs at most `read_interval_ns` of latency (within the noise of the plate alerts' latency:
+// docs/benchmarks.md).
 //
 // Threads: Open/Close from any thread; callbacks run on the connection's reactor thread, must not
 // block, and never run after Close returns.

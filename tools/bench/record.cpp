@@ -206,7 +206,7 @@ int main(int argc, char** argv) {
   std::string streams = "10,50,100,200";
   double seconds = 30, warmup = 10;
   bool no_ffmpeg = false, gstreamer = false;
-  double read_interval_ms = 5;
+  double read_interval_ms = 20;
   std::string camsim = "build/tools/camsim/vigil-camsim";
   app.add_option("--streams", streams, "comma-separated stream counts");
   app.add_option("--seconds", seconds, "measurement window per run");
