@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 #include <gst/app/gstappsrc.h>
 #include <gst/video/video.h>
@@ -108,6 +109,26 @@ void AnalysisFeed::Push(const internal::Frame& f) {
   gst_app_src_push_buffer(GST_APP_SRC(appsrc_), b);  // takes it
 }
 
+std::vector<GstElement*> AnalysisFeed::AddDecoderChain(GstBin* bin, GstElement* dec) {
+  // One thread per decoder: a node decodes many small streams, and frame threads would add a
+  // frame of delay each.
+  if (g_object_class_find_property(G_OBJECT_GET_CLASS(dec), "max-threads")) {
+    g_object_set(dec, "max-threads", 1, nullptr);
+  }
+  GstElement* convert = Make("videoconvert");
+  GstElement* filter = Make("capsfilter");
+  GstElement* sink = Make("appsink");
+  GstPtr<GstCaps> raw(gst_caps_from_string("video/x-raw,format=I420"));
+  g_object_set(filter, "caps", raw.get(), nullptr);
+  g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, nullptr);
+  GstAppSinkCallbacks cbs{};
+  cbs.new_sample = &AnalysisFeed::OnSample;
+  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cbs, this, nullptr);
+  gst_bin_add_many(bin, dec, convert, filter, sink, nullptr);
+  gst_element_link_many(dec, convert, filter, sink, nullptr);
+  return {sink, filter, convert, dec};  // downstream first, for syncing states
+}
+
 void AnalysisFeed::StartSharedPipeline() {
   std::shared_ptr<const StreamFormat> format;
   {
@@ -141,20 +162,9 @@ void AnalysisFeed::StartSharedPipeline() {
       "alignment", G_TYPE_STRING, "au", "codec_data", GST_TYPE_BUFFER, cd.get(), "width", G_TYPE_INT,
       format->width, "height", G_TYPE_INT, format->height, nullptr));
   g_object_set(src, "caps", caps.get(), "format", GST_FORMAT_TIME, "is-live", TRUE, nullptr);
-  if (g_object_class_find_property(G_OBJECT_GET_CLASS(dec), "max-threads")) {
-    g_object_set(dec, "max-threads", 1, nullptr);
-  }
-  GstElement* convert = Make("videoconvert");
-  GstElement* filter = Make("capsfilter");
-  GstElement* sink = Make("appsink");
-  GstPtr<GstCaps> raw(gst_caps_from_string("video/x-raw,format=I420"));
-  g_object_set(filter, "caps", raw.get(), nullptr);
-  g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, nullptr);
-  GstAppSinkCallbacks cbs{};
-  cbs.new_sample = &AnalysisFeed::OnSample;
-  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cbs, this, nullptr);
-  gst_bin_add_many(GST_BIN(pipeline_.get()), src, dec, convert, filter, sink, nullptr);
-  gst_element_link_many(src, dec, convert, filter, sink, nullptr);
+  gst_bin_add(GST_BIN(pipeline_.get()), src);
+  AddDecoderChain(GST_BIN(pipeline_.get()), dec);
+  gst_element_link(src, dec);
   gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING);
   std::lock_guard lock(push_mu_);
   appsrc_ = src;
@@ -262,23 +272,11 @@ void AnalysisFeed::OnPadAdded(GstElement*, GstPad* pad, gpointer self_ptr) {
     }
     return;
   }
-  // One thread per decoder: a node decodes many small streams, and frame threads would add a
-  // frame of delay each.
-  if (g_object_class_find_property(G_OBJECT_GET_CLASS(dec), "max-threads")) {
-    g_object_set(dec, "max-threads", 1, nullptr);
-  }
-  GstElement* convert = Make("videoconvert");
-  GstElement* filter = Make("capsfilter");
-  GstElement* sink = Make("appsink");
-  GstPtr<GstCaps> raw(gst_caps_from_string("video/x-raw,format=I420"));
-  g_object_set(filter, "caps", raw.get(), nullptr);
-  g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, nullptr);
-  GstAppSinkCallbacks cbs{};
-  cbs.new_sample = &AnalysisFeed::OnSample;
-  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cbs, self, nullptr);
-  gst_bin_add_many(bin, depay, parse, dec, convert, filter, sink, nullptr);
-  gst_element_link_many(depay, parse, dec, convert, filter, sink, nullptr);
-  for (GstElement* e : {sink, filter, convert, dec, parse, depay}) gst_element_sync_state_with_parent(e);
+  const std::vector<GstElement*> tail = self->AddDecoderChain(bin, dec);
+  gst_bin_add_many(bin, depay, parse, nullptr);
+  gst_element_link_many(depay, parse, dec, nullptr);
+  for (GstElement* e : tail) gst_element_sync_state_with_parent(e);
+  for (GstElement* e : {parse, depay}) gst_element_sync_state_with_parent(e);
   GstPtr<GstPad> sinkpad(gst_element_get_static_pad(depay, "sink"));
   gst_pad_link(pad, sinkpad.get());
 }

@@ -83,20 +83,32 @@ Status RtpDepacketizer::SetParameter(int type, const uint8_t* nal, size_t size) 
 
 Status RtpDepacketizer::AddNal(const uint8_t* nal, size_t size) {
   if (size == 0) return Status::Ok();
-  const bool h264 = codec_ == VideoCodec::kH264;
-  const int type = h264 ? H264NalType(nal) : H265NalType(nal);
-  if (h264 ? (type == h264::kSps || type == h264::kPps)
-           : (type == h265::kVps || type == h265::kSps || type == h265::kPps)) {
-    return SetParameter(type, nal, size);
+  const int type = codec_ == VideoCodec::kH264 ? H264NalType(nal) : H265NalType(nal);
+  switch (Classify(type)) {
+    case NalKind::kParameterSet:
+      return SetParameter(type, nal, size);
+    case NalKind::kDelimiter:
+      return Status::Ok();
+    case NalKind::kData:
+      break;
   }
-  if (type == (h264 ? h264::kAud : h265::kAud)) return Status::Ok();
-  if (h264 ? (type >= 1 && type <= 5) : (type < 32)) unit_has_slice_ = true;
-  if (h264 ? type == h264::kIdr : (type >= h265::kIrapFirst && type <= h265::kIrapLast)) unit_key_ = true;
   size_t at = unit_.size();
   unit_.resize(at + 4 + size);
   PutU32(unit_.data() + at, size);
   std::copy(nal, nal + size, unit_.begin() + static_cast<ptrdiff_t>(at + 4));
   return Status::Ok();
+}
+
+RtpDepacketizer::NalKind RtpDepacketizer::Classify(int type) {
+  const bool h264 = codec_ == VideoCodec::kH264;
+  if (h264 ? (type == h264::kSps || type == h264::kPps)
+           : (type == h265::kVps || type == h265::kSps || type == h265::kPps)) {
+    return NalKind::kParameterSet;
+  }
+  if (type == (h264 ? h264::kAud : h265::kAud)) return NalKind::kDelimiter;
+  if (h264 ? (type >= 1 && type <= 5) : (type < 32)) unit_has_slice_ = true;
+  if (h264 ? type == h264::kIdr : (type >= h265::kIrapFirst && type <= h265::kIrapLast)) unit_key_ = true;
+  return NalKind::kData;
 }
 
 void RtpDepacketizer::DropOpenFragment() {
@@ -113,17 +125,13 @@ Status RtpDepacketizer::CloseFragment() {
   frag_at_ = -1;
   const uint8_t* nal = unit_.data() + at + 4;
   const size_t size = unit_.size() - at - 4;
-  const bool h264 = codec_ == VideoCodec::kH264;
-  const int type = h264 ? H264NalType(nal) : H265NalType(nal);
-  const bool parameter = h264 ? (type == h264::kSps || type == h264::kPps)
-                              : (type == h265::kVps || type == h265::kSps || type == h265::kPps);
-  if (parameter || type == (h264 ? h264::kAud : h265::kAud)) {
+  const int type = codec_ == VideoCodec::kH264 ? H264NalType(nal) : H265NalType(nal);
+  const NalKind kind = Classify(type);
+  if (kind != NalKind::kData) {
     Bytes copy(nal, nal + size);
     unit_.resize(at);
-    return parameter ? SetParameter(type, copy.data(), copy.size()) : Status::Ok();
+    return kind == NalKind::kParameterSet ? SetParameter(type, copy.data(), copy.size()) : Status::Ok();
   }
-  if (h264 ? (type >= 1 && type <= 5) : (type < 32)) unit_has_slice_ = true;
-  if (h264 ? type == h264::kIdr : (type >= h265::kIrapFirst && type <= h265::kIrapLast)) unit_key_ = true;
   PutU32(unit_.data() + at, size);
   return Status::Ok();
 }

@@ -46,6 +46,9 @@ class RtpDepacketizer {
 
  private:
   Status AddNal(const uint8_t* nal, size_t size);
+  enum class NalKind { kParameterSet, kDelimiter, kData };
+  // What a NAL unit of this type is; for data, notes a slice / key picture in the unit in progress.
+  NalKind Classify(int type);
   Status CloseFragment();
   void DropOpenFragment();
   Status Finish(std::vector<AccessUnit>& out);

@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <gst/app/gstappsink.h>
 
@@ -102,6 +103,9 @@ class AnalysisFeed {
 
   // Shared feeds: the appsrc being fed and what it was built for, under push_mu_.
   void StartSharedPipeline();
+  // dec → videoconvert → I420 → appsink (OnSample), added to `bin` and linked; returns the four,
+  // downstream first.
+  std::vector<GstElement*> AddDecoderChain(GstBin* bin, GstElement* dec);
   std::mutex push_mu_;
   GstElement* appsrc_ = nullptr;  // owned by pipeline_
   std::shared_ptr<const StreamFormat> built_format_, pending_format_;
