@@ -102,8 +102,11 @@ void AnalysisFeed::Push(const internal::Frame& f) {
   }
   waiting_key_ = false;
   GstBuffer* b = gst_buffer_new_memdup(f.data.data(), f.data.size());
-  GST_BUFFER_PTS(b) = static_cast<GstClockTime>(f.pts_ns);
-  GST_BUFFER_DTS(b) = static_cast<GstClockTime>(f.dts_ns);
+  // Media time may start below 0 (decode times before the first presentation time, B-frames
+  // presented before the first key frame); GStreamer's cannot. Only differences of it are used.
+  constexpr int64_t kBaseNs = int64_t{3600} * kNsPerSec;
+  GST_BUFFER_PTS(b) = static_cast<GstClockTime>(std::max<int64_t>(0, f.pts_ns + kBaseNs));
+  GST_BUFFER_DTS(b) = static_cast<GstClockTime>(std::max<int64_t>(0, f.dts_ns + kBaseNs));
   GST_BUFFER_DURATION(b) = static_cast<GstClockTime>(f.duration_ns);
   if (!f.key) GST_BUFFER_FLAG_SET(b, GST_BUFFER_FLAG_DELTA_UNIT);
   gst_app_src_push_buffer(GST_APP_SRC(appsrc_), b);  // takes it

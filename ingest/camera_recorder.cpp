@@ -80,6 +80,7 @@ CameraHealth CameraRecorder::Health() const {
   std::lock_guard lock(health_mu_);
   CameraHealth h = health_;
   h.bytes = bytes_in_;  // live, not as of the last rate window
+  h.frames_received += received_;
   return h;
 }
 
@@ -108,7 +109,7 @@ Status CameraRecorder::Start(bool crashed, int64_t delay_ns) {
 
 Status CameraRecorder::StartPipeline() {
   connected_once_ = true;
-  prev_dts_ns_ = -1;
+  FlushStamps();  // nothing is held unless a run ended without Fail (a stop)
   overflowing_ = false;
   int64_t now = clock_.MonotonicNs();
   last_sample_mono_ = now;
@@ -160,11 +161,14 @@ Status CameraRecorder::StartConnection() {
     std::lock_guard lock(ended_mu_);
     ended_.reset();
   }
+  depay_seen_ = {};  // a new connection's depacketizer counts from 0
   VIGIL_ASSIGN_OR_RETURN(RtspUrl url, ParseRtspUrl(camera_.main_url));
   for (AnalysisFeed* feed : shared_feeds_) feed->NewConnection();
   RtspReactor::Callbacks cb;
   playing_since_mono_ = 0;
-  cb.units = [this](std::vector<AccessUnit>& units, int64_t wall_ns) { OnUnits(units, wall_ns); };
+  cb.units = [this](std::vector<AccessUnit>& units, int64_t wall_ns, const DepayCounts& counts) {
+    OnUnits(units, wall_ns, counts);
+  };
   cb.playing = [this] { playing_since_mono_ = clock_.MonotonicNs(); };
   cb.ended = [this](const Status& why) {
     std::lock_guard lock(ended_mu_);
@@ -276,23 +280,21 @@ GstFlowReturn CameraRecorder::OnSample(GstAppSink* sink, gpointer self_ptr) {
       GstBuffer* cdb = gst_value_get_buffer(cd);
       fmt->codec_data.resize(gst_buffer_get_size(cdb));
       gst_buffer_extract(cdb, 0, fmt->codec_data.data(), fmt->codec_data.size());
+      auto depth = ReorderDepthOfRecord(fmt->codec, fmt->codec_data);
+      // Unreadable: the deepest any level allows (decode times only later than need be).
+      fmt->reorder_depth = depth.ok() ? *depth : 16;
     }
     if (!self->format_ || !(*self->format_ == *fmt)) self->format_ = std::move(fmt);
   }
-  // Media time: the running time of the buffer, which in buffer-mode none follows RTP timestamps.
-  GstClockTime ts = GST_BUFFER_DTS_IS_VALID(buf) ? GST_BUFFER_DTS(buf) : GST_BUFFER_PTS(buf);
-  if (!GST_CLOCK_TIME_IS_VALID(ts)) return GST_FLOW_OK;
-  Frame f;
-  f.dts_ns = static_cast<int64_t>(ts);
-  f.pts_ns = GST_BUFFER_PTS_IS_VALID(buf) ? static_cast<int64_t>(GST_BUFFER_PTS(buf)) : f.dts_ns;
-  if (GST_BUFFER_DURATION_IS_VALID(buf)) {
-    f.duration_ns = static_cast<int64_t>(GST_BUFFER_DURATION(buf));
-  } else {
-    f.duration_ns = self->prev_dts_ns_ >= 0 && f.dts_ns > self->prev_dts_ns_
-                        ? f.dts_ns - self->prev_dts_ns_
-                        : 40 * kNsPerMs;
+  // Presentation time: the running time of the buffer, which in buffer-mode none follows the RTP
+  // timestamps. Decode times are derived from them (h264parse/h265parse leave DTS unset for RTP).
+  GstClockTime ts = GST_BUFFER_PTS_IS_VALID(buf) ? GST_BUFFER_PTS(buf) : GST_BUFFER_DTS(buf);
+  if (!GST_CLOCK_TIME_IS_VALID(ts)) {
+    self->UpdateHealth([](CameraHealth& h) { ++h.dropped.untimed; });
+    return GST_FLOW_OK;
   }
-  self->prev_dts_ns_ = f.dts_ns;
+  Frame f;
+  f.pts_ns = static_cast<int64_t>(ts);
   // The jitter buffer holds each frame `latency` before releasing it (buffer-mode none does not
   // re-pace frames, so this is the network arrival plus a constant).
   f.arrival_wall_ns = self->clock_.WallNs() - self->options_.latency_ms * kNsPerMs;
@@ -301,30 +303,65 @@ GstFlowReturn CameraRecorder::OnSample(GstAppSink* sink, gpointer self_ptr) {
   const size_t size = gst_buffer_get_size(buf);
   f.data.resize(size);
   gst_buffer_extract(buf, 0, f.data.data(), size);
-  self->Deliver(std::move(f), now_mono);
+  self->Stamp(std::move(f), now_mono);
   return GST_FLOW_OK;
 }
 
-void CameraRecorder::OnUnits(std::vector<AccessUnit>& units, int64_t wall_ns) {
+void CameraRecorder::Stamp(Frame f, int64_t now_mono) {
+  stamped_.clear();
+  decode_times_.Push(std::move(f), stamped_);
+  DeliverStamped(now_mono);
+}
+
+void CameraRecorder::DeliverStamped(int64_t now_mono) {
+  for (Frame& s : stamped_) {
+    for (AnalysisFeed* feed : shared_feeds_) feed->Push(s);
+    Deliver(std::move(s), now_mono);
+  }
+  stamped_.clear();
+  if (decode_times_.retimed() != retimed_seen_) {
+    const int64_t more = decode_times_.retimed() - std::exchange(retimed_seen_, decode_times_.retimed());
+    UpdateHealth([&](CameraHealth& h) { h.frames_retimed += more; });
+  }
+}
+
+void CameraRecorder::FlushStamps() {
+  // The frames held at the start of a run (B-frame streams, until the frame interval is known) are
+  // recorded before the run's end is.
+  stamped_.clear();
+  decode_times_.Flush(stamped_);
+  DeliverStamped(clock_.MonotonicNs());
+}
+
+void CameraRecorder::OnUnits(std::vector<AccessUnit>& units, int64_t wall_ns, const DepayCounts& counts) {
   const int64_t now_mono = clock_.MonotonicNs();
+  if (!(counts == depay_seen_)) {
+    // The depacketizer's counts are per connection; health's are since start.
+    const DepayCounts before = std::exchange(depay_seen_, counts);
+    UpdateHealth([&](CameraHealth& h) {
+      h.lost_packets += counts.lost_packets - before.lost_packets;
+      h.dropped.packet_loss += counts.broken_units - before.broken_units;
+      h.dropped.before_key += counts.before_key - before.before_key;
+      h.frames_received += (counts.broken_units - before.broken_units) + (counts.before_key - before.before_key);
+    });
+  }
   for (AccessUnit& au : units) {
     Frame f;
-    f.dts_ns = f.pts_ns = au.media_ns;
-    f.duration_ns = prev_dts_ns_ >= 0 && f.dts_ns > prev_dts_ns_ ? f.dts_ns - prev_dts_ns_ : 40 * kNsPerMs;
-    prev_dts_ns_ = f.dts_ns;
+    f.pts_ns = au.media_ns;  // RTP time is presentation time
     f.arrival_wall_ns = wall_ns;
     f.key = au.key;
     f.format = std::move(au.format);
     f.data = std::move(au.data);
-    for (AnalysisFeed* feed : shared_feeds_) feed->Push(f);
-    Deliver(std::move(f), now_mono);
+    decode_times_.Push(std::move(f), stamped_);
   }
+  DeliverStamped(now_mono);
 }
 
 void CameraRecorder::Deliver(Frame f, int64_t now_mono) {
   const size_t size = f.data.size();
   last_sample_mono_ = now_mono;
   ++samples_;
+  received_.fetch_add(1, std::memory_order_relaxed);
   bytes_in_ += static_cast<int64_t>(size);
   WriterItem item;
   item.kind = WriterItem::Kind::kFrame;
@@ -350,7 +387,7 @@ void CameraRecorder::Enqueue(WriterItem item, size_t bytes) {
           gap.wall_ns = item.frame.arrival_wall_ns;
           queue_.push_back(std::move(gap));
         }
-        UpdateHealth([](CameraHealth& h) { ++h.frames_dropped; });
+        UpdateHealth([](CameraHealth& h) { ++h.dropped.queue_overflow; });
         writer_wake_ = true;
         cv_.notify_one();
         return;
@@ -400,6 +437,7 @@ void CameraRecorder::StopPipeline() {
 
 void CameraRecorder::Fail(const std::string& reason, bool slow_retry) {
   StopPipeline();
+  FlushStamps();
   WriterItem item;
   item.kind = WriterItem::Kind::kDiscontinuity;
   item.reason = reason;
@@ -547,6 +585,7 @@ bool CameraRecorder::Shutdown(int64_t pipeline_timeout_ns) {
     }
   }
   phase_ = Phase::kIdle;
+  if (!abandoned_) FlushStamps();  // the receiving side is stopped: nothing else touches them
   if (writer_thread_.joinable()) {
     WriterItem stop;
     stop.kind = WriterItem::Kind::kStop;
@@ -558,9 +597,10 @@ bool CameraRecorder::Shutdown(int64_t pipeline_timeout_ns) {
     cv_.notify_one();
     writer_thread_.join();
     CameraHealth h = Health();
-    log_->info("camera {}: {} frames written in {} segments, {} dropped, {} reconnects, {:.1f} MB received",
-               camera_.id, h.frames, h.segments, h.frames_dropped, h.reconnects,
-               static_cast<double>(h.bytes) / 1e6);
+    log_->info("camera {}: {} frames received, {} written in {} segments, {}, {} retimed, {} reconnects, "
+               "{:.1f} MB received",
+               camera_.id, h.frames_received, h.frames, h.segments, DescribeDrops(h.dropped), h.frames_retimed,
+               h.reconnects, static_cast<double>(h.bytes) / 1e6);
   }
   return !abandoned_;
 }

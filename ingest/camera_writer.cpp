@@ -73,7 +73,7 @@ void CameraWriter::Handle(WriterItem& item) {
 
 void CameraWriter::OnFrame(Frame& f) {
   if (!segment_ && disk_retry_mono_ && clock_.MonotonicNs() < disk_retry_mono_) {
-    health_([](CameraHealth& h) { ++h.frames_dropped; });
+    health_([](CameraHealth& h) { ++h.dropped.disk_error; });
     return;
   }
   if (segment_ && prev_dts_ && (f.dts_ns <= *prev_dts_ || f.dts_ns - *prev_dts_ > kMaxFrameStepNs)) {
@@ -86,11 +86,16 @@ void CameraWriter::OnFrame(Frame& f) {
     CloseSegment(f.dts_ns);  // the next segment starts exactly where this one ends
   } else if (format_changed) {
     // A new SPS/PPS mid-GOP cannot go into this file; the next key frame starts a new one.
-    health_([](CameraHealth& h) { ++h.frames_dropped; });
+    health_([](CameraHealth& h) { ++h.dropped.format_change; });
     return;
   }
   if (!segment_) {
-    if (!f.key) return;  // undecodable without its key frame; the segment starts at the next one
+    if (!f.key) {
+      // Undecodable without its key frame; the segment starts at the next one (the run's start,
+      // or after a timestamp jump, a disk error or an overflow: each leaves a gap).
+      health_([](CameraHealth& h) { ++h.dropped.before_key; });
+      return;
+    }
     Status st = OpenSegment(f);
     if (!st.ok()) {
       DiskError(st, f.arrival_wall_ns);
@@ -267,7 +272,7 @@ void CameraWriter::DiskError(const Status& st, int64_t wall_ns) {
   health_([&](CameraHealth& h) {
     h.state = CameraState::kDiskError;
     h.last_error = st.message();
-    ++h.frames_dropped;
+    ++h.dropped.disk_error;
   });
 }
 

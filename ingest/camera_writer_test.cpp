@@ -181,7 +181,8 @@ TEST_CASE("a new stream format mid-GOP waits for the next key frame and starts a
   REQUIRE(segs.size() == 2);
   CHECK(segs[0].frames == 60);
   CHECK(segs[1].frames == 50);            // from the key frame at 100
-  CHECK(fx.health.frames_dropped == 40);  // 60..99 could not be written anywhere
+  CHECK(fx.health.dropped.format_change == 40);  // 60..99 could not be written anywhere
+  CHECK(fx.health.dropped.Total() == 40);
 }
 
 TEST_CASE("the time vigild was not running is a gap between the last footage and the new") {

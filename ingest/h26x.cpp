@@ -1,5 +1,7 @@
 #include "ingest/h26x.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace vigil::ingest {
@@ -60,6 +62,78 @@ void SkipScalingList(BitReader& br, int size) {
   }
 }
 
+void SkipHrd(BitReader& br) {
+  const uint32_t count = br.Ue() + 1;  // cpb_cnt_minus1
+  br.Skip(8);                          // bit_rate_scale, cpb_size_scale
+  for (uint32_t i = 0; i < count && i < 32 && !br.overrun; ++i) {
+    br.Ue();  // bit_rate_value_minus1
+    br.Ue();  // cpb_size_value_minus1
+    br.Skip(1);
+  }
+  br.Skip(20);  // four 5-bit lengths and delays
+}
+
+// The DPB size in frames a level allows for a picture size (H.264 Table A-1, MaxDpbMbs).
+int H264MaxDpbFrames(uint32_t level, uint32_t constraints, uint32_t pic_mbs) {
+  int64_t max_dpb_mbs = 0;
+  switch (level) {
+    case 9: max_dpb_mbs = 396; break;
+    case 10: max_dpb_mbs = 396; break;
+    case 11: max_dpb_mbs = (constraints & 0x10) ? 396 : 900; break;  // 1b with constraint_set3
+    case 12: case 13: case 20: max_dpb_mbs = 2376; break;
+    case 21: max_dpb_mbs = 4752; break;
+    case 22: case 30: max_dpb_mbs = 8100; break;
+    case 31: max_dpb_mbs = 18000; break;
+    case 32: max_dpb_mbs = 20480; break;
+    case 40: case 41: max_dpb_mbs = 32768; break;
+    case 42: max_dpb_mbs = 34816; break;
+    case 50: max_dpb_mbs = 110400; break;
+    case 51: case 52: max_dpb_mbs = 184320; break;
+    default: return 16;  // levels 6.x and unknown ones: the most any level allows
+  }
+  if (pic_mbs == 0) return 16;
+  return static_cast<int>(std::clamp<int64_t>(max_dpb_mbs / pic_mbs, 1, 16));
+}
+
+// How many frames may precede a frame in decode order and follow it in presentation order:
+// max_num_reorder_frames from the VUI's bitstream restriction when the encoder wrote it; else 0 for
+// profiles without B-slices; else the spec's inferred value, the level's whole DPB (safe: decode
+// times derived from it are only later than they need be). `br` is just past the frame cropping.
+int H264ReorderDepth(BitReader& br, uint32_t profile, uint32_t constraints, uint32_t level,
+                     uint32_t width_mbs, uint32_t height_mbs) {
+  const bool intra_only = (constraints & 0x10) && (profile == 44 || profile == 86 || profile == 100 ||
+                                                   profile == 110 || profile == 122 || profile == 244);
+  const int inferred = (profile == 66 || intra_only)
+                           ? 0
+                           : H264MaxDpbFrames(level, constraints, width_mbs * height_mbs);
+  if (!br.Flag()) return inferred;  // vui_parameters_present_flag
+  if (br.Flag()) {                  // aspect_ratio_info_present_flag
+    if (br.Bits(8) == 255) br.Skip(32);  // Extended_SAR
+  }
+  if (br.Flag()) br.Skip(1);  // overscan_info_present_flag → overscan_appropriate_flag
+  if (br.Flag()) {            // video_signal_type_present_flag
+    br.Skip(4);
+    if (br.Flag()) br.Skip(24);  // colour description
+  }
+  if (br.Flag()) {  // chroma_loc_info_present_flag
+    br.Ue();
+    br.Ue();
+  }
+  if (br.Flag()) br.Skip(65);  // timing info: two 32-bit fields, fixed_frame_rate_flag
+  const bool nal_hrd = br.Flag();
+  if (nal_hrd) SkipHrd(br);
+  const bool vcl_hrd = br.Flag();
+  if (vcl_hrd) SkipHrd(br);
+  if (nal_hrd || vcl_hrd) br.Skip(1);  // low_delay_hrd_flag
+  br.Skip(1);                          // pic_struct_present_flag
+  if (!br.Flag() || br.overrun) return inferred;  // bitstream_restriction_flag
+  br.Skip(1);  // motion_vectors_over_pic_boundaries_flag
+  for (int i = 0; i < 4; ++i) br.Ue();
+  const uint32_t reorder = br.Ue();  // max_num_reorder_frames
+  if (br.overrun || reorder > 16) return inferred;
+  return static_cast<int>(reorder);
+}
+
 void PutU16(Bytes& out, size_t v) {
   out.push_back(static_cast<uint8_t>(v >> 8));
   out.push_back(static_cast<uint8_t>(v));
@@ -88,7 +162,8 @@ Result<SpsInfo> ParseH264Sps(const uint8_t* nal, size_t size) {
   BitReader br(rbsp);
   SpsInfo info;
   const uint32_t profile = br.Bits(8);
-  br.Skip(16);  // constraint flags, level_idc
+  const uint32_t constraints = br.Bits(8);
+  const uint32_t level = br.Bits(8);
   info.id = static_cast<int>(br.Ue());  // seq_parameter_set_id
   int chroma = 1;
   bool separate_planes = false;
@@ -135,6 +210,8 @@ Result<SpsInfo> ParseH264Sps(const uint8_t* nal, size_t size) {
     crop_b = br.Ue();
   }
   if (br.overrun) return Status::InvalidArgument("H.264 SPS: truncated");
+  info.reorder_depth = H264ReorderDepth(br, profile, constraints, level, width_mbs,
+                                        height_units * (frame_mbs_only ? 1 : 2));
   const int sub_w = (chroma == 1 || chroma == 2) ? 2 : 1;
   const int sub_h = chroma == 1 ? 2 : 1;
   const int crop_x = (chroma == 0 || separate_planes) ? 1 : sub_w;
@@ -186,6 +263,13 @@ Result<SpsInfo> ParseH265Sps(const uint8_t* nal, size_t size) {
   }
   info.bit_depth_luma = static_cast<int>(br.Ue()) + 8;
   info.bit_depth_chroma = static_cast<int>(br.Ue()) + 8;
+  br.Ue();  // log2_max_pic_order_cnt_lsb_minus4
+  const bool ordering_per_layer = br.Flag();
+  for (int i = ordering_per_layer ? 0 : info.max_sub_layers - 1; i < info.max_sub_layers; ++i) {
+    br.Ue();  // sps_max_dec_pic_buffering_minus1
+    info.reorder_depth = static_cast<int>(std::min<uint32_t>(br.Ue(), 16));  // sps_max_num_reorder_pics
+    br.Ue();  // sps_max_latency_increase_plus1
+  }
   if (br.overrun) return Status::InvalidArgument("H.265 SPS: truncated");
   info.chroma_format_idc = static_cast<int>(chroma);
   const int eff_chroma = separate_planes ? 0 : static_cast<int>(chroma);
@@ -220,6 +304,7 @@ Result<StreamFormat> MakeStreamFormat(VideoCodec codec, const ParameterSets& set
     VIGIL_ASSIGN_OR_RETURN(SpsInfo info, ParseH264Sps(sps.data(), sps.size()));
     fmt.width = info.width;
     fmt.height = info.height;
+    fmt.reorder_depth = info.reorder_depth;
     out = {1, sps[1], sps[2], sps[3], 0xff, static_cast<uint8_t>(0xe0 | sets.sps.size())};
     for (const Bytes& s : sets.sps) {
       PutU16(out, s.size());
@@ -239,6 +324,7 @@ Result<StreamFormat> MakeStreamFormat(VideoCodec codec, const ParameterSets& set
   VIGIL_ASSIGN_OR_RETURN(SpsInfo info, ParseH265Sps(sps.data(), sps.size()));
   fmt.width = info.width;
   fmt.height = info.height;
+  fmt.reorder_depth = info.reorder_depth;
   out.push_back(1);  // configurationVersion
   out.insert(out.end(), std::begin(info.general_profile), std::end(info.general_profile));
   out.push_back(0xf0);  // reserved, min_spatial_segmentation_idc = 0
@@ -262,6 +348,41 @@ Result<StreamFormat> MakeStreamFormat(VideoCodec codec, const ParameterSets& set
     }
   }
   return fmt;
+}
+
+Result<int> ReorderDepthOfRecord(VideoCodec codec, const Bytes& rec) {
+  auto first_sps = [&]() -> std::pair<size_t, size_t> {
+    if (codec == VideoCodec::kH264) {
+      if (rec.size() < 8 || (rec[5] & 0x1f) == 0) return {0, 0};
+      const size_t len = size_t{rec[6]} << 8 | rec[7];
+      return 8 + len <= rec.size() ? std::pair{size_t{8}, len} : std::pair{size_t{0}, size_t{0}};
+    }
+    if (rec.size() < 23) return {0, 0};
+    size_t at = 23;
+    for (int a = 0; a < rec[22]; ++a) {
+      if (at + 3 > rec.size()) return {0, 0};
+      const int type = rec[at] & 0x3f;
+      const size_t count = size_t{rec[at + 1]} << 8 | rec[at + 2];
+      at += 3;
+      for (size_t i = 0; i < count; ++i) {
+        if (at + 2 > rec.size()) return {0, 0};
+        const size_t len = size_t{rec[at]} << 8 | rec[at + 1];
+        at += 2;
+        if (at + len > rec.size()) return {0, 0};
+        if (type == h265::kSps) return {at, len};
+        at += len;
+      }
+    }
+    return {0, 0};
+  };
+  auto [at, len] = first_sps();
+  if (len == 0) {
+    return Status::InvalidArgument(fmt::format("{} configuration record without a readable SPS",
+                                               VideoCodecName(codec)));
+  }
+  auto info = codec == VideoCodec::kH264 ? ParseH264Sps(rec.data() + at, len) : ParseH265Sps(rec.data() + at, len);
+  if (!info.ok()) return info.error();
+  return info->reorder_depth;
 }
 
 }  // namespace vigil::ingest

@@ -35,6 +35,10 @@ struct SpsInfo {
   int id = 0;      // seq_parameter_set_id
   int width = 0;   // after the conformance/cropping window
   int height = 0;
+  // Frames that may precede a frame in decode order and follow it in presentation order (H.264
+  // max_num_reorder_frames, or what the profile and level imply when the VUI does not say; H.265
+  // sps_max_num_reorder_pics of the highest sub-layer): 0 for streams without B-frames.
+  int reorder_depth = 0;
   // H.265 only: the fields hvcC repeats.
   int chroma_format_idc = 1;
   int bit_depth_luma = 8;
@@ -55,5 +59,9 @@ struct ParameterSets {
   bool operator==(const ParameterSets&) const = default;
 };
 Result<StreamFormat> MakeStreamFormat(VideoCodec codec, const ParameterSets& sets);
+
+// The reorder depth of the first SPS in an avcC/hvcC record (what GStreamer's parsers give as
+// codec_data); errors name what could not be read.
+Result<int> ReorderDepthOfRecord(VideoCodec codec, const Bytes& codec_data);
 
 }  // namespace vigil::ingest

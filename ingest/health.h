@@ -17,6 +17,24 @@ enum class CameraState {
 
 const char* CameraStateName(CameraState state);
 
+// Access units received and not recorded, by why. Every one is also either inside a gap of the
+// index (the run ended: outage, queue overflow, disk error) or counted on the segment it fell in.
+struct FrameDrops {
+  int64_t packet_loss = 0;     // broken by lost RTP packets (vigil's client)
+  int64_t before_key = 0;      // before a key frame: a run's start, or after a break in the stream
+  int64_t queue_overflow = 0;  // the disk fell behind: whole GOPs dropped, a gap recorded
+  int64_t disk_error = 0;      // could not be written (disk full, unwritable directory)
+  int64_t format_change = 0;   // new parameter sets mid-GOP: until the next key frame
+  int64_t untimed = 0;         // no timestamp (GStreamer's client)
+
+  int64_t Total() const {
+    return packet_loss + before_key + queue_overflow + disk_error + format_change + untimed;
+  }
+};
+
+// "12 dropped (3 broken by packet loss, 9 before a key frame)", or "0 dropped".
+std::string DescribeDrops(const FrameDrops& drops);
+
 struct CameraHealth {
   std::string camera;
   CameraState state = CameraState::kConnecting;
@@ -24,7 +42,12 @@ struct CameraHealth {
   double bitrate_bps = 0;    // over the last few seconds
   int64_t frames = 0;        // written since start
   int64_t bytes = 0;         // received since start
-  int64_t frames_dropped = 0;  // lost between network and disk (queue overflow, disk errors)
+  int64_t frames_received = 0;  // access units received since start (written + dropped + queued)
+  FrameDrops dropped;           // received (or broken in transit) and not written, by why
+  int64_t lost_packets = 0;     // RTP packets the camera sent that never arrived (vigil's client)
+  // Frames whose presentation time was moved to their decode time: the camera reordered frames
+  // deeper than its SPS declared (kept, and counted).
+  int64_t frames_retimed = 0;
   int64_t segments = 0;      // closed since start
   int64_t reconnects = 0;
   std::string codec;

@@ -29,6 +29,20 @@ const char* CameraStateName(CameraState state) {
   return "?";
 }
 
+std::string DescribeDrops(const FrameDrops& d) {
+  std::string out = fmt::format("{} dropped", d.Total());
+  const std::pair<int64_t, const char*> parts[] = {
+      {d.packet_loss, "broken by packet loss"}, {d.before_key, "before a key frame"},
+      {d.queue_overflow, "queue overflow"},     {d.disk_error, "disk error"},
+      {d.format_change, "format change"},       {d.untimed, "without timestamp"}};
+  std::string why;
+  for (const auto& [n, what] : parts) {
+    if (n > 0) why += fmt::format("{}{} {}", why.empty() ? "" : ", ", n, what);
+  }
+  if (!why.empty()) out += " (" + why + ")";
+  return out;
+}
+
 Result<RecoveryReport> RecoverOpenSegments(index::Store& store, const std::string& data_dir,
                                            std::vector<std::string>* cameras_recovered) {
   auto log = Logger("ingest");

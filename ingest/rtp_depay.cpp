@@ -142,7 +142,7 @@ Status RtpDepacketizer::Finish(std::vector<AccessUnit>& out) {
   const bool complete = !unit_broken_ && frag_at_ < 0;
   frag_at_ = -1;
   if (!complete) {
-    ++dropped_units_;
+    ++counts_.broken_units;
     unit_.clear();
     return Status::Ok();
   }
@@ -172,7 +172,7 @@ Status RtpDepacketizer::Finish(std::vector<AccessUnit>& out) {
     }
   }
   if (!format_ || (!seen_key_ && !unit_key_)) {
-    ++dropped_units_;  // waiting for parameter sets or the first key frame
+    ++counts_.before_key;  // waiting for parameter sets or the first key frame
     unit_.clear();
     return Status::Ok();
   }
@@ -210,7 +210,7 @@ Status RtpDepacketizer::Push(const uint8_t* pkt, size_t size, std::vector<Access
                       static_cast<uint32_t>(pkt[6]) << 8 | pkt[7];
   bool loss = false;
   if (have_seq_ && seq != next_seq_) {
-    lost_packets_ += static_cast<uint16_t>(seq - next_seq_);
+    counts_.lost_packets += static_cast<uint16_t>(seq - next_seq_);
     loss = true;
     if (in_unit_) unit_broken_ = true;
   }

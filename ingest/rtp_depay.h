@@ -24,6 +24,14 @@
 
 namespace vigil::ingest {
 
+// What a depacketizer has not passed on, since it was made.
+struct DepayCounts {
+  int64_t lost_packets = 0;  // RTP sequence numbers never seen
+  int64_t broken_units = 0;  // access units dropped because a packet of theirs was lost
+  int64_t before_key = 0;    // access units before parameter sets and a key frame were known
+  bool operator==(const DepayCounts&) const = default;
+};
+
 struct AccessUnit {
   Bytes data;               // NAL units, each with a 4-byte big-endian length (as in avcC/hvcC)
   int64_t media_ns = 0;     // RTP time unwrapped to 64 bits, from 0 at the stream's first packet
@@ -41,8 +49,9 @@ class RtpDepacketizer {
   // mode), parameter sets that cannot be parsed.
   Status Push(const uint8_t* packet, size_t size, std::vector<AccessUnit>& out);
 
-  int64_t lost_packets() const { return lost_packets_; }
-  int64_t dropped_units() const { return dropped_units_; }
+  int64_t lost_packets() const { return counts_.lost_packets; }
+  int64_t dropped_units() const { return counts_.broken_units + counts_.before_key; }
+  const DepayCounts& counts() const { return counts_; }
 
  private:
   Status AddNal(const uint8_t* nal, size_t size);
@@ -79,8 +88,7 @@ class RtpDepacketizer {
   // A fragmented NAL unit in progress: its offset in unit_ (the length prefix), or -1.
   int64_t frag_at_ = -1;
 
-  int64_t lost_packets_ = 0;
-  int64_t dropped_units_ = 0;
+  DepayCounts counts_;
 };
 
 // The parameter sets of an SDP fmtp line's sprop-parameter-sets (H.264) or sprop-vps/-sps/-pps

@@ -93,8 +93,11 @@ GstPadProbeReturn RtpStamper::Probe(GstPad*, GstPadProbeInfo* info, gpointer sta
   }
   buf = gst_buffer_make_writable(buf);
   GST_PAD_PROBE_INFO_DATA(info) = buf;
+  // From an hour after 0 at the first packet: with B-frames, the frames after the first key frame
+  // in the stream are presented before it, and GStreamer's times cannot be negative.
+  const int64_t base = int64_t{3600} * self->clock_rate_;
   GST_BUFFER_PTS(buf) = gst_util_uint64_scale_int(
-      static_cast<guint64>(std::max<int64_t>(0, self->ext_ - self->first_)), GST_SECOND,
+      static_cast<guint64>(std::max<int64_t>(0, self->ext_ - self->first_ + base)), GST_SECOND,
       self->clock_rate_);
   GST_BUFFER_DTS(buf) = GST_CLOCK_TIME_NONE;
   return GST_PAD_PROBE_OK;

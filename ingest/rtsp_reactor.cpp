@@ -38,6 +38,7 @@ struct Conn {
   int64_t deadline_mono = 0;  // connect deadline
   int64_t timeout_ns = 0;
   std::vector<AccessUnit> units;
+  DepayCounts counts;  // as last reported
 
   Conn(RtspUrl url) : session(std::move(url)) {}
 };
@@ -137,8 +138,10 @@ struct RtspReactor::Worker {
           c.playing = true;
           if (c.cb.playing) c.cb.playing();
         }
-        if (!c.units.empty()) {
-          c.cb.units(c.units, clock->WallNs());
+        const DepayCounts counts = c.session.depay_counts();
+        if (!c.units.empty() || !(counts == c.counts)) {
+          c.counts = counts;
+          c.cb.units(c.units, clock->WallNs(), counts);
           c.units.clear();
         }
         if (!st.ok()) {

@@ -80,6 +80,7 @@ class RtspSession {
   bool playing() const { return state_ == State::kPlaying; }
   const SdpMedia* video() const { return video_ ? &*video_ : nullptr; }
   int64_t lost_packets() const { return depay_ ? depay_->lost_packets() : 0; }
+  DepayCounts depay_counts() const { return depay_ ? depay_->counts() : DepayCounts{}; }
 
  private:
   enum class State { kIdle, kDescribe, kSetup, kPlay, kPlaying, kDone };

@@ -24,6 +24,9 @@ struct StreamFormat {
   int height = 0;
   // avcC / hvcC decoder configuration record (GStreamer's codec_data for stream-format avc/hvc1).
   std::vector<uint8_t> codec_data;
+  // From the SPS (see SpsInfo::reorder_depth): how far presentation order may run behind decode
+  // order, which decode times are derived from.
+  int reorder_depth = 0;
 
   bool operator==(const StreamFormat&) const = default;
 };

@@ -19,6 +19,7 @@
 #include "base/gst_ptr.h"
 #include "ingest/backoff.h"
 #include "ingest/internal/camera_writer.h"
+#include "ingest/internal/decode_times.h"
 #include "ingest/internal/analysis_feed.h"
 #include "ingest/internal/rtp_pass.h"
 #include "ingest/internal/rtsp_reactor.h"
@@ -57,7 +58,10 @@ class CameraRecorder {
 
   Status StartPipeline();
   Status StartConnection();  // vigil's RTSP client
-  void OnUnits(std::vector<AccessUnit>& units, int64_t wall_ns);  // reactor thread
+  void OnUnits(std::vector<AccessUnit>& units, int64_t wall_ns, const DepayCounts& counts);  // reactor thread
+  void Stamp(Frame f, int64_t now_mono);                            // the thread receiving
+  void DeliverStamped(int64_t now_mono);                            // the thread receiving
+  void FlushStamps();  // supervisor thread, with no connection running
   void Deliver(Frame f, int64_t now_mono);                          // the thread receiving
   void StopPipeline();
   void Fail(const std::string& reason, bool slow_retry);
@@ -102,9 +106,13 @@ class CameraRecorder {
   std::atomic<int64_t> last_sample_mono_{0};
   std::atomic<int64_t> samples_{0};
   std::atomic<int64_t> bytes_in_{0};
+  std::atomic<int64_t> received_{0};  // frames handed to the writer queue since start
   GstPtr<GstCaps> last_caps_;  // held, so that a new caps object can never reuse its address
   std::shared_ptr<const StreamFormat> format_;
-  int64_t prev_dts_ns_ = -1;
+  DecodeTimes decode_times_;     // decode times for the presentation times RTP carries
+  std::vector<Frame> stamped_;    // scratch: frames whose decode times are known
+  int64_t retimed_seen_ = 0;
+  DepayCounts depay_seen_;  // this connection's, as last counted in health
   bool overflowing_ = false;
   std::atomic<bool> linked_video_{false};
 

@@ -12,8 +12,8 @@ namespace vigil::ingest {
 
 GstElement* MakeRtpPass();
 
-// Stamps RTP packets with their RTP time (unwrapped to 64 bits, from 0 at the first packet) as
-// buffer PTS, in the thread that reads them: a pad probe for rtspsrc's source pad. One per stream;
+// Stamps RTP packets with their RTP time (unwrapped to 64 bits, from 3600 s at the first packet: B-frames
+// after it may be presented before it) as buffer PTS, in the thread that reads them: a pad probe for rtspsrc's source pad. One per stream;
 // Reset() before a new connection. Streaming thread only.
 class RtpStamper {
  public:

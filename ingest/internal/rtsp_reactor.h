@@ -28,8 +28,10 @@ namespace vigil::ingest::internal {
 class RtspReactor {
  public:
   struct Callbacks {
-    // Whole access units, in order; `wall_ns`: when the bytes that completed them were read.
-    std::function<void(std::vector<AccessUnit>& units, int64_t wall_ns)> units;
+    // Whole access units, in order; `wall_ns`: when the bytes that completed them were read;
+    // `counts`: what the depacketizer dropped so far on this connection (called when units came or
+    // the counts changed).
+    std::function<void(std::vector<AccessUnit>& units, int64_t wall_ns, const DepayCounts& counts)> units;
     // The camera answered PLAY: video should follow (called once, before any unit).
     std::function<void()> playing;
     // The connection ended (an error, or the camera closed it): called once, last.

@@ -112,7 +112,7 @@ Outcome RunVigil(int n, const std::vector<std::string>& urls, double warmup, dou
   out.cpu_per_stream_s = (cpu1 - cpu0) / (wall * n);
   for (const auto& h : health) {
     out.bytes_received += h.bytes;
-    out.frames_lost += h.frames_dropped;
+    out.frames_lost += h.dropped.Total();
   }
   auto segs = (*store)->Segments({}).value();
   std::map<std::string, int64_t> lost_by_cam;

@@ -129,6 +129,9 @@ void PrintNextPage(const std::string& token, bool json) {
 int main(int argc, char** argv) {
   CLI::App app{"vigil: query what vigild recorded"};
   app.require_subcommand(1);
+  // Options of vigil itself may follow the subcommand, as the documented form says:
+  // `vigil [--server EP] SUBCOMMAND ... [--json]`.
+  app.fallthrough();
   std::string data_dir, index_path;
   bool json = false;
   app.add_option("--data", data_dir, "vigild's data directory (holds index.db)")->envname("VIGIL_DATA");
@@ -267,18 +270,38 @@ int main(int argc, char** argv) {
     }
     for (const auto& c : st.cameras()) {
       if (json) {
+        const auto& d = c.dropped();
         fmt::print("{{\"camera\":{},\"state\":{},\"fps\":{:.1f},\"bitrate_bps\":{:.0f},\"frames\":{},"
-                   "\"frames_dropped\":{},\"reconnects\":{},\"codec\":{},\"last_error\":{},"
+                   "\"frames_received\":{},\"frames_dropped\":{},\"dropped\":{{\"packet_loss\":{},"
+                   "\"before_key\":{},\"queue_overflow\":{},\"disk_error\":{},\"format_change\":{},"
+                   "\"untimed\":{}}},\"lost_packets\":{},\"frames_retimed\":{},"
+                   "\"reconnects\":{},\"codec\":{},\"last_error\":{},"
                    "\"last_gap_reason\":{},\"analysis\":{},\"analysis_error\":{},\"analysis_frames\":{},"
                    "\"analysis_dropped\":{},\"analysis_ms\":{:.2f}}}\n",
                    JsonString(c.camera()), JsonString(c.state()), c.fps(), c.bitrate_bps(), c.frames(),
-                   c.frames_dropped(), c.reconnects(), JsonString(c.codec()), JsonString(c.last_error()),
+                   c.frames_received(), c.frames_dropped(), d.packet_loss(), d.before_key(), d.queue_overflow(),
+                   d.disk_error(), d.format_change(), d.untimed(), c.lost_packets(), c.frames_retimed(),
+                   c.reconnects(), JsonString(c.codec()), JsonString(c.last_error()),
                    JsonString(c.last_gap_reason()), JsonString(c.analysis()), JsonString(c.analysis_error()),
                    c.analysis_frames(), c.analysis_dropped(), c.analysis_ms());
       } else {
         std::string error = c.last_error();
         if (!c.analysis_error().empty()) {
           error += (error.empty() ? "" : "; ") + std::string("analysis: ") + c.analysis_error();
+        }
+        if (c.frames_dropped() > 0) {
+          // Never a bare count: say why the frames were not recorded.
+          const auto& d = c.dropped();
+          const std::pair<int64_t, const char*> parts[] = {
+              {d.packet_loss(), "packet loss"}, {d.before_key(), "before a key frame"},
+              {d.queue_overflow(), "queue overflow"}, {d.disk_error(), "disk error"},
+              {d.format_change(), "format change"}, {d.untimed(), "no timestamp"}};
+          std::string why;
+          for (const auto& [n, what] : parts) {
+            if (n > 0) why += fmt::format("{}{} {}", why.empty() ? "" : ", ", n, what);
+          }
+          error += fmt::format("{}dropped {} of {} frames: {}", error.empty() ? "" : "; ", c.frames_dropped(),
+                               c.frames_received(), why);
         }
         fmt::print("{:<12} {:<11} {:>6.1f} {:>9.2f} {:>9} {:>8} {:>10}  {:<10} {}\n", c.camera(), c.state(),
                    c.fps(), c.bitrate_bps() / 8e6, c.frames_dropped(), c.reconnects(), c.codec(),

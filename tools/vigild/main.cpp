@@ -228,7 +228,17 @@ int main(int argc, char** argv) {
       c->set_bytes(h.bytes);
       c->set_fps(h.fps);
       c->set_bitrate_bps(h.bitrate_bps);
-      c->set_frames_dropped(h.frames_dropped);
+      c->set_frames_dropped(h.dropped.Total());
+      c->set_frames_received(h.frames_received);
+      c->set_lost_packets(h.lost_packets);
+      c->set_frames_retimed(h.frames_retimed);
+      auto* d = c->mutable_dropped();
+      d->set_packet_loss(h.dropped.packet_loss);
+      d->set_before_key(h.dropped.before_key);
+      d->set_queue_overflow(h.dropped.queue_overflow);
+      d->set_disk_error(h.dropped.disk_error);
+      d->set_format_change(h.dropped.format_change);
+      d->set_untimed(h.dropped.untimed);
       c->set_reconnects(h.reconnects);
       c->set_codec(h.codec);
       c->set_width(h.width);

@@ -1,0 +1,97 @@
+#include "tests/support/video_packets.h"
+
+#include <cstdio>
+
+extern "C" {
+#include <libavformat/avformat.h>
+}
+
+#include <fmt/format.h>
+
+#include "base/sha256.h"
+
+namespace vigil::testing {
+namespace {
+
+int64_t ToNs(int64_t t, AVRational tb) {
+  if (t == AV_NOPTS_VALUE) return INT64_MIN;
+  return av_rescale_q(t, tb, AVRational{1, 1'000'000'000});
+}
+
+// Length-prefixed (4-byte) NAL units, as MP4 holds them.
+std::string SliceDigest(const uint8_t* p, size_t size, bool h265) {
+  Sha256 h;
+  size_t at = 0;
+  while (at + 4 <= size) {
+    const size_t len = size_t{p[at]} << 24 | size_t{p[at + 1]} << 16 | size_t{p[at + 2]} << 8 | p[at + 3];
+    at += 4;
+    if (len == 0 || at + len > size) break;
+    const int type = h265 ? (p[at] >> 1) & 0x3f : p[at] & 0x1f;
+    if (h265 ? type < 32 : (type >= 1 && type <= 5)) h.Update(p + at, len);
+    at += len;
+  }
+  return h.FinishHex();
+}
+
+}  // namespace
+
+Result<VideoPackets> ReadVideoPackets(const std::string& path) {
+  AVFormatContext* raw = nullptr;
+  if (avformat_open_input(&raw, path.c_str(), nullptr, nullptr) < 0) {
+    return Status::NotFound(fmt::format("{}: cannot open", path));
+  }
+  std::unique_ptr<AVFormatContext, void (*)(AVFormatContext*)> fmt(raw, [](AVFormatContext* c) {
+    avformat_close_input(&c);
+  });
+  if (avformat_find_stream_info(fmt.get(), nullptr) < 0) {
+    return Status::DataLoss(fmt::format("{}: no stream info", path));
+  }
+  int video = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+  if (video < 0) return Status::NotFound(fmt::format("{}: no video stream", path));
+  VideoPackets out;
+  const AVStream* vs = fmt->streams[video];
+  out.codec = avcodec_get_name(vs->codecpar->codec_id);
+  out.width = vs->codecpar->width;
+  out.height = vs->codecpar->height;
+  int audio = -1;
+  for (unsigned i = 0; i < fmt->nb_streams; ++i) {
+    if (fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO) {
+      ++out.audio_streams;
+      if (audio < 0) audio = static_cast<int>(i);
+    }
+  }
+  const bool h265 = vs->codecpar->codec_id == AV_CODEC_ID_HEVC;
+  AVPacket* pkt = av_packet_alloc();
+  while (av_read_frame(fmt.get(), pkt) >= 0) {
+    const AVStream* st = fmt->streams[pkt->stream_index];
+    if (pkt->stream_index == video) {
+      VideoPacket v;
+      v.pts_ns = ToNs(pkt->pts, st->time_base);
+      v.dts_ns = ToNs(pkt->dts, st->time_base);
+      v.key = (pkt->flags & AV_PKT_FLAG_KEY) != 0;
+      v.slices = SliceDigest(pkt->data, static_cast<size_t>(pkt->size), h265);
+      out.packets.push_back(std::move(v));
+    } else if (pkt->stream_index == audio) {
+      out.audio_pts_ns.push_back(ToNs(pkt->pts, st->time_base));
+    }
+    av_packet_unref(pkt);
+  }
+  av_packet_free(&pkt);
+  return out;
+}
+
+std::string DecodeWarnings(const std::string& path) {
+  std::string cmd = fmt::format("ffmpeg -nostdin -hide_banner -v warning -i '{}' -f null - 2>&1", path);
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+    ::pclose(p);
+  } else {
+    out = "cannot run ffmpeg";
+  }
+  return out;
+}
+
+}  // namespace vigil::testing
