@@ -156,6 +156,39 @@ Bytes Unescape(const uint8_t* data, size_t size) {
   return out;
 }
 
+int H264SliceType(const uint8_t* nal, size_t size) {
+  if (size < 2) return -1;
+  Bytes rbsp = Unescape(nal + 1, std::min<size_t>(size - 1, 16));
+  BitReader br(rbsp);
+  br.Ue();  // first_mb_in_slice
+  const uint32_t type = br.Ue();
+  if (br.overrun || type > 9) return -1;
+  return static_cast<int>(type % 5);
+}
+
+bool H264SeiHasRecoveryPoint(const uint8_t* nal, size_t size) {
+  const Bytes rbsp = Unescape(nal + 1, size > 0 ? size - 1 : 0);
+  size_t at = 0;
+  auto read_value = [&](int64_t& v) {
+    v = 0;
+    while (at < rbsp.size() && rbsp[at] == 0xff) {
+      v += 255;
+      ++at;
+    }
+    if (at >= rbsp.size()) return false;
+    v += rbsp[at++];
+    return true;
+  };
+  // sei_message()s until the RBSP trailing bits (0x80).
+  while (at < rbsp.size() && rbsp[at] != 0x80) {
+    int64_t type = 0, length = 0;
+    if (!read_value(type) || !read_value(length)) return false;
+    if (type == 6) return true;  // recovery_point
+    at += static_cast<size_t>(length);
+  }
+  return false;
+}
+
 Result<SpsInfo> ParseH264Sps(const uint8_t* nal, size_t size) {
   if (size < 4 || H264NalType(nal) != h264::kSps) return Status::InvalidArgument("not an H.264 SPS");
   Bytes rbsp = Unescape(nal + 1, size - 1);

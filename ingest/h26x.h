@@ -28,6 +28,12 @@ namespace h265 {
 constexpr int kIrapFirst = 16, kIrapLast = 23, kVps = 32, kSps = 33, kPps = 34, kAud = 35;
 }
 
+// H.264 random access without an IDR (open GOP, as x264 --open-gop and some cameras send): an I
+// picture announced by a recovery point SEI. The slice type (0..4: P, B, I, SP, SI) of a slice NAL
+// unit (types 1 and 5), or -1 when unreadable; whether an SEI NAL unit carries a recovery point.
+int H264SliceType(const uint8_t* nal, size_t size);
+bool H264SeiHasRecoveryPoint(const uint8_t* nal, size_t size);
+
 // The removal of emulation-prevention bytes (00 00 03 → 00 00) from a NAL unit's payload.
 Bytes Unescape(const uint8_t* data, size_t size);
 

@@ -84,7 +84,7 @@ Status RtpDepacketizer::SetParameter(int type, const uint8_t* nal, size_t size) 
 Status RtpDepacketizer::AddNal(const uint8_t* nal, size_t size) {
   if (size == 0) return Status::Ok();
   const int type = codec_ == VideoCodec::kH264 ? H264NalType(nal) : H265NalType(nal);
-  switch (Classify(type)) {
+  switch (Classify(type, nal, size)) {
     case NalKind::kParameterSet:
       return SetParameter(type, nal, size);
     case NalKind::kDelimiter:
@@ -99,7 +99,7 @@ Status RtpDepacketizer::AddNal(const uint8_t* nal, size_t size) {
   return Status::Ok();
 }
 
-RtpDepacketizer::NalKind RtpDepacketizer::Classify(int type) {
+RtpDepacketizer::NalKind RtpDepacketizer::Classify(int type, const uint8_t* nal, size_t size) {
   const bool h264 = codec_ == VideoCodec::kH264;
   if (h264 ? (type == h264::kSps || type == h264::kPps)
            : (type == h265::kVps || type == h265::kSps || type == h265::kPps)) {
@@ -108,6 +108,9 @@ RtpDepacketizer::NalKind RtpDepacketizer::Classify(int type) {
   if (type == (h264 ? h264::kAud : h265::kAud)) return NalKind::kDelimiter;
   if (h264 ? (type >= 1 && type <= 5) : (type < 32)) unit_has_slice_ = true;
   if (h264 ? type == h264::kIdr : (type >= h265::kIrapFirst && type <= h265::kIrapLast)) unit_key_ = true;
+  if (h264 && type == h264::kSei && H264SeiHasRecoveryPoint(nal, size)) unit_recovery_point_ = true;
+  if (h264 && type == 1 && !unit_slice_seen_) unit_intra_ = H264SliceType(nal, size) == 2;
+  if (h264 && type >= 1 && type <= 5) unit_slice_seen_ = true;
   return NalKind::kData;
 }
 
@@ -126,7 +129,7 @@ Status RtpDepacketizer::CloseFragment() {
   const uint8_t* nal = unit_.data() + at + 4;
   const size_t size = unit_.size() - at - 4;
   const int type = codec_ == VideoCodec::kH264 ? H264NalType(nal) : H265NalType(nal);
-  const NalKind kind = Classify(type);
+  const NalKind kind = Classify(type, nal, size);
   if (kind != NalKind::kData) {
     Bytes copy(nal, nal + size);
     unit_.resize(at);
@@ -171,7 +174,7 @@ Status RtpDepacketizer::Finish(std::vector<AccessUnit>& out) {
       sets_changed_ = false;
     }
   }
-  if (!format_ || (!seen_key_ && !unit_key_)) {
+  if (!format_ || (!seen_key_ && !unit_key_ && !(unit_recovery_point_ && unit_intra_))) {
     ++counts_.before_key;  // waiting for parameter sets or the first key frame
     unit_.clear();
     return Status::Ok();
@@ -183,7 +186,9 @@ Status RtpDepacketizer::Finish(std::vector<AccessUnit>& out) {
   unit_ = Bytes();
   unit_.reserve(size + size / 2);  // the next one is likely as large: one allocation
   au.media_ns = static_cast<int64_t>(static_cast<__int128>(unit_ext_) * 1'000'000'000 / clock_rate_);
-  au.key = unit_key_;
+  // An open-GOP random access point (recovery point SEI on an I picture) starts a segment as an
+  // IDR does; its leading B-frames refer to the GOP before, which decoders skip at a segment start.
+  au.key = unit_key_ || (unit_recovery_point_ && unit_intra_);
   au.format = format_;
   out.push_back(std::move(au));
   return Status::Ok();
@@ -231,6 +236,9 @@ Status RtpDepacketizer::Push(const uint8_t* pkt, size_t size, std::vector<Access
     unit_broken_ = loss;
     unit_key_ = false;
     unit_has_slice_ = false;
+    unit_recovery_point_ = false;
+    unit_intra_ = false;
+    unit_slice_seen_ = false;
     unit_.clear();
     frag_at_ = -1;
   }

@@ -57,7 +57,7 @@ class RtpDepacketizer {
   Status AddNal(const uint8_t* nal, size_t size);
   enum class NalKind { kParameterSet, kDelimiter, kData };
   // What a NAL unit of this type is; for data, notes a slice / key picture in the unit in progress.
-  NalKind Classify(int type);
+  NalKind Classify(int type, const uint8_t* nal, size_t size);
   Status CloseFragment();
   void DropOpenFragment();
   Status Finish(std::vector<AccessUnit>& out);
@@ -84,6 +84,9 @@ class RtpDepacketizer {
   bool unit_broken_ = false;
   bool unit_key_ = false;
   bool unit_has_slice_ = false;
+  bool unit_recovery_point_ = false;  // H.264: an SEI recovery point in the unit
+  bool unit_intra_ = false;           // H.264: its first slice is an I slice
+  bool unit_slice_seen_ = false;
   Bytes unit_;
   // A fragmented NAL unit in progress: its offset in unit_ (the length prefix), or -1.
   int64_t frag_at_ = -1;

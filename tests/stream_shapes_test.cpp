@@ -111,6 +111,9 @@ void CheckRecording(const Recording& rec, const VideoPackets& source) {
   const size_t n = source.packets.size();
   CHECK_MESSAGE(got.packets.size() == n, fmt::format("{} of {} frames recorded in {} segments", got.packets.size(),
                                                       n, got.files.size()));
+  MESSAGE(fmt::format("{}: {} of {} frames in {} segments", rec.client, got.packets.size(), n, got.files.size()));
+  // Every file is longer than a segment and a GOP: segments were cut (on key frames).
+  CHECK(got.files.size() >= 2);
   const std::string log = ReadFile(rec.log);
   CHECK_MESSAGE(log.find(", 0 dropped,") != std::string::npos, log);
   // Frame by frame: the same slices in the same (decode) order.
@@ -170,7 +173,7 @@ void RecordShape(const Shape& shape, std::vector<std::string> clients = {"vigil"
     r.data = dir / ("data-" + client);
     r.log = dir / ("vigild-" + client + ".log");
     r.endpoint = fmt::format("tcp://127.0.0.1:{}", FreePort());
-    std::string config = VigildConfig(r.data, fmt::format("rtsp_client = \"{}\"", client),
+    std::string config = VigildConfig(r.data, fmt::format("rtsp_client = \"{}\"\nsegment_seconds = 3", client),
                                       {{"cam", (*server)->Url("/shape")}});
     config += fmt::format("\n[api]\nrequests = \"{}\"\nevents = \"tcp://127.0.0.1:{}\"\n", r.endpoint, FreePort());
     const std::string config_path = dir / ("vigild-" + client + ".toml");

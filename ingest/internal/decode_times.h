@@ -8,8 +8,9 @@
 // follow it in presentation order), the k-th frame in decode order is presented no earlier than the
 // (k-N)-th presentation time of the stream. So its decode time is that time: the (k-N)-th smallest
 // presentation time seen so far, which no later frame can undercut. The first N frames of a run get
-// times before the first presentation time, spaced by the stream's frame interval; to know that
-// interval they are held until frame N arrives (N frames, at the start of a run only). A stream
+// times before the first presentation time, spaced by the smallest step between the first N+1
+// presentation times (the frame interval, or a multiple of it with a B-pyramid); to know it they
+// are held until frame N arrives (N frames, at the start of a run only). A stream
 // that reorders deeper than its SPS says raises N as it goes, retiming the offending frame's
 // presentation to its decode time (counted): never a frame dropped.
 //
