@@ -10,6 +10,7 @@ extern "C" {
 #include <libavformat/avformat.h>
 }
 
+#include "base/clock.h"
 #include "base/fs.h"
 #include "base/sha256.h"
 #include "ingest/segment_writer.h"
@@ -100,12 +101,21 @@ class SourceHasher {
 
 struct Frame {
   PacketPtr pkt;
-  int64_t dts_ns = 0;  // wall
+  int64_t dts_ns = 0;  // wall (what the range and gaps are decided on)
   int64_t pts_ns = 0;
   int64_t dur_ns = 0;
+  // Media time as the segment holds it, exact: the clip keeps the camera's frame spacing and
+  // composition offsets instead of re-timing frames on wall time (rounding there made equal times).
+  int64_t media_dts_ns = 0;  // from the segment's first decode time
+  int64_t media_cts_ns = 0;  // presentation - decode
+  int64_t media_dur_ns = 0;
   bool key = false;
   size_t source = 0;
 };
+
+// Frames of a segment that begins within this of where the previous one ended continue its media
+// time in the clip; further apart, the clip's timeline keeps the hole (wall time).
+constexpr int64_t kContiguousNs = 1'000'000'000;
 
 class ClipBuilder {
  public:
@@ -137,7 +147,7 @@ class ClipBuilder {
     if (!(format == format_)) {
       truncated_ = fmt::format(
           "the stream changed to {} {}x{} at {}: export the rest as another clip",
-          VideoCodecName(format.codec), format.width, format.height, f.dts_ns);
+          VideoCodecName(format.codec), format.width, format.height, FormatUtc(f.dts_ns));
       return Status::Ok();
     }
     return Write(f);
@@ -151,12 +161,13 @@ class ClipBuilder {
 
   Result<ClipResult> Finish() {
     if (!started_) {
-      return Status::NotFound(fmt::format("no recorded frames between {} and {}", spec_.from_ns,
-                                          spec_.to_ns));
+      return Status::NotFound(fmt::format("no recorded frames between {} and {}", FormatUtc(spec_.from_ns),
+                                          FormatUtc(spec_.to_ns)));
     }
     VIGIL_ASSIGN_OR_RETURN(ClosedFile closed, out_->Close());
     ClipResult r;
-    r.start_ns = first_ns_;
+    r.start_ns = origin_;
+    r.decode_start_ns = first_ns_;
     r.end_ns = end_ns_;
     r.bytes = closed.bytes;
     r.frames = closed.frames;
@@ -172,25 +183,41 @@ class ClipBuilder {
   Status Start() {
     started_ = true;
     format_ = gop_format_;
-    VIGIL_ASSIGN_OR_RETURN(out_, SegmentWriter::Create(spec_.output, format_, kFragmentNs));
+    // Presentation starts at `from`, or at the first frame when the footage starts later; the
+    // frames before it (from the key frame on) are the pre-roll, hidden by the edit list.
+    VIGIL_ASSIGN_OR_RETURN(out_, SegmentWriter::Create(spec_.output, format_, kFragmentNs,
+                                                       /*presentation_origin=*/true));
     first_ns_ = gop_.front().dts_ns;
+    int64_t first_pts = INT64_MAX;
+    for (const Frame& g : gop_) first_pts = std::min(first_pts, g.pts_ns);
+    origin_ = std::max(spec_.from_ns, first_pts);
     for (auto& g : gop_) VIGIL_RETURN_IF_ERROR(Write(g));
     gop_.clear();
     return Status::Ok();
   }
 
   Status Write(const Frame& f) {
-    int64_t dts = f.dts_ns;
-    if (dts < last_dts_ + kMinStepNs) dts = last_dts_ + kMinStepNs;
-    int64_t pts = std::max(dts, f.pts_ns + (dts - f.dts_ns));
+    if (f.source != anchor_source_) {
+      // A new segment: it goes on where the last one ended when the index says it follows on,
+      // else at its wall time (the hole stays in the timeline, the last frame held).
+      const bool follows = wrote_ && std::llabs(f.dts_ns - wall_end_) <= kContiguousNs;
+      anchor_ = (follows ? clip_end_ : f.dts_ns - origin_) - f.media_dts_ns;
+      anchor_source_ = f.source;
+    }
+    int64_t dts = anchor_ + f.media_dts_ns;
+    if (dts < last_dts_ + kMinStepNs) dts = last_dts_ + kMinStepNs;  // never in a sound segment
+    const int64_t pts = dts + f.media_cts_ns;
     VIGIL_RETURN_IF_ERROR(out_->Write(f.pkt->data, static_cast<size_t>(f.pkt->size), dts, pts,
-                                      f.dur_ns, f.key));
+                                      f.media_dur_ns, f.key));
+    wrote_ = true;
     last_dts_ = dts;
+    clip_end_ = dts + f.media_dur_ns;
+    wall_end_ = f.dts_ns + f.dur_ns;
     used_[f.source] = true;
-    end_ns_ = std::max(end_ns_, dts + f.dur_ns);
+    end_ns_ = std::max(end_ns_, f.pts_ns + f.dur_ns);
     if (progress_ && out_->bytes() != reported_) {
       reported_ = out_->bytes();
-      progress_(reported_, end_ns_ - first_ns_);
+      progress_(reported_, std::max<int64_t>(0, end_ns_ - origin_));
     }
     return Status::Ok();
   }
@@ -202,6 +229,12 @@ class ClipBuilder {
   StreamFormat gop_format_, format_;
   std::unique_ptr<SegmentWriter> out_;
   int64_t first_ns_ = 0, end_ns_ = 0, last_dts_ = INT64_MIN / 2, reported_ = 0;
+  int64_t origin_ = 0;            // wall time of clip time 0, where presentation starts
+  size_t anchor_source_ = SIZE_MAX;
+  int64_t anchor_ = 0;            // clip time - media time for the current source
+  int64_t clip_end_ = 0;          // clip time where the last written frame ends
+  int64_t wall_end_ = 0;          // wall time where it ends
+  bool wrote_ = false;
   std::vector<bool> used_;
   std::string truncated_;
 };
@@ -256,13 +289,15 @@ Result<ClipResult> WriteClip(const ClipSpec& spec, const ClipProgress& progress,
       if (first_dts == AV_NOPTS_VALUE) first_dts = pkt->dts;
       Frame f;
       int64_t media = av_rescale_q(pkt->dts - first_dts, st->time_base, ns);
+      f.media_dts_ns = media;
       f.dts_ns = src.start_ns + static_cast<int64_t>(static_cast<double>(media) * scale);
       int64_t pts_off = pkt->pts == AV_NOPTS_VALUE ? 0 : av_rescale_q(pkt->pts - pkt->dts, st->time_base, ns);
+      f.media_cts_ns = pts_off;
       f.pts_ns = f.dts_ns + static_cast<int64_t>(static_cast<double>(pts_off) * scale);
-      f.dur_ns = static_cast<int64_t>(
-          static_cast<double>(av_rescale_q(pkt->duration, st->time_base, ns)) * scale);
+      f.media_dur_ns = av_rescale_q(pkt->duration, st->time_base, ns);
+      f.dur_ns = static_cast<int64_t>(static_cast<double>(f.media_dur_ns) * scale);
       f.key = pkt->flags & AV_PKT_FLAG_KEY;
-      if (f.dts_ns >= spec.to_ns) {
+      if (f.dts_ns >= spec.to_ns && f.pts_ns >= spec.to_ns) {
         done = true;
         break;
       }
@@ -272,14 +307,20 @@ Result<ClipResult> WriteClip(const ClipSpec& spec, const ClipProgress& progress,
       // through a one-frame delay.
       if (pending) {
         period = f.dts_ns - pending->dts_ns;
-        if (pending->dur_ns <= 0) pending->dur_ns = period;
+        if (pending->dur_ns <= 0) {
+          pending->dur_ns = period;
+          pending->media_dur_ns = f.media_dts_ns - pending->media_dts_ns;
+        }
         failed = builder.Add(std::move(*pending), *format);
         if (!failed.ok() || builder.truncated()) break;
       }
       pending = std::move(f);
     }
     if (pending && failed.ok() && !builder.truncated()) {
-      if (pending->dur_ns <= 0) pending->dur_ns = period;
+      if (pending->dur_ns <= 0) {
+        pending->dur_ns = period;
+        pending->media_dur_ns = period;
+      }
       failed = builder.Add(std::move(*pending), *format);
     }
     if (builder.truncated()) done = true;

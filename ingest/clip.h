@@ -1,9 +1,11 @@
 #pragma once
 // Clip export at the media level: one MP4 remuxed from a camera's recorded segments, never
 // re-encoded. The clip starts at the last key frame at or before `from_ns` and covers `to_ns`,
-// across segment boundaries; its timeline is wall time (clip time t is start_ns + t), so a gap in the
-// footage stays a gap in the clip's timeline (the last frame before it is held) instead of being
-// spliced away. The output is a fragmented MP4 like the segments (fragments of <= 1 s), written
+// across segment boundaries; presentation starts at `from_ns` (an edit list hides the pre-roll from
+// the key frame), so the presented range is the requested one within a frame. Its timeline is wall
+// time (clip time t is start_ns + t): frames keep the segments' exact media times (frame spacing and
+// composition offsets), consecutive segments follow on, and a gap in the footage stays a gap in the
+// timeline (the last frame before it is held) instead of being spliced away. The output is a fragmented MP4 like the segments (fragments of <= 1 s), written
 // strictly sequentially: every byte below `bytes` in a progress report is final, so a client can be
 // sent the clip while it is still being written. The output is hashed as written; each source
 // segment is re-hashed in a second thread and compared with its indexed SHA-256.
@@ -42,8 +44,13 @@ struct SourceCheck {
 };
 
 struct ClipResult {
-  int64_t start_ns = 0;  // wall time of the first frame (a key frame)
-  int64_t end_ns = 0;    // end of the last frame
+  // Wall time where presentation starts (clip time 0): `from`, or the first frame when the footage
+  // begins later.
+  int64_t start_ns = 0;
+  // Wall time of the clip's first frame, the key frame at or before start_ns: the frames from it to
+  // start_ns are the pre-roll, decoded but hidden by the file's edit list.
+  int64_t decode_start_ns = 0;
+  int64_t end_ns = 0;    // end of the last frame presented
   int64_t bytes = 0;
   int64_t frames = 0;
   std::string sha256;

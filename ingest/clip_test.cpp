@@ -10,6 +10,7 @@
 #include "ingest/media_probe.h"
 #include "tests/support/encoded_clip.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/video_packets.h"
 
 namespace vigil::ingest {
 namespace {
@@ -81,7 +82,8 @@ TEST_CASE("a clip starts at the key frame before its start, crosses segments and
       progress.emplace_back(bytes, covered);
     });
     REQUIRE(clip.ok());
-    CHECK(clip->start_ns == kT0);  // key frame 0 is the last one at or before 1.3 s
+    CHECK(clip->start_ns == kT0 + 1300 * kMs);  // presented from the requested start
+    CHECK(clip->decode_start_ns == kT0);         // key frame 0 is the last one at or before 1.3 s
     CHECK(clip->frames == 153);    // frames 0..152: frame 152 starts at 6.08 s < 6.1 s
     CHECK(clip->end_ns == kT0 + 153 * kFrameNs);
     CHECK(clip->bytes == FileSize(spec.output).value());
@@ -110,13 +112,38 @@ TEST_CASE("a clip starts at the key frame before its start, crosses segments and
   }
 }
 
+TEST_CASE("a clip presents the requested range: pre-roll hidden by an edit list, the segments' frame times kept") {
+  Recorded rec;
+  Record(rec, VideoCodec::kH264);
+  // The index's wall span of the first segment runs 0.2 % longer than its media (the server's clock
+  // slewed): the clip keeps 40 ms between frames all the same (re-timing them at 40.08 ms made
+  // ffmpeg see equal times).
+  rec.sources[0].end_ns = kT0 + 100 * kFrameNs * 1002 / 1000;
+  rec.sources[1].start_ns = rec.sources[0].end_ns;
+  rec.sources[1].end_ns = rec.sources[1].start_ns + 100 * kFrameNs;
+  ClipSpec spec = Spec(rec, 1300, 6100, "exact.mp4");
+  auto clip = WriteClip(spec);
+  REQUIRE(clip.ok());
+  auto packets = testing::ReadVideoPackets(spec.output);
+  REQUIRE(packets.ok());
+  REQUIRE(packets->packets.size() == 153);
+  // Presentation time 0 is the requested start: the key frame 1.3 s before it is pre-roll.
+  CHECK(std::llabs(packets->packets.front().pts_ns + 1300 * kMs) <= kMs);
+  for (size_t i = 1; i < packets->packets.size(); ++i) {
+    CAPTURE(i);
+    CHECK(std::llabs(packets->packets[i].dts_ns - packets->packets[i - 1].dts_ns - kFrameNs) <= kMs / 10);
+  }
+  CHECK(testing::DecodeWarnings(spec.output) == "");
+}
+
 TEST_CASE("a gap in the footage stays a gap in the clip's timeline") {
   Recorded rec;
   Record(rec, VideoCodec::kH264);
   ClipSpec spec = Spec(rec, 5000, 14000, "gap.mp4");
   auto clip = WriteClip(spec);
   REQUIRE(clip.ok());
-  CHECK(clip->start_ns == kT0 + 4000 * kMs);  // key frame 100
+  CHECK(clip->decode_start_ns == kT0 + 4000 * kMs);  // key frame 100
+  CHECK(clip->start_ns == kT0 + 5000 * kMs);
   CHECK(clip->frames == 150);
   CHECK(clip->end_ns == kT0 + 250 * kFrameNs + 3000 * kMs);
   auto probe = ProbeMedia(spec.output);
@@ -135,11 +162,13 @@ TEST_CASE("a start inside the last frame of a GOP takes that GOP") {
   // Frame 99 is on screen from 3.96 s to 4.0 s; key frame 100 comes at 4.0 s.
   auto clip = WriteClip(Spec(rec, 3990, 4500, "edge.mp4"));
   REQUIRE(clip.ok());
-  CHECK(clip->start_ns == kT0 + 2000 * kMs);
+  CHECK(clip->decode_start_ns == kT0 + 2000 * kMs);
+  CHECK(clip->start_ns == kT0 + 3990 * kMs);
   // Exactly on a key frame: that key frame.
   auto exact = WriteClip(Spec(rec, 4000, 4500, "exact.mp4"));
   REQUIRE(exact.ok());
   CHECK(exact->start_ns == kT0 + 4000 * kMs);
+  CHECK(exact->decode_start_ns == kT0 + 4000 * kMs);
   CHECK(exact->frames == 13);
 }
 

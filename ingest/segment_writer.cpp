@@ -44,6 +44,7 @@ struct SegmentWriter::Impl {
   AVFormatContext* fmt = nullptr;
   AVPacket* pkt = av_packet_alloc();  // reused for every frame
   AVIOContext* avio = nullptr;
+  bool absolute_times = false;  // times as given (presentation origin), not from the first frame
   int64_t first_dts_ns = 0;
   int64_t last_dts_ns = 0;
   int64_t last_duration_ns = 0;
@@ -96,7 +97,8 @@ bool SegmentWriter::has_fragment() const { return impl_->bytes > impl_->header_b
 
 Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(const std::string& path,
                                                              const StreamFormat& format,
-                                                             int64_t fragment_ns) {
+                                                             int64_t fragment_ns,
+                                                             bool presentation_origin) {
   if (format.codec_data.empty()) {
     return Status::InvalidArgument(fmt::format("{}: stream has no codec configuration", path));
   }
@@ -130,7 +132,10 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(const std::string& 
   AVDictionary* opts = nullptr;
   // empty_moov + frag_keyframe/frag_duration: a crash-safe, append-only file; default_base_moof for
   // players that expect it (and for ISO BMFF conformance of fragments).
-  av_dict_set(&opts, "movflags", "+empty_moov+frag_keyframe+default_base_moof", 0);
+  av_dict_set(&opts, "movflags",
+              presentation_origin ? "+empty_moov+delay_moov+frag_keyframe+default_base_moof"
+                                  : "+empty_moov+frag_keyframe+default_base_moof",
+              0);
   av_dict_set_int(&opts, "frag_duration", fragment_ns / 1000, 0);
   int rc = avformat_write_header(im.fmt, &opts);
   av_dict_free(&opts);
@@ -142,6 +147,7 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(const std::string& 
   avio_flush(im.avio);
   if (im.write_errno) return Status::FromErrno(im.write_errno, "write", path);
   im.header_bytes = im.bytes;
+  im.absolute_times = presentation_origin;
   return w;
 }
 
@@ -152,13 +158,14 @@ Status SegmentWriter::Write(const uint8_t* data, size_t size, int64_t dts_ns, in
     if (!key) return Status::InvalidArgument(fmt::format("{}: first frame is not a key frame", path_));
     im.first_dts_ns = dts_ns;
   }
+  const int64_t origin = im.absolute_times ? 0 : im.first_dts_ns;
   AVPacket* pkt = im.pkt;
   av_packet_unref(pkt);
   pkt->data = const_cast<uint8_t*>(data);
   pkt->size = static_cast<int>(size);
   pkt->stream_index = 0;
-  pkt->dts = NsTo90k(dts_ns - im.first_dts_ns);
-  pkt->pts = NsTo90k(pts_ns - im.first_dts_ns);
+  pkt->dts = NsTo90k(dts_ns - origin);
+  pkt->pts = NsTo90k(pts_ns - origin);
   pkt->duration = NsTo90k(duration_ns);
   pkt->time_base = kTimeBase90k;
   if (key) pkt->flags |= AV_PKT_FLAG_KEY;

@@ -41,9 +41,15 @@ struct ClosedFile {
 class SegmentWriter {
  public:
   // Creates `path` (which must not exist) and writes the MP4 header. Errors name the path.
+  //
+  // `presentation_origin`: when set, times are written as given (not from the first frame's decode
+  // time), and the file's edit list starts presentation at time 0: frames before it (a clip's
+  // pre-roll from the key frame before the requested start) are decoded but not shown. The header
+  // then goes out with the first fragment (libavformat's delay_moov), still strictly sequentially.
   static Result<std::unique_ptr<SegmentWriter>> Create(const std::string& path,
                                                        const StreamFormat& format,
-                                                       int64_t fragment_ns);
+                                                       int64_t fragment_ns,
+                                                       bool presentation_origin = false);
   ~SegmentWriter();  // closes without trailer or fsync if Close() was not called
   SegmentWriter(const SegmentWriter&) = delete;
   SegmentWriter& operator=(const SegmentWriter&) = delete;
@@ -51,6 +57,7 @@ class SegmentWriter {
   // Appends one access unit (length-prefixed NAL units, as in avcC/hvcC). Times are nanoseconds on
   // any monotonic media clock; the first frame written must be a key frame. `duration_ns` is the
   // frame's display duration (used for the last frame of a fragment).
+  // With a presentation origin, times before 0 are the pre-roll.
   Status Write(const uint8_t* data, size_t size, int64_t dts_ns, int64_t pts_ns,
                int64_t duration_ns, bool key);
 

@@ -107,6 +107,7 @@ struct Fixture {
     so.exports.data_dir = dir.path();
     so.exports.max_clip_ns = 3600 * kSec;
     so.exports.server_name = "test";
+    so.exports.settle_ns = 500 * kMs;
     const std::string path = dir / "index.db";
     auto started = Server::Start(so, *store, [path]() {
       index::SqliteOptions ro;
@@ -157,7 +158,8 @@ TEST_CASE("an exported clip downloads while written, starts on a key frame, matc
   CHECK(m->state() == "done");
   CHECK(m->sha256() == Sha256File(local).value());
   CHECK(m->bytes() == FileSize(local).value());
-  CHECK(m->start_ns() == kT0 + 2 * kSec);
+  CHECK(m->start_ns() == kT0 + 3 * kSec);         // presented from the requested start ...
+  CHECK(m->decode_start_ns() == kT0 + 2 * kSec);  // ... after the pre-roll from the key frame at 2 s
   CHECK(m->end_ns() == kT0 + 26'520 * kMs);  // frame at 26.48 s is the last one before 26.5 s
   CHECK(m->requested_by() == "inv.chen");
   CHECK(m->case_ref() == "KM-2026-1123");
@@ -205,6 +207,38 @@ TEST_CASE("an exported clip downloads while written, starts on a key frame, matc
   CHECK(written == 1);
 }
 
+TEST_CASE("an export whose range ends in the future waits for the footage instead of being cut short") {
+  Fixture f;
+  f.AddCamera("live", 25.0401, 102.7101);
+  auto clip = vigil::testing::EncodeClip(ingest::VideoCodec::kH264, 150, 50);
+  REQUIRE(clip.ok());
+  auto client = f.NewClient();
+  const int64_t now = SystemClock().WallNs();
+  // Dispatch asks for the alert's clip at once: 2 s before now to 2 s after.
+  auto r = client->Call(ExportOf({"live"}, now - 2 * kSec, now + 2 * kSec));
+  REQUIRE_MESSAGE(r.ok(), r.status().ToString());
+  const auto& plan = r->export_clip().clips(0);
+  CHECK(plan.state() == "waiting");
+  CHECK(plan.wait_until_ns() == now + 2 * kSec + 500 * kMs);
+  CHECK(plan.note().find("future") != std::string::npos);
+  // The footage is recorded after the request: 6 s from 3 s before it.
+  f.Record("live", *clip, now - 3 * kSec);
+  REQUIRE(f.store->Flush().ok());
+  auto m = DownloadClip(*client, r->export_clip().export_id(), 0, f.dir / "live.mp4", {});
+  REQUIRE_MESSAGE(m.ok(), m.status().ToString());
+  CHECK(m->state() == "done");
+  CHECK(SystemClock().WallNs() >= now + 2 * kSec);  // written after the range's end, not before
+  CHECK(m->start_ns() == now - 2 * kSec);
+  CHECK(m->end_ns() >= now + 2 * kSec - kFrameNs);  // the whole range, to its last frame
+  CHECK(m->sources_size() == 1);
+
+  // Further ahead than the server waits: refused, saying why.
+  auto far = client->Call(ExportOf({"live"}, now, now + 3600 * kSec));
+  REQUIRE_FALSE(far.ok());
+  CHECK(far.error().code() == StatusCode::kInvalidArgument);
+  CHECK(far.error().message().find("at most 600 s ahead") != std::string::npos);
+}
+
 TEST_CASE("a clip left on the server reports progress and survives a server restart") {
   Fixture f;
   auto client = f.NewClient();
@@ -250,7 +284,8 @@ TEST_CASE("an area export has one clip per camera with footage, nearest first") 
   for (int i = 0; i < 2; ++i) {
     auto m = WaitForClip(*client, plan.export_id(), i);
     REQUIRE(m.ok());
-    CHECK(m->start_ns() == kT0);
+    CHECK(m->start_ns() == kT0 + kSec);  // presented from the start asked
+    CHECK(m->decode_start_ns() == kT0);  // the key frame before it
   }
   // Only cam3's surroundings: cameras there have no footage.
   area->mutable_center()->set_lat(26.0);

@@ -33,8 +33,10 @@ constexpr int64_t kNsPerSec = 1'000'000'000;
 constexpr int64_t kKeepDoneNs = 600 * kNsPerSec;  // a finished export stays in memory this long
 
 const char kTimeline[] =
-    "clip time t shows wall time start_ns + t (UTC, server clock); outages in the footage are kept "
-    "in the timeline (the last frame before one is held) and listed in gaps";
+    "clip time t shows wall time start_ns + t (UTC, server clock); presentation starts at start_ns, "
+    "the frames from the key frame at decode_start_ns are pre-roll hidden by the file's edit list; "
+    "frames keep the camera's spacing; outages in the footage are kept in the timeline (the last "
+    "frame before one is held) and listed in gaps";
 
 std::string SafeName(const std::string& camera) {
   std::string out;
@@ -108,9 +110,44 @@ struct Clip {
   std::vector<Parked> parked;
 };
 
+// The segments of `camera` overlapping [from, to): closed and recovered ones, and the one being
+// recorded (its row ends where it starts until it closes), oldest first, into the clip's spec and
+// manifest.
+Status PlanSources(const std::string& data_dir, const std::string& camera, int64_t from, int64_t to,
+                   index::Store& reader, Clip& clip) {
+  std::vector<index::Segment> rows;
+  for (auto state : {index::SegmentState::kClosed, index::SegmentState::kRecovered,
+                     index::SegmentState::kOpen}) {
+    index::SegmentFilter f;
+    f.camera = camera;
+    f.state = state;
+    if (state != index::SegmentState::kOpen) f.start_ns = from;
+    f.end_ns = to;
+    VIGIL_ASSIGN_OR_RETURN(auto segs, reader.Segments(f));
+    rows.insert(rows.end(), segs.begin(), segs.end());
+  }
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.start_ns < b.start_ns; });
+  clip.spec.sources.clear();
+  clip.manifest.clear_sources();
+  for (const auto& s : rows) {
+    bool open = s.state == index::SegmentState::kOpen;
+    clip.spec.sources.push_back({JoinPath(data_dir, s.path), s.start_ns, open ? s.start_ns : s.end_ns,
+                                 open ? 0 : s.media_duration_90k, open ? "" : s.sha256});
+    auto* src = clip.manifest.add_sources();
+    src->set_path(s.path);
+    src->set_start_ns(s.start_ns);
+    src->set_end_ns(open ? 0 : s.end_ns);
+    src->set_sha256(open ? "" : s.sha256);
+  }
+  return Status::Ok();
+}
+
 struct Job {
   std::string id;
   std::string user;
+  // A range ending in the future: the job runs at this monotonic time (0: at once), planning its
+  // sources again then.
+  int64_t run_at_mono_ns = 0;
   std::mutex mu;
   std::vector<Clip> clips;
   int64_t finished_mono_ns = 0;  // 0 while queued or running
@@ -128,6 +165,7 @@ struct Exporter::Impl {
   std::condition_variable cv;
   std::map<std::string, std::shared_ptr<Job>> jobs;  // guarded by mu
   std::deque<std::shared_ptr<Job>> queue;            // guarded by mu
+  std::vector<std::shared_ptr<Job>> waiting;         // for their footage; guarded by mu
   int running = 0;                                    // guarded by mu
   std::atomic<bool> stopping{false};
   std::vector<std::thread> threads;
@@ -171,6 +209,19 @@ Exporter::Exporter(ExportOptions options, index::Store& writer, Clock& clock)
     std::unique_lock lock(im->mu);
     while (!im->stopping.load()) {
       im->cv.wait_for(lock, std::chrono::milliseconds(200));
+      // Waiting exports whose footage is recorded by now join the queue.
+      const int64_t now = im->clock->MonotonicNs();
+      bool due = false;
+      for (auto it = im->waiting.begin(); it != im->waiting.end();) {
+        if ((*it)->run_at_mono_ns <= now) {
+          im->queue.push_back(*it);
+          it = im->waiting.erase(it);
+          due = true;
+        } else {
+          ++it;
+        }
+      }
+      if (due) im->cv.notify_all();
       lock.unlock();
       im->Reap();
       lock.lock();
@@ -258,36 +309,21 @@ Result<v1::ExportResult> Exporter::Start(const v1::ExportRequest& request, const
   auto job = std::make_shared<Job>();
   job->user = user;
   const int64_t now = im.clock->WallNs();
+  // A range that ends in the future (a dispatch system asking for the clip of an alert at once)
+  // waits for its footage, within max_wait_ns; it is never cut at the moment of the request.
+  const bool waits = to > now;
+  if (waits && to - now > o.max_wait_ns) {
+    return Status::InvalidArgument(fmt::format(
+        "the range ends at {}, {:.0f} s from now: an export may end at most {:.0f} s ahead (it waits "
+        "for the footage to be recorded)",
+        FormatUtc(to), static_cast<double>(to - now) / kNsPerSec, static_cast<double>(o.max_wait_ns) / kNsPerSec));
+  }
+  const int64_t wait_until = waits ? to + o.settle_ns : 0;
+  if (waits) job->run_at_mono_ns = im.clock->MonotonicNs() + (wait_until - now);
   for (const auto& cam_id : wanted) {
     Clip clip;
-    // Closed and recovered segments overlapping the range, and the one being recorded now (its row
-    // ends where it starts until it closes), oldest first.
-    std::vector<index::Segment> rows;
-    for (auto state : {index::SegmentState::kClosed, index::SegmentState::kRecovered,
-                       index::SegmentState::kOpen}) {
-      index::SegmentFilter f;
-      f.camera = cam_id;
-      f.state = state;
-      if (state != index::SegmentState::kOpen) f.start_ns = from;
-      f.end_ns = to;
-      VIGIL_ASSIGN_OR_RETURN(auto segs, reader.Segments(f));
-      rows.insert(rows.end(), segs.begin(), segs.end());
-    }
-    std::sort(rows.begin(), rows.end(),
-              [](const auto& a, const auto& b) { return a.start_ns < b.start_ns; });
-    for (const auto& s : rows) {
-      bool open = s.state == index::SegmentState::kOpen;
-      clip.spec.sources.push_back({JoinPath(o.data_dir, s.path), s.start_ns,
-                                   open ? s.start_ns : s.end_ns, open ? 0 : s.media_duration_90k,
-                                   open ? "" : s.sha256});
-      auto* src = clip.manifest.add_sources();
-      src->set_path(s.path);
-      src->set_start_ns(s.start_ns);
-      src->set_end_ns(open ? 0 : s.end_ns);
-      src->set_sha256(open ? "" : s.sha256);
-    }
-
-    if (clip.spec.sources.empty() && from_area &&
+    VIGIL_RETURN_IF_ERROR(PlanSources(o.data_dir, cam_id, from, to, reader, clip));
+    if (clip.spec.sources.empty() && from_area && !waits &&
         std::find(request.cameras().begin(), request.cameras().end(), cam_id) ==
             request.cameras().end()) {
       continue;  // a camera of the area without footage in the range: not part of the export
@@ -313,7 +349,13 @@ Result<v1::ExportResult> Exporter::Start(const v1::ExportRequest& request, const
     m.set_timeline(kTimeline);
     VIGIL_ASSIGN_OR_RETURN(auto gaps, reader.Gaps(cam_id, from, to));
     for (const auto& g : gaps) ToPb(g, m.add_gaps());
-    if (clip.spec.sources.empty()) {
+    if (waits) {
+      m.set_state("waiting");
+      m.set_wait_until_ns(wait_until);
+      m.set_note(fmt::format("the range ends in the future: the clip is written at {}, once its footage is "
+                             "recorded", FormatUtc(wait_until)));
+      clip.total_ns = to - from;
+    } else if (clip.spec.sources.empty()) {
       m.set_state("failed");
       m.set_error("no footage recorded in the range");
       clip.error = Status::NotFound(
@@ -334,7 +376,7 @@ Result<v1::ExportResult> Exporter::Start(const v1::ExportRequest& request, const
   }
   bool any = std::any_of(job->clips.begin(), job->clips.end(),
                          [](const Clip& c) { return !c.spec.sources.empty(); });
-  if (!any) {
+  if (!any && !waits) {
     return Status::NotFound(fmt::format("no footage of {} between {} and {}",
                                         from_area && request.cameras().empty()
                                             ? std::string("any camera in the area")
@@ -381,7 +423,11 @@ Result<v1::ExportResult> Exporter::Start(const v1::ExportRequest& request, const
   {
     std::lock_guard lock(im.mu);
     im.jobs[job->id] = job;
-    im.queue.push_back(job);
+    if (job->run_at_mono_ns) {
+      im.waiting.push_back(job);
+    } else {
+      im.queue.push_back(job);
+    }
   }
   im.cv.notify_all();
   im.log->info("{}", audit.detail);
@@ -389,6 +435,26 @@ Result<v1::ExportResult> Exporter::Start(const v1::ExportRequest& request, const
 }
 
 void Exporter::Impl::Run(Job& job) {
+  if (job.run_at_mono_ns) {
+    // Planned before its footage existed: the sources are what the index holds now.
+    for (Clip& clip : job.clips) {
+      Status st;
+      {
+        std::lock_guard lock(job.mu);
+        st = PlanSources(options.data_dir, clip.manifest.camera(), clip.spec.from_ns, clip.spec.to_ns, *writer,
+                         clip);
+        if (st.ok()) clip.manifest.set_state("queued");
+        if (st.ok() && clip.spec.sources.empty()) {
+          clip.manifest.set_state("failed");
+          clip.manifest.set_error("no footage recorded in the range");
+          clip.error = Status::NotFound(fmt::format("camera '{}' recorded nothing between {} and {}",
+                                                    clip.manifest.camera(), FormatUtc(clip.spec.from_ns),
+                                                    FormatUtc(clip.spec.to_ns)));
+        }
+      }
+      if (!st.ok()) log->error("export {}: planning {}: {}", job.id, clip.manifest.camera(), st.message());
+    }
+  }
   for (size_t i = 0; i < job.clips.size(); ++i) WriteOne(job, i);
   std::lock_guard lock(job.mu);
   job.finished_mono_ns = clock->MonotonicNs();
@@ -425,6 +491,7 @@ void Exporter::Impl::WriteOne(Job& job, size_t index) {
     m.set_sha256(result->sha256);
     m.set_bytes(result->bytes);
     m.set_start_ns(result->start_ns);
+    m.set_decode_start_ns(result->decode_start_ns);
     m.set_end_ns(result->end_ns);
     m.set_frames(result->frames);
     m.set_codec(result->codec);

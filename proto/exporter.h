@@ -30,6 +30,10 @@ struct ExportOptions {
   int concurrent = 2;     // exports written at once; later ones wait in line
   int64_t park_ns = 5'000'000'000;
   bool verify_sources = true;
+  // A range ending in the future waits for its footage (until its end + settle_ns) when it ends at
+  // most max_wait_ns ahead; further ahead it is refused.
+  int64_t max_wait_ns = 600'000'000'000;
+  int64_t settle_ns = 3'000'000'000;  // a fragment, the writer's round and the read batching, with margin
   std::string server_name;  // host and version, for the manifest
 };
 
