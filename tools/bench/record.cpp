@@ -3,6 +3,7 @@
 // stream, run in the same invocation against the same simulated cameras.
 //
 //   vigil-bench-record [--streams 10,50,100,200] [--seconds 30] [--warmup 10] [--no-ffmpeg] [--gstreamer]
+//                      [--bframes N]
 //
 // --gstreamer also records each N through GStreamer's rtspsrc (the recorder's other RTSP client, the
 // one vigild used before its own) in the same invocation.
@@ -213,6 +214,8 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", warmup, "seconds before measuring (connections, first key frames)");
   app.add_flag("--no-ffmpeg", no_ffmpeg, "skip the ffmpeg baseline");
   app.add_flag("--gstreamer", gstreamer, "also record through GStreamer's rtspsrc");
+  int bframes = 0;
+  app.add_option("--bframes", bframes, "camsim's streams with B-frames (0-4; 2 and more with a pyramid)");
   app.add_option("--read-interval-ms", read_interval_ms, "vigil's RTSP client: batching of reads (ms)");
   app.add_option("--camsim", camsim, "path of vigil-camsim");
   CLI11_PARSE(app, argc, argv);
@@ -225,9 +228,10 @@ int main(int argc, char** argv) {
   std::stringstream ss(streams);
   for (std::string tok; std::getline(ss, tok, ',');) counts.push_back(std::stoi(tok));
 
-  fmt::print("# vigil recording benchmark: 1080p25 H.264 ~4 Mb/s streams from vigil-camsim (replay), "
+  fmt::print("# vigil recording benchmark: 1080p25 H.264 ~4 Mb/s streams{} from vigil-camsim (replay), "
              "{:.0f} s window after {:.0f} s warm-up, {} cores\n",
-             seconds, warmup, std::thread::hardware_concurrency());
+             bframes > 0 ? fmt::format(" with {} B-frames", bframes) : std::string(), seconds, warmup,
+             std::thread::hardware_concurrency());
   fmt::print("{:>5} | {:>14} {:>7} {:>5} {:>5} {:>9} | {:>14} {:>7} {:>5} | {:>6} | {:>12}\n", "N",
              "vigil cpu/st-s", "lost", "gaps", "held", "wr/recv", "ffmpeg cpu/st-s", "lost", "held",
              "ratio", "camsim cpu/st");
@@ -237,7 +241,7 @@ int main(int argc, char** argv) {
     std::filesystem::create_directories(work);
     int port = 20000 + (getpid() % 5000);
     testing::Process sim({camsim, "--cameras", std::to_string(n), "--port", std::to_string(port),
-                          "--replay", "--replay-seconds", "4"},
+                          "--replay", "--replay-seconds", "4", "--bframes", std::to_string(bframes)},
                          work + "/camsim.log");
     bool up = false;
     for (int i = 0; i < 200 && !up; ++i) {

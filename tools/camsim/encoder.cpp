@@ -6,24 +6,26 @@
 namespace vigil::camsim {
 
 Result<std::unique_ptr<Encoder>> Encoder::Create(Codec codec, cv::Size size, int fps,
-                                                 int gop_frames, int kbps, Sink sink) {
+                                                 int gop_frames, int kbps, Sink sink, int bframes) {
   EnsureGstInit();
   std::string enc;
   switch (codec) {
     case Codec::kH264:
-      // Cameras send no B-frames; scene-cut keyframes off so that GOPs are exactly gop_frames.
+      // By default no B-frames (zerolatency); scene-cut keyframes off so that GOPs are exactly
+      // gop_frames.
       enc = fmt::format(
-          "x264enc tune=zerolatency speed-preset=ultrafast key-int-max={} bitrate={} bframes=0 "
+          "x264enc {} speed-preset=ultrafast key-int-max={} bitrate={} bframes={} b-pyramid={} "
           "byte-stream=true threads=1 option-string=scenecut=0:keyint-min={} ! "
           "video/x-h264,stream-format=byte-stream,alignment=au",
-          gop_frames, kbps, gop_frames);
+          bframes > 0 ? "" : "tune=zerolatency", gop_frames, kbps, bframes, bframes > 1 ? "true" : "false",
+          gop_frames);
       break;
     case Codec::kH265:
       enc = fmt::format(
-          "x265enc tune=zerolatency speed-preset=ultrafast key-int-max={} bitrate={} "
-          "option-string=bframes=0:scenecut=0:repeat-headers=1:pools=1:frame-threads=1:min-keyint={} "
+          "x265enc {} speed-preset=ultrafast key-int-max={} bitrate={} "
+          "option-string=bframes={}:open-gop=0:scenecut=0:repeat-headers=1:pools=1:frame-threads=1:min-keyint={} "
           "! video/x-h265,stream-format=byte-stream,alignment=au",
-          gop_frames, kbps, gop_frames);
+          bframes > 0 ? "" : "tune=zerolatency", gop_frames, kbps, bframes, gop_frames);
       break;
     case Codec::kMjpeg:
       enc = "jpegenc quality=75 ! image/jpeg";

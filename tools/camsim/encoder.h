@@ -20,8 +20,10 @@ class Encoder {
   // Called on the encoder's streaming thread with a borrowed buffer (ref it to keep it).
   using Sink = std::function<void(GstBuffer* au, bool key)>;
 
+  // `bframes` > 0: B-frames with a pyramid (as libx264's defaults, and many cameras' "high profile"
+  // setting); the output then comes in decode order, each buffer's PTS its frame's presentation.
   static Result<std::unique_ptr<Encoder>> Create(Codec codec, cv::Size size, int fps,
-                                                 int gop_frames, int kbps, Sink sink);
+                                                 int gop_frames, int kbps, Sink sink, int bframes = 0);
   ~Encoder();
 
   // Pushes one I420 frame (height*3/2 rows of width bytes). Blocks when the encoder is behind.

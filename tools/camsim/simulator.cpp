@@ -57,8 +57,9 @@ class Hub {
     std::erase_if(outs_, [id](const Out& o) { return o.id == id; });
   }
 
-  // Hands one access unit (borrowed) with its frame number to every attached client.
-  void Publish(GstBuffer* au, bool key, int64_t frame) {
+  // Hands one access unit (borrowed) with its frame number (decode order) to every attached client;
+  // `pts_delay` frames: its presentation time after its decode time (B-frames).
+  void Publish(GstBuffer* au, bool key, int64_t frame, int pts_delay = 0) {
     std::lock_guard lock(mu_);
     bool any = false;
     for (Out& o : outs_) {
@@ -72,8 +73,8 @@ class Hub {
         o.started = true;
       }
       GstBuffer* copy = gst_buffer_copy(au);  // shares the memory; only metadata is copied
-      GST_BUFFER_PTS(copy) = static_cast<GstClockTime>(o.rt0 + (frame - o.frame0) * frame_ns_);
-      GST_BUFFER_DTS(copy) = GST_BUFFER_PTS(copy);
+      GST_BUFFER_DTS(copy) = static_cast<GstClockTime>(o.rt0 + (frame - o.frame0) * frame_ns_);
+      GST_BUFFER_PTS(copy) = static_cast<GstClockTime>(o.rt0 + (frame - o.frame0 + pts_delay) * frame_ns_);
       GST_BUFFER_DURATION(copy) = static_cast<GstClockTime>(frame_ns_);
       gst_app_src_push_buffer(GST_APP_SRC(o.appsrc.get()), copy);
       any = true;
@@ -121,6 +122,7 @@ struct CameraState {
 struct Loop {
   std::vector<GstPtr<GstBuffer>> units;
   std::vector<bool> keys;
+  std::vector<int> pts_delays;  // frames from each unit's decode time to its presentation time
 };
 
 struct MediaBinding {
@@ -256,16 +258,21 @@ Status Simulator::Impl::EncodeLoops() {
   Scene main_scene(options.seed, options.main_size, "vigil-camsim replay");
   for (Codec codec : codecs) {
     Loop main_loop, sub_loop;
-    auto collect = [](Loop& l) {
-      return [&l](GstBuffer* au, bool key) {
+    const int64_t frame_ns = kNsPerSec / options.fps;
+    const int bframes = options.bframes;
+    auto collect = [frame_ns, bframes](Loop& l) {
+      return [&l, frame_ns, bframes](GstBuffer* au, bool key) {
+        // Decode index = arrival order; presentation = the frame number the encoder was given.
+        const int64_t shown = static_cast<int64_t>(GST_BUFFER_PTS(au)) / frame_ns;
+        l.pts_delays.push_back(static_cast<int>(shown - static_cast<int64_t>(l.units.size())) + bframes);
         l.units.emplace_back(gst_buffer_ref(au));
         l.keys.push_back(key);
       };
     };
     VIGIL_ASSIGN_OR_RETURN(auto main_enc, Encoder::Create(codec, options.main_size, options.fps, gop,
-                                                          options.main_kbps, collect(main_loop)));
+                                                          options.main_kbps, collect(main_loop), bframes));
     VIGIL_ASSIGN_OR_RETURN(auto sub_enc, Encoder::Create(codec, options.sub_size, options.fps, gop,
-                                                         options.sub_kbps, collect(sub_loop)));
+                                                         options.sub_kbps, collect(sub_loop), bframes));
     cv::Mat frame, small;
     for (int64_t i = 0; i < frames; ++i) {
       double t = static_cast<double>(i) / options.fps;
@@ -299,8 +306,8 @@ void Simulator::Impl::ReplayFeeder() {
       // Cameras start at different points of the loop so that their key frames do not all coincide.
       size_t offset = static_cast<size_t>(cam->number) * 7;
       size_t i = (static_cast<size_t>(tick) + offset) % main_loop.units.size();
-      cam->main->Publish(main_loop.units[i].get(), main_loop.keys[i], tick);
-      cam->sub->Publish(sub_loop.units[i].get(), sub_loop.keys[i], tick);
+      cam->main->Publish(main_loop.units[i].get(), main_loop.keys[i], tick, main_loop.pts_delays[i]);
+      cam->sub->Publish(sub_loop.units[i].get(), sub_loop.keys[i], tick, sub_loop.pts_delays[i]);
     }
     next += frame;
     std::this_thread::sleep_until(next);
@@ -483,6 +490,10 @@ Result<std::unique_ptr<Simulator>> Simulator::Start(const SimOptions& options) {
       return Status::InvalidArgument(fmt::format("scene {} is for cam{}, but there are {} camera(s)",
                                                  script->name, k, options.cameras));
     }
+  }
+  if (options.bframes < 0 || options.bframes > 4 || (options.bframes > 0 && !options.replay)) {
+    return Status::InvalidArgument(fmt::format(
+        "--bframes {}: 0 to 4, and only with --replay (live scenes are encoded frame by frame)", options.bframes));
   }
   if (options.replay) {
     VIGIL_RETURN_IF_ERROR(impl->EncodeLoops());

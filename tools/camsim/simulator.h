@@ -41,6 +41,7 @@ struct SimOptions {
   int fps = 25;
   int gop_seconds = 2;
   int main_kbps = 4000;
+  int bframes = 0;  // replay only: B-frames per GOP run (with a pyramid when > 1), as many cameras send
   int sub_kbps = 512;
   // Scripted scenes (tools/camsim/script.h) by camera number K, live mode only; scene time 0 is
   // scene_start_wall_ns(). Other cameras show the default street.
