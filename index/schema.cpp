@@ -205,7 +205,13 @@ UPDATE alerts SET closed_ns = state_ns, closed_by = state_by WHERE state = 2;
 CREATE INDEX alerts_by_raised ON alerts (raised_ns);
 )sql";
 
-constexpr std::array<std::string_view, 4> kMigrations = {kV1, kV2, kV3, kV4};
+// v5: frames received while a segment was open and not written into it (broken by packet loss, a
+// mid-GOP format change): a loss inside a segment is counted on it, as an outage is a gap.
+constexpr std::string_view kV5 = R"sql(
+ALTER TABLE segments ADD COLUMN frames_lost INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array<std::string_view, 5> kMigrations = {kV1, kV2, kV3, kV4, kV5};
 
 }  // namespace
 

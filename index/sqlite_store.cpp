@@ -69,7 +69,7 @@ std::vector<std::string> SplitTags(const std::string& s) {
 
 constexpr const char* kSegmentColumns =
     "id, camera, state, start_ns, end_ns, path, bytes, frames, media_duration_90k, codec, width, "
-    "height, sha256";
+    "height, sha256, frames_lost";
 
 Segment ReadSegment(const Stmt& s) {
   Segment seg;
@@ -86,6 +86,7 @@ Segment ReadSegment(const Stmt& s) {
   seg.width = static_cast<int>(s.Int(10));
   seg.height = static_cast<int>(s.Int(11));
   seg.sha256 = s.Text(12);
+  seg.frames_lost = s.Int(13);
   return seg;
 }
 
@@ -282,12 +283,12 @@ Status SqliteStore::FinishSegment(const Segment& seg) {
   return WriteAsync([seg](StmtCache& sc) -> Status {
     static const char* kSql =
         "UPDATE segments SET state=?2, start_ns=?3, end_ns=?4, bytes=?5, frames=?6, "
-        "media_duration_90k=?7, sha256=?8, width=?9, height=?10 WHERE id=?1";
+        "media_duration_90k=?7, sha256=?8, width=?9, height=?10, frames_lost=?11 WHERE id=?1";
     VIGIL_ASSIGN_OR_RETURN(Stmt * s, sc.Get(kSql));
     s->Bind(1, seg.id).Bind(2, static_cast<int>(seg.state)).Bind(3, seg.start_ns);
     s->Bind(4, seg.end_ns).Bind(5, seg.bytes).Bind(6, seg.frames);
     s->Bind(7, seg.media_duration_90k).Bind(8, seg.sha256).Bind(9, seg.width);
-    s->Bind(10, seg.height);
+    s->Bind(10, seg.height).Bind(11, seg.frames_lost);
     VIGIL_RETURN_IF_ERROR(s->Run());
     if (sc.db().Changes() != 1) {
       return Status::NotFound(fmt::format("segment {} ({}) has no row", seg.id, seg.path));

@@ -37,6 +37,9 @@ struct Segment {
   std::string path;              // relative to the data directory
   int64_t bytes = 0;
   int64_t frames = 0;
+  // Frames received while it was open and not written into it (broken by packet loss, new parameter
+  // sets mid-GOP): never silent. Frames lost between segments are inside a gap instead.
+  int64_t frames_lost = 0;
   int64_t media_duration_90k = 0;  // from the stream's own timestamps
   std::string codec;             // "h264" or "h265"
   int width = 0;

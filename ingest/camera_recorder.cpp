@@ -338,6 +338,13 @@ void CameraRecorder::OnUnits(std::vector<AccessUnit>& units, int64_t wall_ns, co
   if (!(counts == depay_seen_)) {
     // The depacketizer's counts are per connection; health's are since start.
     const DepayCounts before = std::exchange(depay_seen_, counts);
+    if (counts.broken_units > before.broken_units) {
+      // In order with the frames around them: the writer counts them on the segment they fell in.
+      WriterItem loss;
+      loss.kind = WriterItem::Kind::kLoss;
+      loss.lost = counts.broken_units - before.broken_units;
+      Enqueue(std::move(loss), 0);
+    }
     UpdateHealth([&](CameraHealth& h) {
       h.lost_packets += counts.lost_packets - before.lost_packets;
       h.dropped.packet_loss += counts.broken_units - before.broken_units;

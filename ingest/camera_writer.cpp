@@ -64,6 +64,10 @@ void CameraWriter::Handle(WriterItem& item) {
     case WriterItem::Kind::kDiscontinuity:
       EndRun(item.reason, item.wall_ns);
       break;
+    case WriterItem::Kind::kLoss:
+      // Inside a segment: counted on it. Between runs the loss is inside a gap (health counts it).
+      if (segment_) seg_lost_ += item.lost;
+      break;
     case WriterItem::Kind::kStop:
       if (segment_) CloseSegment(prev_end_media_);
       health_([](CameraHealth& h) { h.state = CameraState::kStopped; });
@@ -86,6 +90,7 @@ void CameraWriter::OnFrame(Frame& f) {
     CloseSegment(f.dts_ns);  // the next segment starts exactly where this one ends
   } else if (format_changed) {
     // A new SPS/PPS mid-GOP cannot go into this file; the next key frame starts a new one.
+    ++seg_lost_;
     health_([](CameraHealth& h) { ++h.dropped.format_change; });
     return;
   }
@@ -187,6 +192,7 @@ Status CameraWriter::OpenSegment(const Frame& f) {
   row_ = row;
   format_ = f.format;
   seg_first_dts_ = f.dts_ns;
+  seg_lost_ = 0;
   disk_retry_mono_ = 0;
   last_disk_error_.clear();
   health_([&](CameraHealth& h) {
@@ -206,6 +212,7 @@ void CameraWriter::CloseSegment(int64_t media_end_ns) {
   WallSpan span = wall_.EndSegment(media_end_ns);
   row.start_ns = span.start_ns;
   row.end_ns = span.end_ns;
+  row.frames_lost = seg_lost_;
   if (closed.ok()) {
     row.state = index::SegmentState::kClosed;
     row.bytes = closed->bytes;

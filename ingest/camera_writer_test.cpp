@@ -181,8 +181,26 @@ TEST_CASE("a new stream format mid-GOP waits for the next key frame and starts a
   REQUIRE(segs.size() == 2);
   CHECK(segs[0].frames == 60);
   CHECK(segs[1].frames == 50);            // from the key frame at 100
+  CHECK(segs[0].frames_lost == 40);       // counted on the segment they fell in
+  CHECK(segs[1].frames_lost == 0);
   CHECK(fx.health.dropped.format_change == 40);  // 60..99 could not be written anywhere
   CHECK(fx.health.dropped.Total() == 40);
+}
+
+TEST_CASE("frames broken by packet loss are counted on the segment they fell in") {
+  Fixture fx;
+  fx.Start();
+  fx.FeedRun(0, 30);
+  WriterItem loss;
+  loss.kind = WriterItem::Kind::kLoss;
+  loss.lost = 3;
+  fx.writer->Handle(loss);
+  fx.FeedRun(33, 67);  // the three lost frames' times stay empty
+  fx.Stop();
+  auto segs = fx.Segments();
+  REQUIRE(segs.size() == 1);
+  CHECK(segs[0].frames == 97);
+  CHECK(segs[0].frames_lost == 3);
 }
 
 TEST_CASE("the time vigild was not running is a gap between the last footage and the new") {

@@ -34,7 +34,9 @@ struct Frame {
 };
 
 struct WriterItem {
-  enum class Kind { kFrame, kDiscontinuity, kStop } kind = Kind::kFrame;
+  // kLoss: `lost` frames broken in transit (packet loss) between the frames around it.
+  enum class Kind { kFrame, kDiscontinuity, kStop, kLoss } kind = Kind::kFrame;
+  int64_t lost = 0;
   Frame frame;
   std::string reason;  // kDiscontinuity: why frames stopped (becomes the gap's reason)
   int64_t wall_ns = 0;
@@ -79,6 +81,7 @@ class CameraWriter {
   std::shared_ptr<const StreamFormat> format_;
   WallClockMapper wall_;
   int64_t seg_first_dts_ = 0;
+  int64_t seg_lost_ = 0;  // frames lost while the open segment was being written (its frames_lost)
   std::optional<int64_t> prev_dts_;        // media time of the last frame written this run
   int64_t prev_end_media_ = 0;             // its end (dts + duration)
   std::optional<int64_t> last_end_wall_;  // end of the last footage indexed (this run or before)

@@ -564,20 +564,22 @@ int main(int argc, char** argv) {
     if (!segs.ok()) return fail(segs.error());
     static const char* kState[] = {"open", "closed", "recovered", "deleting"};
     if (!json) {
-      fmt::print("{:<10} {:<19} {:>9} {:>7} {:>10} {:<5} {:<9} {:<16} {}\n", "CAMERA", "START", "DURATION",
-                 "FRAMES", "SIZE", "CODEC", "STATE", "SHA-256", "PATH");
+      fmt::print("{:<10} {:<19} {:>9} {:>7} {:>5} {:>10} {:<5} {:<9} {:<16} {}\n", "CAMERA", "START", "DURATION",
+                 "FRAMES", "LOST", "SIZE", "CODEC", "STATE", "SHA-256", "PATH");
     }
     for (const auto& s : *segs) {
       const char* state = kState[static_cast<int>(s.state)];
       if (json) {
         fmt::print("{{\"camera\":{},\"start\":{},\"end\":{},\"start_ns\":{},\"end_ns\":{},\"frames\":{},"
-                   "\"bytes\":{},\"codec\":{},\"width\":{},\"height\":{},\"state\":\"{}\",\"sha256\":{},\"path\":{}}}\n",
+                   "\"frames_lost\":{},\"bytes\":{},\"codec\":{},\"width\":{},\"height\":{},\"state\":\"{}\","
+                   "\"sha256\":{},\"path\":{}}}\n",
                    JsonString(s.camera), JsonString(FormatUtc(s.start_ns)), JsonString(FormatUtc(s.end_ns)),
-                   s.start_ns, s.end_ns, s.frames, s.bytes, JsonString(s.codec), s.width, s.height, state,
+                   s.start_ns, s.end_ns, s.frames, s.frames_lost, s.bytes, JsonString(s.codec), s.width, s.height, state,
                    JsonString(s.sha256), JsonString(s.path));
       } else {
-        fmt::print("{:<10} {:<19} {:>9} {:>7} {:>10} {:<5} {:<9} {:<16} {}\n", s.camera, FormatLocal(s.start_ns),
-                   Duration(s.end_ns - s.start_ns), s.frames, Megabytes(s.bytes), s.codec, state,
+        fmt::print("{:<10} {:<19} {:>9} {:>7} {:>5} {:>10} {:<5} {:<9} {:<16} {}\n", s.camera,
+                   FormatLocal(s.start_ns), Duration(s.end_ns - s.start_ns), s.frames, s.frames_lost,
+                   Megabytes(s.bytes), s.codec, state,
                    s.sha256.substr(0, 16), s.path);
       }
     }
