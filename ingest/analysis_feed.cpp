@@ -1,4 +1,5 @@
 #include "ingest/internal/analysis_feed.h"
+#include "ingest/internal/rtsp_source.h"
 
 #include "ingest/rtsp_session.h"
 
@@ -182,17 +183,14 @@ void AnalysisFeed::StartPipeline() {
   }
   pipeline_.reset(gst_pipeline_new((camera_.id + "-" + spec_.purpose).c_str()));
   g_object_ref_sink(pipeline_.get());
-  GstElement* src = Make("rtspsrc");
-  g_object_set(src, "location", url_.c_str(), "latency", static_cast<guint>(options_.latency_ms),
-               nullptr);
-  gst_util_set_object_arg(G_OBJECT(src), "protocols", options_.tcp ? "tcp" : "udp");
-  gst_util_set_object_arg(G_OBJECT(src), "buffer-mode", "none");
-  const auto timeout_us = static_cast<guint64>(options_.connect_timeout_ns / 1000);
-  g_object_set(src, "tcp-timeout", timeout_us, "timeout", timeout_us, "teardown-timeout",
-               static_cast<guint64>(100 * GST_MSECOND), nullptr);
-  g_signal_connect(src, "pad-added", G_CALLBACK(&AnalysisFeed::OnPadAdded), this);
-  g_signal_connect(src, "select-stream", G_CALLBACK(&AnalysisFeed::OnSelectStream), this);
-  if (options_.tcp) g_signal_connect(src, "new-manager", G_CALLBACK(&AnalysisFeed::OnNewManager), this);
+  GstElement* src = MakeRtspSource(url_, options_, G_CALLBACK(&AnalysisFeed::OnPadAdded), this);
+  if (!src) {
+    update_health_([this](CameraHealth& h) {
+      h.*spec_.state = "degraded";
+      h.*spec_.error = "GStreamer element rtspsrc missing (tools/setup)";
+    });
+    return;
+  }
   gst_bin_add(GST_BIN(pipeline_.get()), src);
   linked_video_ = false;
   have_offset_ = false;
@@ -206,19 +204,6 @@ void AnalysisFeed::StartPipeline() {
   gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING);
 }
 
-void AnalysisFeed::OnNewManager(GstElement*, GstElement* manager, gpointer self) {
-  g_signal_connect(manager, "request-jitterbuffer", G_CALLBACK(&AnalysisFeed::OnRequestJitterbuffer),
-                   self);
-}
-
-GstElement* AnalysisFeed::OnRequestJitterbuffer(GstElement*, guint, gpointer) { return MakeRtpPass(); }
-
-gboolean AnalysisFeed::OnSelectStream(GstElement*, guint, GstCaps* caps, gpointer) {
-  const GstStructure* s = gst_caps_get_structure(caps, 0);
-  const char* media = gst_structure_get_string(s, "media");
-  return media && std::strcmp(media, "video") == 0;
-}
-
 void AnalysisFeed::OnPadAdded(GstElement*, GstPad* pad, gpointer self_ptr) {
   auto* self = static_cast<AnalysisFeed*>(self_ptr);
   GstPtr<GstCaps> caps(gst_pad_get_current_caps(pad));
@@ -227,36 +212,14 @@ void AnalysisFeed::OnPadAdded(GstElement*, GstPad* pad, gpointer self_ptr) {
   const char* media = gst_structure_get_string(s, "media");
   const char* enc = gst_structure_get_string(s, "encoding-name");
   GstBin* bin = GST_BIN(self->pipeline_.get());
-  const char *depay_name = nullptr, *parse_name = nullptr, *dec_name = nullptr;
-  if (media && std::strcmp(media, "video") == 0 && !self->linked_video_ && enc) {
-    if (std::strcmp(enc, "H264") == 0) {
-      depay_name = "rtph264depay";
-      parse_name = "h264parse";
-      dec_name = "avdec_h264";
-    } else if (std::strcmp(enc, "H265") == 0 || std::strcmp(enc, "HEVC") == 0) {
-      depay_name = "rtph265depay";
-      parse_name = "h265parse";
-      dec_name = "avdec_h265";
-    } else if (std::strcmp(enc, "JPEG") == 0) {
-      depay_name = "rtpjpegdepay";
-      parse_name = "jpegparse";
-      dec_name = "jpegdec";
-    }
-  }
-  if (!dec_name) {
-    GstElement* fake = Make("fakesink");
-    gst_bin_add(bin, fake);
-    gst_element_sync_state_with_parent(fake);
-    GstPtr<GstPad> sinkpad(gst_element_get_static_pad(fake, "sink"));
-    gst_pad_link(pad, sinkpad.get());
-    if (media && std::strcmp(media, "video") == 0 && !self->linked_video_) {
-      GstStructure* st = gst_structure_new("vigil-unsupported-codec", "encoding", G_TYPE_STRING,
-                                           enc ? enc : "unknown", nullptr);
-      gst_element_post_message(self->pipeline_.get(),
-                               gst_message_new_application(GST_OBJECT(self->pipeline_.get()), st));
-    }
+  const bool video = media && std::strcmp(media, "video") == 0 && !self->linked_video_;
+  const RtpVideoElements* elements = video ? RtpVideoElementsFor(enc, /*decoding=*/true) : nullptr;
+  if (!elements) {
+    SinkAway(bin, pad);
+    if (video) PostUnsupportedCodec(self->pipeline_.get(), enc);
     return;
   }
+  const char *depay_name = elements->depay, *parse_name = elements->parse, *dec_name = elements->decoder;
   self->linked_video_ = true;
   int rate = 0;
   gst_structure_get_int(s, "clock-rate", &rate);

@@ -1,5 +1,6 @@
 #include "ingest/internal/camera_recorder.h"
 #include "ingest/internal/rtp_pass.h"
+#include "ingest/internal/rtsp_source.h"
 
 #include "base/diagnostics.h"
 
@@ -122,29 +123,9 @@ Status CameraRecorder::StartPipeline() {
   if (reactor_) return StartConnection();
   pipeline_.reset(gst_pipeline_new(camera_.id.c_str()));
   g_object_ref_sink(pipeline_.get());
-  GstElement* src = Make("rtspsrc");
+  GstElement* src =
+      MakeRtspSource(camera_.main_url, options_, G_CALLBACK(&CameraRecorder::OnPadAdded), this);
   if (!src) return Status::FailedPrecondition("GStreamer element rtspsrc missing (tools/setup)");
-  g_object_set(src, "location", camera_.main_url.c_str(), "latency",
-               static_cast<guint>(options_.latency_ms), nullptr);
-  gst_util_set_object_arg(G_OBJECT(src), "protocols", options_.tcp ? "tcp" : "udp");
-  // Timestamps from the camera's RTP clock, not arrival: a burst of frames after a (re)connect keeps
-  // its true spacing. Wall time is mapped per segment by the writer (ingest/wall_clock.h).
-  gst_util_set_object_arg(G_OBJECT(src), "buffer-mode", "none");
-  // The library's own timeouts match ours (the connect timeout): long enough for a camera server
-  // answering a connection storm after a network outage, short enough that the backoff, not the
-  // library, paces retries. Teardown of a dead camera must not hold the supervisor long.
-  const auto timeout_us = static_cast<guint64>(options_.connect_timeout_ns / 1000);
-  g_object_set(src, "tcp-timeout", timeout_us, "timeout", timeout_us, "teardown-timeout",
-               static_cast<guint64>(100 * GST_MSECOND), nullptr);
-  g_signal_connect(src, "pad-added", G_CALLBACK(&CameraRecorder::OnPadAdded), this);
-  if (options_.tcp && !std::getenv("VIGIL_JITTERBUFFER")) {
-    // Over TCP, RTP packets arrive in order, without loss or duplicates: rtpbin's jitterbuffer has
-    // nothing to do but costs a thread hand-off per packet (~30 % of the recording CPU). It is
-    // replaced by a pass-through, and the packets are stamped with their RTP time in the reading
-    // thread, as the jitterbuffer's buffer-mode "none" would.
-    g_signal_connect(src, "new-manager", G_CALLBACK(&CameraRecorder::OnNewManager), this);
-  }
-  g_signal_connect(src, "select-stream", G_CALLBACK(&CameraRecorder::OnSelectStream), this);
   gst_bin_add(GST_BIN(pipeline_.get()), src);
 
   last_caps_.reset();
@@ -184,22 +165,6 @@ Status CameraRecorder::StartConnection() {
   return Status::Ok();
 }
 
-void CameraRecorder::OnNewManager(GstElement*, GstElement* manager, gpointer self) {
-  g_signal_connect(manager, "request-jitterbuffer", G_CALLBACK(&CameraRecorder::OnRequestJitterbuffer),
-                   self);
-}
-
-GstElement* CameraRecorder::OnRequestJitterbuffer(GstElement*, guint, gpointer) {
-  return MakeRtpPass();
-}
-
-gboolean CameraRecorder::OnSelectStream(GstElement*, guint, GstCaps* caps, gpointer) {
-  // Only video is recorded; skipping audio in SETUP saves a stream's worth of work per camera.
-  const GstStructure* s = gst_caps_get_structure(caps, 0);
-  const char* media = gst_structure_get_string(s, "media");
-  return media && std::strcmp(media, "video") == 0;
-}
-
 void CameraRecorder::OnPadAdded(GstElement*, GstPad* pad, gpointer self_ptr) {
   auto* self = static_cast<CameraRecorder*>(self_ptr);
   GstPtr<GstCaps> caps(gst_pad_get_current_caps(pad));
@@ -208,34 +173,17 @@ void CameraRecorder::OnPadAdded(GstElement*, GstPad* pad, gpointer self_ptr) {
   const char* media = gst_structure_get_string(s, "media");
   const char* enc = gst_structure_get_string(s, "encoding-name");
   GstBin* bin = GST_BIN(self->pipeline_.get());
-  auto sink_away = [&] {
-    GstElement* fake = Make("fakesink");
-    gst_bin_add(bin, fake);
-    gst_element_sync_state_with_parent(fake);
-    GstPtr<GstPad> sinkpad(gst_element_get_static_pad(fake, "sink"));
-    gst_pad_link(pad, sinkpad.get());
-  };
   if (!media || std::strcmp(media, "video") != 0 || self->linked_video_) {
-    sink_away();
+    SinkAway(bin, pad);
     return;
   }
-  const char *depay_name, *parse_name, *out_caps;
-  if (enc && std::strcmp(enc, "H264") == 0) {
-    depay_name = "rtph264depay";
-    parse_name = "h264parse";
-    out_caps = "video/x-h264,stream-format=avc,alignment=au";
-  } else if (enc && (std::strcmp(enc, "H265") == 0 || std::strcmp(enc, "HEVC") == 0)) {
-    depay_name = "rtph265depay";
-    parse_name = "h265parse";
-    out_caps = "video/x-h265,stream-format=hvc1,alignment=au";
-  } else {
-    sink_away();
-    GstStructure* st = gst_structure_new("vigil-unsupported-codec", "encoding", G_TYPE_STRING,
-                                         enc ? enc : "unknown", nullptr);
-    gst_element_post_message(self->pipeline_.get(),
-                             gst_message_new_application(GST_OBJECT(self->pipeline_.get()), st));
+  const RtpVideoElements* elements = RtpVideoElementsFor(enc, /*decoding=*/false);
+  if (!elements) {
+    SinkAway(bin, pad);
+    PostUnsupportedCodec(self->pipeline_.get(), enc);
     return;
   }
+  const char *depay_name = elements->depay, *parse_name = elements->parse, *out_caps = elements->recorded_caps;
   self->linked_video_ = true;
   if (self->options_.tcp && !std::getenv("VIGIL_JITTERBUFFER")) {
     int rate = 0;

@@ -81,9 +81,6 @@ class AnalysisFeed {
   void Fail(const std::string& reason, bool slow_retry);
 
   static void OnPadAdded(GstElement* src, GstPad* pad, gpointer self);
-  static gboolean OnSelectStream(GstElement* src, guint num, GstCaps* caps, gpointer self);
-  static void OnNewManager(GstElement* src, GstElement* manager, gpointer self);
-  static GstElement* OnRequestJitterbuffer(GstElement* rtpbin, guint session, gpointer self);
   static GstFlowReturn OnSample(GstAppSink* sink, gpointer self);
 
   const CameraConfig camera_;

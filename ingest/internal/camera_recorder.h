@@ -70,9 +70,6 @@ class CameraRecorder {
   void UpdateHealth(const std::function<void(CameraHealth&)>& fn);
 
   static void OnPadAdded(GstElement* src, GstPad* pad, gpointer self);
-  static gboolean OnSelectStream(GstElement* src, guint num, GstCaps* caps, gpointer self);
-  static void OnNewManager(GstElement* src, GstElement* manager, gpointer self);
-  static GstElement* OnRequestJitterbuffer(GstElement* rtpbin, guint session, gpointer self);
   RtspReactor* const reactor_;
   uint64_t connection_ = 0;  // supervisor thread
   std::mutex ended_mu_;
