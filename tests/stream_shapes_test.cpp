@@ -6,6 +6,7 @@
 // matches the source's within 1 ms, and vigild counts nothing dropped.
 
 #include <chrono>
+#include <set>
 #include <cstdio>
 #include <thread>
 
@@ -27,6 +28,7 @@ struct Shape {
   std::string make;    // a shell command writing {out}
   std::string ext;     // the file's extension
   std::string launch;  // the server's bin, reading {file}
+  std::set<int> widths = {};  // when set: the picture widths the segments must have (a size change)
 };
 
 const char* kH264Mp4 = "( filesrc location={file} ! qtdemux ! h264parse ! rtph264pay name=pay0 pt=96 )";
@@ -78,6 +80,7 @@ struct Recording {
 
 // What vigild recorded of camera "cam" as one packet sequence, segment by segment.
 struct Recorded {
+  std::set<int> widths;
   std::vector<VideoPacket> packets;
   std::vector<size_t> segment_starts;  // index of each segment's first packet
   std::vector<std::string> files;
@@ -98,6 +101,7 @@ Recorded ReadRecording(const std::string& data) {
     auto p = ReadVideoPackets(path);
     REQUIRE_MESSAGE(p.ok(), p.status().ToString());
     CHECK_MESSAGE(static_cast<int64_t>(p->packets.size()) == seg.frames, path);
+    r.widths.insert(p->width);
     r.segment_starts.push_back(r.packets.size());
     r.files.push_back(path);
     r.packets.insert(r.packets.end(), p->packets.begin(), p->packets.end());
@@ -105,7 +109,7 @@ Recorded ReadRecording(const std::string& data) {
   return r;
 }
 
-void CheckRecording(const Recording& rec, const VideoPackets& source) {
+void CheckRecording(const Recording& rec, const VideoPackets& source, const std::set<int>& widths) {
   CAPTURE(rec.client);
   Recorded got = ReadRecording(rec.data);
   const size_t n = source.packets.size();
@@ -114,6 +118,7 @@ void CheckRecording(const Recording& rec, const VideoPackets& source) {
   MESSAGE(fmt::format("{}: {} of {} frames in {} segments", rec.client, got.packets.size(), n, got.files.size()));
   // Every file is longer than a segment and a GOP: segments were cut (on key frames).
   CHECK(got.files.size() >= 2);
+  if (!widths.empty()) CHECK(got.widths == widths);
   const std::string log = ReadFile(rec.log);
   CHECK_MESSAGE(log.find(", 0 dropped,") != std::string::npos, log);
   // Frame by frame: the same slices in the same (decode) order.
@@ -195,7 +200,7 @@ void RecordShape(const Shape& shape, std::vector<std::string> clients = {"vigil"
   for (Recording& r : recs) MESSAGE(fmt::format("{}: {} frames received", r.client, FramesReceived(r.endpoint)));
   Sleep(1);
   for (Recording& r : recs) REQUIRE(StopCleanly(*r.process, 30, r.log) == 0);
-  for (const Recording& r : recs) CheckRecording(r, *source);
+  for (const Recording& r : recs) CheckRecording(r, *source, shape.widths);
 }
 
 }  // namespace
@@ -279,6 +284,20 @@ TEST_CASE("shape h264-alaw-audio") {
                "mkv",
                "( filesrc location={file} ! matroskademux name=d d.video_0 ! queue ! h264parse ! "
                "rtph264pay name=pay0 pt=96 d.audio_0 ! queue ! rtppcmapay name=pay1 pt=8 )"});
+}
+
+TEST_CASE("shape h264-size-change") {
+  // 1280x720 for 4 s, then 640x360 (new parameter sets in band at a key frame): a new segment.
+  constexpr const char* kPart = "ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc2=size={}:rate=25 -t 4 "
+                           "-c:v libx264 -preset veryfast -bf 0 -g 50 -pix_fmt yuv420p -f h264 {{out}}.{}";
+  RecordShape({"h264-size-change",
+               fmt::format(fmt::runtime(kPart), "1280x720", "a") + " && " + fmt::format(fmt::runtime(kPart), "640x360", "b") +
+                   " && cat {out}.a {out}.b > {out}.h264 && ffmpeg -nostdin -loglevel error -y -r 25 -f h264 "
+                   "-i {out}.h264 -c copy {out}",
+               "mkv",
+               "( filesrc location={file} ! matroskademux ! h264parse ! rtph264pay config-interval=-1 name=pay0 "
+               "pt=96 )",
+               {1280, 640}});
 }
 
 // H.265.

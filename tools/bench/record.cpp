@@ -113,7 +113,9 @@ Outcome RunVigil(int n, const std::vector<std::string>& urls, double warmup, dou
   out.cpu_per_stream_s = (cpu1 - cpu0) / (wall * n);
   for (const auto& h : health) {
     out.bytes_received += h.bytes;
-    out.frames_lost += h.dropped.Total();
+    // Frames before a connection's first key frame cannot be decoded by anyone: not counted as lost
+    // here (vigild counts them as dropped before_key), as ffmpeg's are not.
+    out.frames_lost += h.dropped.Total() - h.dropped.before_key;
   }
   auto segs = (*store)->Segments({}).value();
   std::map<std::string, int64_t> lost_by_cam;
