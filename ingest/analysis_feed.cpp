@@ -185,10 +185,7 @@ void AnalysisFeed::StartPipeline() {
   g_object_ref_sink(pipeline_.get());
   GstElement* src = MakeRtspSource(url_, options_, G_CALLBACK(&AnalysisFeed::OnPadAdded), this);
   if (!src) {
-    update_health_([this](CameraHealth& h) {
-      h.*spec_.state = "degraded";
-      h.*spec_.error = "GStreamer element rtspsrc missing (tools/setup)";
-    });
+    Fail("GStreamer element rtspsrc missing (tools/setup)", true);
     return;
   }
   gst_bin_add(GST_BIN(pipeline_.get()), src);
