@@ -206,7 +206,9 @@ Sdp ParseSdp(std::string_view text, const std::string& base_url) {
       for (char& c : cur->encoding) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       if (sl != std::string_view::npos) {
         std::string_view rate = enc.substr(sl + 1);
-        cur->clock_rate = static_cast<int>(ParseInt(rate.substr(0, rate.find('/')), 0));
+        const size_t sl2 = rate.find('/');
+        cur->clock_rate = static_cast<int>(ParseInt(rate.substr(0, sl2), 0));
+        if (sl2 != std::string_view::npos) cur->channels = static_cast<int>(ParseInt(rate.substr(sl2 + 1), 0));
       }
     } else if (cur && attr == "fmtp") {
       size_t sp = arg.find(' ');

@@ -42,6 +42,7 @@ struct SdpMedia {
   int payload_type = -1;
   std::string encoding;  // "H264", "H265", ... (upper case)
   int clock_rate = 0;
+  int channels = 0;      // audio: the rtpmap's third field (0: not given, which means 1)
   std::string control;   // a=control, resolved against the base URL
   std::map<std::string, std::string> fmtp;
 };
