@@ -55,15 +55,6 @@ struct Bits {
 
 }  // namespace
 
-const char* AudioCodecName(AudioCodec codec) {
-  switch (codec) {
-    case AudioCodec::kAac: return "aac";
-    case AudioCodec::kPcma: return "pcm_alaw";
-    case AudioCodec::kPcmu: return "pcm_mulaw";
-  }
-  return "?";
-}
-
 Result<AudioFormat> AudioFormatOf(const std::string& encoding, int payload_type, int clock_rate, int channels,
                                   const std::map<std::string, std::string>& fmtp) {
   AudioFormat f;
@@ -132,6 +123,7 @@ Status AudioDepacketizer::Push(const uint8_t* pkt, size_t size, std::vector<Audi
   have_seq_ = true;
   next_seq_ = static_cast<uint16_t>(seq + 1);
   if (have_ts_) ext_ts_ += static_cast<int32_t>(ts - last_ts_);
+  if (!have_ts_) first_ts_ = ts;
   have_ts_ = true;
   last_ts_ = ts;
   const uint8_t* p = pkt + head;

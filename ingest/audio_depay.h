@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,20 +15,6 @@
 #include "ingest/h26x.h"
 
 namespace vigil::ingest {
-
-enum class AudioCodec { kAac, kPcma, kPcmu };
-const char* AudioCodecName(AudioCodec codec);
-
-struct AudioFormat {
-  AudioCodec codec = AudioCodec::kAac;
-  int sample_rate = 8000;
-  int channels = 1;
-  Bytes config;  // AAC: the AudioSpecificConfig (the SDP's fmtp "config", hex)
-  // AAC: bits of each AU header's size and index fields (fmtp sizelength, indexlength,
-  // indexdeltalength).
-  int size_bits = 13, index_bits = 3, index_delta_bits = 3;
-  bool operator==(const AudioFormat&) const = default;
-};
 
 // The format of an SDP audio stream: its encoding name (upper case; empty for a static payload type
 // without rtpmap), payload type, clock rate, channels and fmtp parameters. Errors name what is not
@@ -50,6 +37,7 @@ class AudioDepacketizer {
   Status Push(const uint8_t* packet, size_t size, std::vector<AudioFrame>& out);
 
   const AudioFormat& format() const { return format_; }
+  std::optional<uint32_t> first_rtp_ts() const { return first_ts_; }
   int64_t lost_packets() const { return lost_packets_; }
   int64_t broken_frames() const { return broken_frames_; }  // AAC frames whose fragments were lost
 
@@ -63,6 +51,7 @@ class AudioDepacketizer {
   bool have_ts_ = false;
   uint32_t last_ts_ = 0;
   int64_t ext_ts_ = 0;
+  std::optional<uint32_t> first_ts_;
   // An AAC access unit fragmented over packets (RFC 3640 §3.2.3): its bytes so far and its size.
   Bytes fragment_;
   size_t fragment_size_ = 0;

@@ -297,11 +297,25 @@ void CameraRecorder::OnUnits(std::vector<AccessUnit>& units, int64_t wall_ns, co
       h.lost_packets += counts.lost_packets - before.lost_packets;
       h.dropped.packet_loss += counts.broken_units - before.broken_units;
       h.dropped.before_key += counts.before_key - before.before_key;
+      h.audio_dropped += counts.audio_before_video - before.audio_before_video;
       h.frames_received += (counts.broken_units - before.broken_units) + (counts.before_key - before.before_key);
     });
   }
   for (AccessUnit& au : units) {
     Frame f;
+    if (au.audio) {
+      // Audio needs no decode times; it goes straight to the writer, as it came.
+      f.audio = true;
+      f.pts_ns = f.dts_ns = au.media_ns;
+      f.duration_ns = au.duration_ns;
+      f.arrival_wall_ns = wall_ns;
+      f.data = std::move(au.data);
+      const size_t size = f.data.size();
+      WriterItem item;
+      item.frame = std::move(f);
+      Enqueue(std::move(item), size);
+      continue;
+    }
     f.pts_ns = au.media_ns;  // RTP time is presentation time
     f.arrival_wall_ns = wall_ns;
     f.key = au.key;
@@ -553,9 +567,12 @@ bool CameraRecorder::Shutdown(int64_t pipeline_timeout_ns) {
     writer_thread_.join();
     CameraHealth h = Health();
     log_->info("camera {}: {} frames received, {} written in {} segments, {}, {} retimed, {} reconnects, "
-               "{:.1f} MB received",
+               "{:.1f} MB received{}",
                camera_.id, h.frames_received, h.frames, h.segments, DescribeDrops(h.dropped), h.frames_retimed,
-               h.reconnects, static_cast<double>(h.bytes) / 1e6);
+               h.reconnects, static_cast<double>(h.bytes) / 1e6,
+               h.audio_frames || h.audio_dropped
+                   ? fmt::format("; audio: {} frames written, {} dropped", h.audio_frames, h.audio_dropped)
+                   : std::string());
   }
   return !abandoned_;
 }

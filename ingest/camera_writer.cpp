@@ -75,7 +75,32 @@ void CameraWriter::Handle(WriterItem& item) {
   }
 }
 
+void CameraWriter::OnAudio(Frame& f) {
+  if (!segment_) {
+    // Audio runs a little ahead of the video of a new run (whose first frames wait for their decode
+    // times): kept until the segment opens, a few seconds at most.
+    pending_audio_.push_back(std::move(f));
+    if (pending_audio_.size() > 256) {
+      pending_audio_.pop_front();
+      health_([](CameraHealth& h) { ++h.audio_dropped; });
+    }
+    return;
+  }
+  WriteAudio(f);
+}
+
+void CameraWriter::WriteAudio(const Frame& f) {
+  if (!format_ || !format_->audio) return;
+  Status st = segment_->WriteAudio(f.data.data(), f.data.size(), f.pts_ns, f.duration_ns);
+  // Audio from before the segment's first video frame, or overlapping the last frame written.
+  health_([&](CameraHealth& h) { ++(st.ok() ? h.audio_frames : h.audio_dropped); });
+}
+
 void CameraWriter::OnFrame(Frame& f) {
+  if (f.audio) {
+    OnAudio(f);
+    return;
+  }
   if (!segment_ && disk_retry_mono_ && clock_.MonotonicNs() < disk_retry_mono_) {
     health_([](CameraHealth& h) { ++h.dropped.disk_error; });
     return;
@@ -108,6 +133,11 @@ void CameraWriter::OnFrame(Frame& f) {
     }
   }
   Status st = segment_->Write(f.data.data(), f.data.size(), f.dts_ns, f.pts_ns, f.duration_ns, f.key);
+  if (st.ok() && pending_open_audio_) {
+    pending_open_audio_ = false;
+    for (const Frame& a : pending_audio_) WriteAudio(a);
+    pending_audio_.clear();
+  }
   if (!st.ok()) {
     // The file holds what was written before; close it as far as it goes and report the disk.
     CloseSegment(prev_end_media_);
@@ -193,6 +223,9 @@ Status CameraWriter::OpenSegment(const Frame& f) {
   format_ = f.format;
   seg_first_dts_ = f.dts_ns;
   seg_lost_ = 0;
+  // The segment's first video frame is written by the caller first; audio waiting for the segment
+  // follows it (what is older than the segment is refused and counted).
+  pending_open_audio_ = true;
   disk_retry_mono_ = 0;
   last_disk_error_.clear();
   health_([&](CameraHealth& h) {
@@ -246,6 +279,11 @@ void CameraWriter::CloseSegment(int64_t media_end_ns) {
 
 void CameraWriter::EndRun(const std::string& reason, int64_t wall_ns) {
   if (segment_) CloseSegment(prev_end_media_);
+  if (!pending_audio_.empty()) {
+    const int64_t n = static_cast<int64_t>(pending_audio_.size());
+    pending_audio_.clear();
+    health_([n](CameraHealth& h) { h.audio_dropped += n; });
+  }
   OpenOutage(reason, wall_ns);
   wall_.NewRun();
   prev_dts_.reset();

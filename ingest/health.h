@@ -48,6 +48,8 @@ struct CameraHealth {
   // Frames whose presentation time was moved to their decode time: the camera reordered frames
   // deeper than its SPS declared (kept, and counted).
   int64_t frames_retimed = 0;
+  int64_t audio_frames = 0;   // audio frames written (cameras whose AAC audio is recorded)
+  int64_t audio_dropped = 0;  // audio frames received and not written (outside any segment)
   int64_t segments = 0;      // closed since start
   int64_t reconnects = 0;
   std::string codec;

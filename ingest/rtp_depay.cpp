@@ -168,6 +168,7 @@ Status RtpDepacketizer::Finish(std::vector<AccessUnit>& out) {
         unit_.clear();
         return fmt.error().WithContext("the camera's parameter sets");
       }
+      fmt->audio = audio_;
       if (!format_ || !(*format_ == fmt.value())) {
         format_ = std::make_shared<const StreamFormat>(std::move(fmt).value());
       }
@@ -224,6 +225,7 @@ Status RtpDepacketizer::Push(const uint8_t* pkt, size_t size, std::vector<Access
   if (have_ts_) {
     ext_ts_ += static_cast<int32_t>(ts - last_ts_);
   }
+  if (!have_ts_) first_ts_ = ts;
   have_ts_ = true;
   last_ts_ = ts;
   if (in_unit_ && ts != unit_ts_) VIGIL_RETURN_IF_ERROR(Finish(out));

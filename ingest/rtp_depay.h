@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,7 @@ struct DepayCounts {
   int64_t lost_packets = 0;  // RTP sequence numbers never seen
   int64_t broken_units = 0;  // access units dropped because a packet of theirs was lost
   int64_t before_key = 0;    // access units before parameter sets and a key frame were known
+  int64_t audio_before_video = 0;  // audio frames before the first video packet: on no timeline
   bool operator==(const DepayCounts&) const = default;
 };
 
@@ -36,6 +38,9 @@ struct AccessUnit {
   Bytes data;               // NAL units, each with a 4-byte big-endian length (as in avcC/hvcC)
   int64_t media_ns = 0;     // RTP time unwrapped to 64 bits, from 0 at the stream's first packet
   bool key = false;
+  // An audio frame (an AAC access unit) on the video's clock, with its duration.
+  bool audio = false;
+  int64_t duration_ns = 0;
   std::shared_ptr<const StreamFormat> format;
 };
 
@@ -48,6 +53,14 @@ class RtpDepacketizer {
   // too short or not RTP version 2, a payload type of another packetization (e.g. interleaved
   // mode), parameter sets that cannot be parsed.
   Status Push(const uint8_t* packet, size_t size, std::vector<AccessUnit>& out);
+
+  // The camera's audio, recorded beside: part of every stream format from now on.
+  void SetAudio(const AudioFormat& audio) {
+    audio_ = audio;
+    sets_changed_ = true;
+  }
+  // The RTP timestamp of the first packet (media time 0), once one came.
+  std::optional<uint32_t> first_rtp_ts() const { return first_ts_; }
 
   int64_t lost_packets() const { return counts_.lost_packets; }
   int64_t dropped_units() const { return counts_.broken_units + counts_.before_key; }
@@ -92,6 +105,8 @@ class RtpDepacketizer {
   int64_t frag_at_ = -1;
 
   DepayCounts counts_;
+  std::optional<AudioFormat> audio_;
+  std::optional<uint32_t> first_ts_;
 };
 
 // The parameter sets of an SDP fmtp line's sprop-parameter-sets (H.264) or sprop-vps/-sps/-pps

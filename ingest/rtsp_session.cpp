@@ -428,6 +428,10 @@ Status RtspSession::Parse(std::string_view buf, int64_t now_mono_ns, std::vector
       pos += 4 + len;
       if (depay_ && p[1] == rtp_channel_ && (state_ == State::kPlaying || state_ == State::kPlay)) {
         VIGIL_RETURN_IF_ERROR(depay_->Push(p + 4, len, out).WithContext("RTP"));
+      } else if (audio_depay_ && p[1] == audio_channel_ && (state_ == State::kPlaying || state_ == State::kPlay)) {
+        // Audio that cannot be parsed is dropped, never the connection (the video goes on).
+        if (audio_depay_->Push(p + 4, len, audio_frames_).ok()) AudioUnits(out);
+        audio_frames_.clear();
       }
       continue;
     }
@@ -480,6 +484,16 @@ Status RtspSession::OnResponse(const Response& r, int64_t now_mono_ns) {
     Send(method, uri, extra);
     return Status::Ok();
   }
+  if ((r.status < 200 || r.status >= 300) && state_ == State::kSetupAudio) {
+    // The camera would not set up its audio: the video is recorded without it.
+    audio_.reset();
+    audio_depay_.reset();
+    awaiting_ = false;
+    state_ = State::kPlay;
+    pending_since_ = now_mono_ns;
+    Send("PLAY", play_uri_, "Range: npt=0.000-\r\n");
+    return Status::Ok();
+  }
   if (r.status < 200 || r.status >= 300) {
     std::string text = fmt::format("{}: {} {}", what, r.status, r.reason);
     if (r.status == 404) return Status::NotFound(text);
@@ -512,6 +526,16 @@ Status RtspSession::OnResponse(const Response& r, int64_t now_mono_ns) {
       const VideoCodec codec = video_->encoding == "H264" ? VideoCodec::kH264 : VideoCodec::kH265;
       VIGIL_ASSIGN_OR_RETURN(ParameterSets sets, SpropParameterSets(codec, video_->fmtp));
       depay_.emplace(codec, video_->clock_rate, sets);
+      // The first audio stream vigil can store (AAC); other audio is left alone.
+      for (const SdpMedia& m : sdp.media) {
+        if (m.media != "audio") continue;
+        auto af = AudioFormatOf(m.encoding, m.payload_type, m.clock_rate, m.channels, m.fmtp);
+        if (!af.ok() || af->codec != AudioCodec::kAac) continue;
+        audio_ = m;
+        audio_depay_.emplace(*af);
+        depay_->SetAudio(*af);
+        break;
+      }
       play_uri_ = sdp.control;
       state_ = State::kSetup;
       pending_since_ = now_mono_ns;
@@ -537,6 +561,26 @@ Status RtspSession::OnResponse(const Response& r, int64_t now_mono_ns) {
           rtp_channel_ = static_cast<int>(ParseInt(std::string_view(t).substr(i + 12, t.find_first_of("-;", i + 12) - i - 12), 0));
         }
       }
+      pending_since_ = now_mono_ns;
+      if (audio_) {
+        state_ = State::kSetupAudio;
+        Send("SETUP", audio_->control,
+             fmt::format("Transport: RTP/AVP/TCP;unicast;interleaved={}-{}\r\n", rtp_channel_ + 2, rtp_channel_ + 3));
+        return Status::Ok();
+      }
+      state_ = State::kPlay;
+      Send("PLAY", play_uri_, "Range: npt=0.000-\r\n");
+      return Status::Ok();
+    }
+    case State::kSetupAudio: {
+      audio_channel_ = rtp_channel_ + 2;
+      if (const std::string* tr = r.Header("transport")) {
+        std::string t = Lower(*tr);
+        if (size_t i = t.find("interleaved="); i != std::string::npos) {
+          audio_channel_ = static_cast<int>(
+              ParseInt(std::string_view(t).substr(i + 12, t.find_first_of("-;", i + 12) - i - 12), 0));
+        }
+      }
       state_ = State::kPlay;
       pending_since_ = now_mono_ns;
       Send("PLAY", play_uri_, "Range: npt=0.000-\r\n");
@@ -545,9 +589,57 @@ Status RtspSession::OnResponse(const Response& r, int64_t now_mono_ns) {
     case State::kPlay:
       state_ = State::kPlaying;
       last_keepalive_ = now_mono_ns;
+      if (const std::string* info = r.Header("rtp-info")) {
+        // "url=U1;seq=S;rtptime=T,url=U2;...": each stream's RTP time at the same instant.
+        std::string_view all = *info;
+        while (!all.empty()) {
+          const size_t comma = all.find(',');
+          std::string_view entry = all.substr(0, comma);
+          all = comma == std::string_view::npos ? std::string_view() : all.substr(comma + 1);
+          std::string url;
+          std::optional<uint32_t> rtptime;
+          while (!entry.empty()) {
+            const size_t semi = entry.find(';');
+            std::string_view kv = Trim(entry.substr(0, semi));
+            entry = semi == std::string_view::npos ? std::string_view() : entry.substr(semi + 1);
+            if (kv.substr(0, 4) == "url=") url = ResolveControl(base_url_, std::string(kv.substr(4)));
+            if (kv.substr(0, 8) == "rtptime=") rtptime = static_cast<uint32_t>(ParseInt(kv.substr(8), 0));
+          }
+          if (!rtptime) continue;
+          if (video_ && url == video_->control) video_rtptime_ = rtptime;
+          if (audio_ && url == audio_->control) audio_rtptime_ = rtptime;
+        }
+      }
       return Status::Ok();
     default:
       return Status::Ok();
+  }
+}
+
+void RtspSession::AudioUnits(std::vector<AccessUnit>& out) {
+  // Audio time on the video's clock: both count from their first packet; RTP-Info says where each
+  // stream's clock stood at the same instant. Without it the two first packets are taken as
+  // simultaneous (they are within the camera's packetization delay).
+  const auto vfirst = depay_->first_rtp_ts();
+  const auto afirst = audio_depay_->first_rtp_ts();
+  if (!vfirst || !afirst) {  // before the first video packet: before any segment
+    audio_before_video_ += static_cast<int64_t>(audio_frames_.size());
+    return;
+  }
+  int64_t offset = 0;
+  if (video_rtptime_ && audio_rtptime_) {
+    const int64_t a = static_cast<int32_t>(*afirst - *audio_rtptime_);
+    const int64_t v = static_cast<int32_t>(*vfirst - *video_rtptime_);
+    offset = a * kNsPerSec / audio_depay_->format().sample_rate - v * kNsPerSec / video_->clock_rate;
+  }
+  for (AudioFrame& f : audio_frames_) {
+    AccessUnit au;
+    au.audio = true;
+    au.data = std::move(f.data);
+    au.media_ns = f.media_ns + offset;
+    au.duration_ns = f.duration_ns;
+    au.format = nullptr;
+    out.push_back(std::move(au));
   }
 }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "ingest/audio_depay.h"
 #include "ingest/rtp_depay.h"
 
 namespace vigil::ingest {
@@ -80,11 +81,16 @@ class RtspSession {
   std::string& outbox() { return outbox_; }
   bool playing() const { return state_ == State::kPlaying; }
   const SdpMedia* video() const { return video_ ? &*video_ : nullptr; }
+  const SdpMedia* audio() const { return audio_ ? &*audio_ : nullptr; }
   int64_t lost_packets() const { return depay_ ? depay_->lost_packets() : 0; }
-  DepayCounts depay_counts() const { return depay_ ? depay_->counts() : DepayCounts{}; }
+  DepayCounts depay_counts() const {
+    DepayCounts c = depay_ ? depay_->counts() : DepayCounts{};
+    c.audio_before_video = audio_before_video_;
+    return c;
+  }
 
  private:
-  enum class State { kIdle, kDescribe, kSetup, kPlay, kPlaying, kDone };
+  enum class State { kIdle, kDescribe, kSetup, kSetupAudio, kPlay, kPlaying, kDone };
   struct Response {
     int status = 0;
     std::string reason;
@@ -120,6 +126,16 @@ class RtspSession {
   std::optional<SdpMedia> video_;
   int rtp_channel_ = 0;
   std::optional<RtpDepacketizer> depay_;
+  // The camera's audio (AAC), set up after the video on its own interleaved channel.
+  std::optional<SdpMedia> audio_;
+  int audio_channel_ = 2;
+  std::optional<AudioDepacketizer> audio_depay_;
+  std::vector<AudioFrame> audio_frames_;  // scratch
+  // RTP-Info of PLAY's answer: each stream's RTP time at the same instant (stream sync).
+  std::optional<uint32_t> video_rtptime_, audio_rtptime_;
+  int64_t audio_before_video_ = 0;
+  // Converts audio frames to access units on the video's clock.
+  void AudioUnits(std::vector<AccessUnit>& out);
   std::vector<std::string> public_methods_;
 };
 

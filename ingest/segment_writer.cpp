@@ -16,6 +16,15 @@ extern "C" {
 
 namespace vigil::ingest {
 
+const char* AudioCodecName(AudioCodec codec) {
+  switch (codec) {
+    case AudioCodec::kAac: return "aac";
+    case AudioCodec::kPcma: return "pcm_alaw";
+    case AudioCodec::kPcmu: return "pcm_mulaw";
+  }
+  return "?";
+}
+
 const char* VideoCodecName(VideoCodec codec) {
   return codec == VideoCodec::kH264 ? "h264" : "h265";
 }
@@ -44,6 +53,8 @@ struct SegmentWriter::Impl {
   AVFormatContext* fmt = nullptr;
   AVPacket* pkt = av_packet_alloc();  // reused for every frame
   AVIOContext* avio = nullptr;
+  int audio_rate = 0;             // the audio stream's (index 1) sample rate; 0: no audio
+  int64_t last_audio_ts = INT64_MIN;  // in 1/audio_rate
   bool absolute_times = false;  // times as given (presentation origin), not from the first frame
   int64_t first_dts_ns = 0;
   int64_t last_dts_ns = 0;
@@ -128,13 +139,34 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(const std::string& 
       av_mallocz(format.codec_data.size() + AV_INPUT_BUFFER_PADDING_SIZE));
   std::memcpy(par->extradata, format.codec_data.data(), format.codec_data.size());
   par->extradata_size = static_cast<int>(format.codec_data.size());
+  if (format.audio) {
+    if (format.audio->codec != AudioCodec::kAac) {
+      return Status::InvalidArgument(fmt::format("{}: audio {} cannot be stored (AAC can)", path,
+                                                 AudioCodecName(format.audio->codec)));
+    }
+    AVStream* as = avformat_new_stream(im.fmt, nullptr);
+    as->time_base = AVRational{1, format.audio->sample_rate};
+    AVCodecParameters* ap = as->codecpar;
+    ap->codec_type = AVMEDIA_TYPE_AUDIO;
+    ap->codec_id = AV_CODEC_ID_AAC;
+    ap->sample_rate = format.audio->sample_rate;
+    av_channel_layout_default(&ap->ch_layout, format.audio->channels);
+    ap->frame_size = 1024;
+    const auto& cfg = format.audio->config;
+    ap->extradata = static_cast<uint8_t*>(av_mallocz(cfg.size() + AV_INPUT_BUFFER_PADDING_SIZE));
+    std::memcpy(ap->extradata, cfg.data(), cfg.size());
+    ap->extradata_size = static_cast<int>(cfg.size());
+    im.audio_rate = format.audio->sample_rate;
+  }
 
   AVDictionary* opts = nullptr;
   // empty_moov + frag_keyframe/frag_duration: a crash-safe, append-only file; default_base_moof for
   // players that expect it (and for ISO BMFF conformance of fragments).
+  // delay_moov (the header goes out with the first fragment) when a track may not start at 0: a
+  // clip's pre-roll, or audio beside the video, whose start the edit lists must keep.
   av_dict_set(&opts, "movflags",
-              presentation_origin ? "+empty_moov+delay_moov+frag_keyframe+default_base_moof"
-                                  : "+empty_moov+frag_keyframe+default_base_moof",
+              presentation_origin || format.audio ? "+empty_moov+delay_moov+frag_keyframe+default_base_moof"
+                                                  : "+empty_moov+frag_keyframe+default_base_moof",
               0);
   av_dict_set_int(&opts, "frag_duration", fragment_ns / 1000, 0);
   int rc = avformat_write_header(im.fmt, &opts);
@@ -177,6 +209,36 @@ Status SegmentWriter::Write(const uint8_t* data, size_t size, int64_t dts_ns, in
   im.last_dts_ns = dts_ns;
   im.last_duration_ns = duration_ns;
   ++frames_;
+  return Status::Ok();
+}
+
+Status SegmentWriter::WriteAudio(const uint8_t* data, size_t size, int64_t media_ns, int64_t duration_ns) {
+  Impl& im = *impl_;
+  if (!im.audio_rate) return Status::FailedPrecondition(fmt::format("{}: no audio stream", path_));
+  if (frames_ == 0 && !im.absolute_times) {
+    return Status::InvalidArgument(fmt::format("{}: audio before the first video frame", path_));
+  }
+  const int64_t origin = im.absolute_times ? 0 : im.first_dts_ns;
+  const int64_t ts = av_rescale(media_ns - origin, im.audio_rate, 1'000'000'000);
+  if ((!im.absolute_times && ts < 0) || ts <= im.last_audio_ts) {
+    return Status::InvalidArgument(fmt::format("{}: audio frame at {} is not after the last one", path_, ts));
+  }
+  AVPacket* pkt = im.pkt;
+  av_packet_unref(pkt);
+  pkt->data = const_cast<uint8_t*>(data);
+  pkt->size = static_cast<int>(size);
+  pkt->stream_index = 1;
+  pkt->dts = pkt->pts = ts;
+  pkt->duration = av_rescale(duration_ns, im.audio_rate, 1'000'000'000);
+  pkt->time_base = AVRational{1, im.audio_rate};
+  pkt->flags |= AV_PKT_FLAG_KEY;
+  int rc = av_write_frame(im.fmt, pkt);
+  if (rc < 0) {
+    if (im.write_errno) return Status::FromErrno(im.write_errno, "write", path_);
+    return Status::DataLoss(fmt::format("{}: muxer refused audio frame: {}", path_, AvError(rc)));
+  }
+  im.last_audio_ts = ts;
+  ++audio_frames_;
   return Status::Ok();
 }
 

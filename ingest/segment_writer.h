@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,20 @@ namespace vigil::ingest {
 enum class VideoCodec { kH264, kH265 };
 const char* VideoCodecName(VideoCodec codec);
 
+enum class AudioCodec { kAac, kPcma, kPcmu };
+const char* AudioCodecName(AudioCodec codec);
+
+struct AudioFormat {
+  AudioCodec codec = AudioCodec::kAac;
+  int sample_rate = 8000;
+  int channels = 1;
+  std::vector<uint8_t> config;  // AAC: the AudioSpecificConfig (the SDP's fmtp "config", hex)
+  // AAC: bits of each AU header's size and index fields (fmtp sizelength, indexlength,
+  // indexdeltalength).
+  int size_bits = 13, index_bits = 3, index_delta_bits = 3;
+  bool operator==(const AudioFormat&) const = default;
+};
+
 struct StreamFormat {
   VideoCodec codec = VideoCodec::kH264;
   int width = 0;
@@ -27,6 +42,8 @@ struct StreamFormat {
   // From the SPS (see SpsInfo::reorder_depth): how far presentation order may run behind decode
   // order, which decode times are derived from.
   int reorder_depth = 0;
+  // The camera's audio, recorded beside the video when set (AAC only, as sent).
+  std::optional<AudioFormat> audio;
 
   bool operator==(const StreamFormat&) const = default;
 };
@@ -61,6 +78,11 @@ class SegmentWriter {
   Status Write(const uint8_t* data, size_t size, int64_t dts_ns, int64_t pts_ns,
                int64_t duration_ns, bool key);
 
+  // Appends one audio frame (the format's audio; an AAC access unit) at `media_ns` on the same clock
+  // as the video's times. Frames before the file's first video frame, or not after the previous
+  // audio frame, are refused with InvalidArgument (the caller counts them); the file is unharmed.
+  Status WriteAudio(const uint8_t* data, size_t size, int64_t media_ns, int64_t duration_ns);
+
   // Writes the last fragment and trailer, fsyncs the file and its directory, and returns its size,
   // frame count, media duration and SHA-256.
   Result<ClosedFile> Close();
@@ -70,6 +92,7 @@ class SegmentWriter {
   // Whether at least one fragment of media (not just the header) has been written to the file.
   bool has_fragment() const;
   int64_t frames() const { return frames_; }
+  int64_t audio_frames() const { return audio_frames_; }
 
  private:
   struct Impl;
@@ -77,6 +100,7 @@ class SegmentWriter {
   std::string path_;
   std::unique_ptr<Impl> impl_;
   int64_t frames_ = 0;
+  int64_t audio_frames_ = 0;
 };
 
 }  // namespace vigil::ingest

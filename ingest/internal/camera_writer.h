@@ -4,6 +4,7 @@
 // thread-safe. Health updates go through the callback.
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -31,6 +32,7 @@ struct Frame {
   int64_t duration_ns = 0;
   int64_t arrival_wall_ns = 0;  // server wall time the frame was received
   bool key = false;
+  bool audio = false;  // an audio frame (pts_ns on the video's clock, duration_ns)
 };
 
 struct WriterItem {
@@ -56,6 +58,8 @@ class CameraWriter {
 
  private:
   void OnFrame(Frame& f);
+  void OnAudio(Frame& f);
+  void WriteAudio(const Frame& f);
   void OnDiscontinuity(const std::string& reason, int64_t wall_ns);
   Status OpenSegment(const Frame& f);
   // Closes the open segment at media time `media_end_ns` (the next segment's first frame, or the
@@ -81,7 +85,9 @@ class CameraWriter {
   std::shared_ptr<const StreamFormat> format_;
   WallClockMapper wall_;
   int64_t seg_first_dts_ = 0;
-  int64_t seg_lost_ = 0;  // frames lost while the open segment was being written (its frames_lost)
+  int64_t seg_lost_ = 0;
+  std::deque<Frame> pending_audio_;  // audio that came before its segment opened
+  bool pending_open_audio_ = false;  // the segment just opened: write pending_audio_ after its first frame  // frames lost while the open segment was being written (its frames_lost)
   std::optional<int64_t> prev_dts_;        // media time of the last frame written this run
   int64_t prev_end_media_ = 0;             // its end (dts + duration)
   std::optional<int64_t> last_end_wall_;  // end of the last footage indexed (this run or before)
