@@ -29,6 +29,7 @@ using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
 struct Input {
   AVFormatContext* fmt = nullptr;
   int stream = -1;
+  int audio = -1;  // the AAC track recorded beside the video, if any
   ~Input() {
     if (fmt) avformat_close_input(&fmt);
   }
@@ -55,10 +56,16 @@ Status Open(const ClipSource& src, Input& in) {
     }
   }
   if (in.stream < 0) return Status::DataLoss(fmt::format("{}: no video stream", src.path));
+  for (unsigned i = 0; i < in.fmt->nb_streams; ++i) {
+    if (in.fmt->streams[i]->codecpar->codec_id == AV_CODEC_ID_AAC) {
+      in.audio = static_cast<int>(i);
+      break;
+    }
+  }
   return Status::Ok();
 }
 
-Result<StreamFormat> FormatOf(const ClipSource& src, const AVCodecParameters* par) {
+Result<StreamFormat> FormatOf(const ClipSource& src, const AVCodecParameters* par, const AVCodecParameters* audio) {
   StreamFormat f;
   if (par->codec_id == AV_CODEC_ID_H264) {
     f.codec = VideoCodec::kH264;
@@ -71,6 +78,14 @@ Result<StreamFormat> FormatOf(const ClipSource& src, const AVCodecParameters* pa
   f.width = par->width;
   f.height = par->height;
   f.codec_data.assign(par->extradata, par->extradata + par->extradata_size);
+  if (audio) {
+    AudioFormat a;
+    a.codec = AudioCodec::kAac;
+    a.sample_rate = audio->sample_rate;
+    a.channels = audio->ch_layout.nb_channels > 0 ? audio->ch_layout.nb_channels : 1;
+    a.config.assign(audio->extradata, audio->extradata + audio->extradata_size);
+    f.audio = a;
+  }
   return f;
 }
 
@@ -110,6 +125,16 @@ struct Frame {
   int64_t media_cts_ns = 0;  // presentation - decode
   int64_t media_dur_ns = 0;
   bool key = false;
+  size_t source = 0;
+};
+
+// An audio frame of a source: its time on the source's media clock (as the video's media_dts_ns)
+// and on the wall.
+struct AudioPacket {
+  PacketPtr pkt;
+  int64_t media_ns = 0;
+  int64_t wall_ns = 0;
+  int64_t duration_ns = 0;
   size_t source = 0;
 };
 
@@ -153,6 +178,17 @@ class ClipBuilder {
     return Write(f);
   }
 
+  // Adds one audio frame of the source being read: written once its source's place in the clip is
+  // known (after the video frame that anchors it), inside the range, never overlapping the last.
+  Status AddAudio(AudioPacket a) {
+    if (a.wall_ns >= spec_.to_ns) return Status::Ok();
+    audio_.push_back(std::move(a));
+    if (started_) return FlushAudio();
+    // Before the start: only what the GOP being held covers is kept.
+    while (!audio_.empty() && (gop_.empty() || audio_.front().wall_ns < gop_.front().dts_ns)) audio_.pop_front();
+    return Status::Ok();
+  }
+
   bool truncated() const { return !truncated_.empty(); }
   bool started() const { return started_; }
   // Whether the output file was created by this builder (and so is ours to remove on error).
@@ -193,6 +229,28 @@ class ClipBuilder {
     origin_ = std::max(spec_.from_ns, first_pts);
     for (auto& g : gop_) VIGIL_RETURN_IF_ERROR(Write(g));
     gop_.clear();
+    return FlushAudio();
+  }
+
+  Status FlushAudio() {
+    while (!audio_.empty()) {
+      AudioPacket& a = audio_.front();
+      if (a.source != anchor_source_) {
+        if (a.source < anchor_source_ || anchor_source_ == SIZE_MAX) {
+          audio_.pop_front();  // a source whose video never made it into the clip
+          continue;
+        }
+        break;  // its source's first video frame is not written yet
+      }
+      if (format_.audio) {
+        const int64_t t = anchor_ + a.media_ns;
+        if (t > last_audio_ns_ && t >= first_clip_dts_) {
+          Status st = out_->WriteAudio(a.pkt->data, static_cast<size_t>(a.pkt->size), t, a.duration_ns);
+          if (st.ok()) last_audio_ns_ = t;
+        }
+      }
+      audio_.pop_front();
+    }
     return Status::Ok();
   }
 
@@ -206,6 +264,7 @@ class ClipBuilder {
     }
     int64_t dts = anchor_ + f.media_dts_ns;
     if (dts < last_dts_ + kMinStepNs) dts = last_dts_ + kMinStepNs;  // never in a sound segment
+    if (!wrote_) first_clip_dts_ = dts;
     const int64_t pts = dts + f.media_cts_ns;
     VIGIL_RETURN_IF_ERROR(out_->Write(f.pkt->data, static_cast<size_t>(f.pkt->size), dts, pts,
                                       f.media_dur_ns, f.key));
@@ -215,6 +274,7 @@ class ClipBuilder {
     wall_end_ = f.dts_ns + f.dur_ns;
     used_[f.source] = true;
     end_ns_ = std::max(end_ns_, f.pts_ns + f.dur_ns);
+    if (started_ && !audio_.empty()) VIGIL_RETURN_IF_ERROR(FlushAudio());
     if (progress_ && out_->bytes() != reported_) {
       reported_ = out_->bytes();
       progress_(reported_, std::max<int64_t>(0, end_ns_ - origin_));
@@ -235,6 +295,9 @@ class ClipBuilder {
   int64_t clip_end_ = 0;          // clip time where the last written frame ends
   int64_t wall_end_ = 0;          // wall time where it ends
   bool wrote_ = false;
+  int64_t first_clip_dts_ = 0;       // clip time of the first video frame (the pre-roll's start)
+  int64_t last_audio_ns_ = INT64_MIN;  // clip time of the last audio frame written
+  std::deque<AudioPacket> audio_;    // waiting for their source's anchor
   std::vector<bool> used_;
   std::string truncated_;
 };
@@ -262,7 +325,7 @@ Result<ClipResult> WriteClip(const ClipSpec& spec, const ClipProgress& progress,
       break;
     }
     AVStream* st = in.fmt->streams[in.stream];
-    auto format = FormatOf(src, st->codecpar);
+    auto format = FormatOf(src, st->codecpar, in.audio >= 0 ? in.fmt->streams[in.audio]->codecpar : nullptr);
     if (!format.ok()) {
       failed = format.error();
       break;
@@ -277,6 +340,21 @@ Result<ClipResult> WriteClip(const ClipSpec& spec, const ClipProgress& progress,
     int64_t first_dts = AV_NOPTS_VALUE;
     std::optional<Frame> pending;
     int64_t period = 0;
+    std::vector<PacketPtr> early_audio;
+    auto add_audio = [&]() -> Status {
+      const AVStream* as = in.fmt->streams[in.audio];
+      for (PacketPtr& p : early_audio) {
+        AudioPacket a;
+        a.media_ns = av_rescale_q(p->pts, as->time_base, ns) - av_rescale_q(first_dts, st->time_base, ns);
+        a.wall_ns = src.start_ns + static_cast<int64_t>(static_cast<double>(a.media_ns) * scale);
+        a.duration_ns = av_rescale_q(p->duration, as->time_base, ns);
+        a.source = i;
+        a.pkt = std::move(p);
+        VIGIL_RETURN_IF_ERROR(builder.AddAudio(std::move(a)));
+      }
+      early_audio.clear();
+      return Status::Ok();
+    };
     for (;;) {
       if (cancel && cancel->load()) {
         failed = Status::Unavailable("export cancelled");
@@ -285,8 +363,18 @@ Result<ClipResult> WriteClip(const ClipSpec& spec, const ClipProgress& progress,
       PacketPtr pkt(av_packet_alloc());
       int rc = av_read_frame(in.fmt, pkt.get());
       if (rc < 0) break;  // end of file, or the unfinished fragment of a segment being recorded
+      if (pkt->stream_index == in.audio && pkt->pts != AV_NOPTS_VALUE) {
+        // Audio goes on the video's media clock (from the segment's first video frame): what comes
+        // before that frame is read waits for it.
+        early_audio.push_back(std::move(pkt));
+        if (first_dts == AV_NOPTS_VALUE) continue;
+        failed = add_audio();
+        if (!failed.ok()) break;
+        continue;
+      }
       if (pkt->stream_index != in.stream || pkt->dts == AV_NOPTS_VALUE) continue;
       if (first_dts == AV_NOPTS_VALUE) first_dts = pkt->dts;
+      if (!early_audio.empty() && !(failed = add_audio()).ok()) break;
       Frame f;
       int64_t media = av_rescale_q(pkt->dts - first_dts, st->time_base, ns);
       f.media_dts_ns = media;

@@ -15,6 +15,7 @@
 
 #include "base/clock.h"
 #include "base/fs.h"
+#include "ingest/clip.h"
 #include "tests/support/file_rtsp_server.h"
 #include "tests/support/process.h"
 #include "tests/support/recording_fixture.h"
@@ -117,6 +118,40 @@ Recorded ReadRecording(const std::string& data) {
   return r;
 }
 
+// An evidence clip across the recording's segment boundary carries the audio, in sync.
+void CheckClipAudio(const Recording& rec, const VideoPackets& source) {
+  const auto segs = IndexSegments(rec.data, "cam");
+  REQUIRE(segs.size() >= 2);
+  ingest::ClipSpec spec;
+  for (const auto& s : segs) {
+    spec.sources.push_back({JoinPath(rec.data, s.path), s.start_ns, s.end_ns, s.media_duration_90k, s.sha256});
+  }
+  spec.from_ns = segs[0].start_ns + 1500 * kNsPerMs;
+  spec.to_ns = segs[1].start_ns + 2000 * kNsPerMs;
+  spec.output = JoinPath(rec.data, "clip.mp4");
+  auto clip = ingest::WriteClip(spec);
+  REQUIRE_MESSAGE(clip.ok(), clip.status().ToString());
+  CHECK(DecodeWarnings(spec.output) == "");
+  auto got = ReadVideoPackets(spec.output);
+  REQUIRE(got.ok());
+  REQUIRE(!got->packets.empty());
+  // 1.5 s of the first segment (from its key frame) and 2 s of the second: 16 AAC frames a second.
+  CHECK(got->audio_pts_ns.size() >= 50);
+  size_t j = 0;
+  while (j < source.packets.size() && source.packets[j].slices != got->packets.front().slices) ++j;
+  REQUIRE(j < source.packets.size());
+  int64_t worst = 0;
+  for (int64_t a : got->audio_pts_ns) {
+    const int64_t want = source.packets[j].pts_ns + (a - got->packets.front().pts_ns);
+    int64_t nearest = INT64_MAX;
+    for (int64_t s : source.audio_pts_ns) nearest = std::min<int64_t>(nearest, std::llabs(s - want));
+    worst = std::max(worst, nearest);
+  }
+  MESSAGE(fmt::format("{}: clip with {} audio frames, worst {:.3f} ms off the source", rec.client,
+                      got->audio_pts_ns.size(), static_cast<double>(worst) / kNsPerMs));
+  CHECK(worst <= kNsPerMs);
+}
+
 void CheckRecording(const Recording& rec, const VideoPackets& source, const Shape& shape) {
   const std::set<int>& widths = shape.widths;
   CAPTURE(rec.client);
@@ -152,6 +187,7 @@ void CheckRecording(const Recording& rec, const VideoPackets& source, const Shap
       CHECK(nearest <= kNsPerMs);
       CHECK(std::llabs(got.audio_sync_ns[s]) <= 200 * kNsPerMs);  // within the reorder delay
     }
+    CheckClipAudio(rec, source);
   }
   const std::string log = ReadFile(rec.log);
   CHECK_MESSAGE(log.find(", 0 dropped,") != std::string::npos, log);
