@@ -57,7 +57,8 @@ Status Open(const ClipSource& src, Input& in) {
   }
   if (in.stream < 0) return Status::DataLoss(fmt::format("{}: no video stream", src.path));
   for (unsigned i = 0; i < in.fmt->nb_streams; ++i) {
-    if (in.fmt->streams[i]->codecpar->codec_id == AV_CODEC_ID_AAC) {
+    const AVCodecID id = in.fmt->streams[i]->codecpar->codec_id;
+    if (id == AV_CODEC_ID_AAC || id == AV_CODEC_ID_FLAC) {
       in.audio = static_cast<int>(i);
       break;
     }
@@ -80,7 +81,7 @@ Result<StreamFormat> FormatOf(const ClipSource& src, const AVCodecParameters* pa
   f.codec_data.assign(par->extradata, par->extradata + par->extradata_size);
   if (audio) {
     AudioFormat a;
-    a.codec = AudioCodec::kAac;
+    a.codec = audio->codec_id == AV_CODEC_ID_FLAC ? AudioCodec::kFlac : AudioCodec::kAac;
     a.sample_rate = audio->sample_rate;
     a.channels = audio->ch_layout.nb_channels > 0 ? audio->ch_layout.nb_channels : 1;
     a.config.assign(audio->extradata, audio->extradata + audio->extradata_size);

@@ -526,11 +526,11 @@ Status RtspSession::OnResponse(const Response& r, int64_t now_mono_ns) {
       const VideoCodec codec = video_->encoding == "H264" ? VideoCodec::kH264 : VideoCodec::kH265;
       VIGIL_ASSIGN_OR_RETURN(ParameterSets sets, SpropParameterSets(codec, video_->fmtp));
       depay_.emplace(codec, video_->clock_rate, sets);
-      // The first audio stream vigil can store (AAC); other audio is left alone.
+      // The first audio stream vigil can store (AAC, G.711); other audio is left alone.
       for (const SdpMedia& m : sdp.media) {
         if (m.media != "audio") continue;
         auto af = AudioFormatOf(m.encoding, m.payload_type, m.clock_rate, m.channels, m.fmtp);
-        if (!af.ok() || af->codec != AudioCodec::kAac) continue;
+        if (!af.ok()) continue;
         audio_ = m;
         audio_depay_.emplace(*af);
         depay_->SetAudio(*af);

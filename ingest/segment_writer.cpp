@@ -7,12 +7,14 @@
 #include <cstring>
 
 extern "C" {
+#include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/opt.h>
 }
 
 #include "base/fs.h"
 #include "base/sha256.h"
+#include "ingest/g711_flac.h"
 
 namespace vigil::ingest {
 
@@ -21,6 +23,7 @@ const char* AudioCodecName(AudioCodec codec) {
     case AudioCodec::kAac: return "aac";
     case AudioCodec::kPcma: return "pcm_alaw";
     case AudioCodec::kPcmu: return "pcm_mulaw";
+    case AudioCodec::kFlac: return "flac";
   }
   return "?";
 }
@@ -54,6 +57,8 @@ struct SegmentWriter::Impl {
   AVPacket* pkt = av_packet_alloc();  // reused for every frame
   AVIOContext* avio = nullptr;
   int audio_rate = 0;             // the audio stream's (index 1) sample rate; 0: no audio
+  std::unique_ptr<G711ToFlac> flac;  // G.711 in, FLAC out
+  std::vector<G711ToFlac::Packet> flac_out;
   int64_t last_audio_ts = INT64_MIN;  // in 1/audio_rate
   bool absolute_times = false;  // times as given (presentation origin), not from the first frame
   int64_t first_dts_ns = 0;
@@ -140,19 +145,29 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(const std::string& 
   std::memcpy(par->extradata, format.codec_data.data(), format.codec_data.size());
   par->extradata_size = static_cast<int>(format.codec_data.size());
   if (format.audio) {
-    if (format.audio->codec != AudioCodec::kAac) {
-      return Status::InvalidArgument(fmt::format("{}: audio {} cannot be stored (AAC can)", path,
-                                                 AudioCodecName(format.audio->codec)));
+    const AudioFormat& af = *format.audio;
+    std::vector<uint8_t> cfg = af.config;
+    AVCodecID id = AV_CODEC_ID_AAC;
+    if (af.codec == AudioCodec::kPcma || af.codec == AudioCodec::kPcmu) {
+      // G.711: stored losslessly as FLAC (ingest/g711_flac.h).
+      VIGIL_ASSIGN_OR_RETURN(im.flac, G711ToFlac::Create(af.codec, af.sample_rate, af.channels));
+      cfg = im.flac->extradata();
+      id = AV_CODEC_ID_FLAC;
+    } else if (af.codec == AudioCodec::kFlac) {
+      id = AV_CODEC_ID_FLAC;  // copied from a segment into a clip
     }
+    // FLAC in MP4 (the "fLaC" sample entry of the FLAC-in-ISO-BMFF specification) is marked
+    // experimental in libavformat 5.1; the files it writes are the specification's, which later
+    // FFmpeg releases write by default and browsers play.
+    if (id == AV_CODEC_ID_FLAC) im.fmt->strict_std_compliance = FF_COMPLIANCE_EXPERIMENTAL;
     AVStream* as = avformat_new_stream(im.fmt, nullptr);
-    as->time_base = AVRational{1, format.audio->sample_rate};
+    as->time_base = AVRational{1, af.sample_rate};
     AVCodecParameters* ap = as->codecpar;
     ap->codec_type = AVMEDIA_TYPE_AUDIO;
-    ap->codec_id = AV_CODEC_ID_AAC;
-    ap->sample_rate = format.audio->sample_rate;
-    av_channel_layout_default(&ap->ch_layout, format.audio->channels);
-    ap->frame_size = 1024;
-    const auto& cfg = format.audio->config;
+    ap->codec_id = id;
+    ap->sample_rate = af.sample_rate;
+    av_channel_layout_default(&ap->ch_layout, af.channels);
+    if (id == AV_CODEC_ID_AAC) ap->frame_size = 1024;
     ap->extradata = static_cast<uint8_t*>(av_mallocz(cfg.size() + AV_INPUT_BUFFER_PADDING_SIZE));
     std::memcpy(ap->extradata, cfg.data(), cfg.size());
     ap->extradata_size = static_cast<int>(cfg.size());
@@ -223,6 +238,13 @@ Status SegmentWriter::WriteAudio(const uint8_t* data, size_t size, int64_t media
   if ((!im.absolute_times && ts < 0) || ts <= im.last_audio_ts) {
     return Status::InvalidArgument(fmt::format("{}: audio frame at {} is not after the last one", path_, ts));
   }
+  if (im.flac) {
+    im.flac_out.clear();
+    Status st = im.flac->Push(data, size, ts, im.flac_out);
+    if (!st.ok()) return Status::InvalidArgument(fmt::format("{}: {}", path_, st.message()));
+    im.last_audio_ts = ts;
+    return WriteAudioPackets();
+  }
   AVPacket* pkt = im.pkt;
   av_packet_unref(pkt);
   pkt->data = const_cast<uint8_t*>(data);
@@ -242,9 +264,36 @@ Status SegmentWriter::WriteAudio(const uint8_t* data, size_t size, int64_t media
   return Status::Ok();
 }
 
+Status SegmentWriter::WriteAudioPackets() {
+  Impl& im = *impl_;
+  for (const auto& p : im.flac_out) {
+    AVPacket* pkt = im.pkt;
+    av_packet_unref(pkt);
+    pkt->data = const_cast<uint8_t*>(p.data.data());
+    pkt->size = static_cast<int>(p.data.size());
+    pkt->stream_index = 1;
+    pkt->dts = pkt->pts = p.pts;
+    pkt->duration = p.duration;
+    pkt->time_base = AVRational{1, im.audio_rate};
+    pkt->flags |= AV_PKT_FLAG_KEY;
+    if (int rc = av_write_frame(im.fmt, pkt); rc < 0) {
+      if (im.write_errno) return Status::FromErrno(im.write_errno, "write", path_);
+      return Status::DataLoss(fmt::format("{}: muxer refused audio: {}", path_, AvError(rc)));
+    }
+    ++audio_frames_;
+  }
+  im.flac_out.clear();
+  return Status::Ok();
+}
+
 Result<ClosedFile> SegmentWriter::Close() {
   Impl& im = *impl_;
   if (im.fd < 0) return Status::FailedPrecondition(fmt::format("{}: already closed", path_));
+  if (im.flac) {
+    // The last, shorter FLAC block.
+    im.flac_out.clear();
+    if (im.flac->Finish(im.flac_out).ok()) (void)WriteAudioPackets();
+  }
   int rc = av_write_trailer(im.fmt);
   avio_flush(im.avio);
   if (im.write_errno) {

@@ -19,7 +19,8 @@ namespace vigil::ingest {
 enum class VideoCodec { kH264, kH265 };
 const char* VideoCodecName(VideoCodec codec);
 
-enum class AudioCodec { kAac, kPcma, kPcmu };
+// kFlac: how G.711 is stored (losslessly); a clip copies it as it is.
+enum class AudioCodec { kAac, kPcma, kPcmu, kFlac };
 const char* AudioCodecName(AudioCodec codec);
 
 struct AudioFormat {
@@ -42,7 +43,7 @@ struct StreamFormat {
   // From the SPS (see SpsInfo::reorder_depth): how far presentation order may run behind decode
   // order, which decode times are derived from.
   int reorder_depth = 0;
-  // The camera's audio, recorded beside the video when set (AAC only, as sent).
+  // The camera's audio, recorded beside the video when set: AAC as sent, G.711 as FLAC.
   std::optional<AudioFormat> audio;
 
   bool operator==(const StreamFormat&) const = default;
@@ -97,6 +98,7 @@ class SegmentWriter {
  private:
   struct Impl;
   explicit SegmentWriter(std::string path);
+  Status WriteAudioPackets();  // the FLAC packets a G.711 frame completed
   std::string path_;
   std::unique_ptr<Impl> impl_;
   int64_t frames_ = 0;

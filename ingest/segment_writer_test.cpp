@@ -11,6 +11,7 @@
 #include "ingest/segment_recovery.h"
 #include "tests/support/encoded_clip.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/video_packets.h"
 
 namespace vigil::ingest {
 namespace {
@@ -106,4 +107,40 @@ TEST_CASE("creating a segment where a file blocks the directory names the path")
 }
 
 }  // namespace
+}  // namespace vigil::ingest
+
+namespace vigil::ingest {
+TEST_CASE("G.711 audio beside the video is stored losslessly as FLAC") {
+  testing::TempDir dir;
+  auto clip = testing::EncodeClip(VideoCodec::kH264, 50, 25);
+  REQUIRE(clip.ok());
+  StreamFormat f = clip->format;
+  AudioFormat a;
+  a.codec = AudioCodec::kPcma;
+  a.sample_rate = 8000;
+  a.channels = 1;
+  f.audio = a;
+  auto w = SegmentWriter::Create(dir / "g711.mp4", f, 500'000'000);
+  REQUIRE_MESSAGE(w.ok(), w.status().ToString());
+  std::vector<uint8_t> samples(160);
+  for (size_t i = 0; i < samples.size(); ++i) samples[i] = static_cast<uint8_t>(i * 7);
+  int64_t audio_ns = 0;
+  for (const auto& au : clip->units) {
+    REQUIRE((*w)->Write(au.data.data(), au.data.size(), au.dts_ns, au.pts_ns, au.duration_ns, au.key).ok());
+    while (audio_ns <= au.dts_ns - clip->units[0].dts_ns) {
+      REQUIRE((*w)->WriteAudio(samples.data(), samples.size(), clip->units[0].dts_ns + audio_ns, 20'000'000).ok());
+      audio_ns += 20'000'000;
+    }
+  }
+  auto closed = (*w)->Close();
+  REQUIRE(closed.ok());
+  auto packets = testing::ReadVideoPackets(dir / "g711.mp4");
+  REQUIRE(packets.ok());
+  CHECK(packets->audio_codec == "flac");
+  CHECK(packets->packets.size() == 50);
+  // Every sample written is there: 20 ms packets up to the last video frame's time.
+  CAPTURE(packets->audio_pts_ns.size());
+  CHECK(packets->audio_duration_ns == audio_ns);
+  CHECK(testing::DecodeWarnings(dir / "g711.mp4") == "");
+}
 }  // namespace vigil::ingest

@@ -12,6 +12,7 @@
 
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/clock.h"
 #include "base/fs.h"
@@ -30,7 +31,9 @@ struct Shape {
   std::string ext;     // the file's extension
   std::string launch;  // the server's bin, reading {file}
   std::set<int> widths = {};  // when set: the picture widths the segments must have (a size change)
-  bool audio = false;         // the camera's audio is recorded (AAC, by vigil's client)
+  // The camera's audio is recorded (by vigil's client): "aac" (as sent: checked frame by frame) or
+  // "flac" (G.711, stored losslessly: checked by duration).
+  std::string audio = {};
 };
 
 const char* kH264Mp4 = "( filesrc location={file} ! qtdemux ! h264parse ! rtph264pay name=pay0 pt=96 )";
@@ -84,6 +87,8 @@ struct Recording {
 struct Recorded {
   std::set<int> widths;
   int64_t audio_frames = 0;
+  int64_t audio_duration_ns = 0;
+  std::set<std::string> audio_codecs;
   // Per segment: its first audio frame's time minus its first (key) frame's presentation time.
   std::vector<int64_t> audio_sync_ns;
   std::vector<VideoPacket> packets;
@@ -108,6 +113,8 @@ Recorded ReadRecording(const std::string& data) {
     CHECK_MESSAGE(static_cast<int64_t>(p->packets.size()) == seg.frames, path);
     r.widths.insert(p->width);
     r.audio_frames += static_cast<int64_t>(p->audio_pts_ns.size());
+    r.audio_duration_ns += p->audio_duration_ns;
+    if (!p->audio_codec.empty()) r.audio_codecs.insert(p->audio_codec);
     if (!p->audio_pts_ns.empty() && !p->packets.empty()) {
       r.audio_sync_ns.push_back(p->audio_pts_ns.front() - p->packets.front().pts_ns);
     }
@@ -163,7 +170,21 @@ void CheckRecording(const Recording& rec, const VideoPackets& source, const Shap
   // Every file is longer than a segment and a GOP: segments were cut (on key frames).
   CHECK(got.files.size() >= 2);
   if (!widths.empty()) CHECK(got.widths == widths);
-  if (shape.audio && rec.client == "vigil") {
+  if (shape.audio == "flac" && rec.client == "vigil") {
+    // G.711 kept losslessly as FLAC: all of it (the file's length, within the first packets that
+    // precede the first video frame), in every segment.
+    const std::string vlog = ReadFile(rec.log);
+    const auto at = vlog.find("; audio: ");
+    MESSAGE(fmt::format("{}: {:.3f} s of {} audio recorded, {:.3f} s served (vigild{})", rec.client,
+                        static_cast<double>(got.audio_duration_ns) / 1e9, fmt::join(got.audio_codecs, ","),
+                        static_cast<double>(source.audio_duration_ns) / 1e9,
+                        at == std::string::npos ? std::string(": no audio") : vlog.substr(at, vlog.find('\n', at) - at)));
+    CHECK(got.audio_codecs == std::set<std::string>{"flac"});
+    CHECK(std::llabs(got.audio_duration_ns - source.audio_duration_ns) <= 200 * kNsPerMs);
+    CHECK(got.audio_sync_ns.size() == got.segment_starts.size());
+    for (int64_t s : got.audio_sync_ns) CHECK(std::llabs(s) <= 200 * kNsPerMs);
+  }
+  if (shape.audio == "aac" && rec.client == "vigil") {
     // Every audio frame of the file, in the segments beside the video, in sync: each segment's first
     // audio frame lies where the source's audio at that time lies, within one AAC frame (64 ms).
     const std::string vlog = ReadFile(rec.log);
@@ -348,15 +369,16 @@ TEST_CASE("shape h264-aac-audio") {
                "mp4",
                "( filesrc location={file} ! qtdemux name=d d.video_0 ! queue ! h264parse ! rtph264pay name=pay0 pt=96 "
                "d.audio_0 ! queue ! aacparse ! rtpmp4gpay name=pay1 pt=97 )",
-               {}, /*audio=*/true});
+               {}, /*audio=*/"aac"});
 }
 TEST_CASE("shape h264-alaw-audio") {
   RecordShape({"h264-alaw-audio",
                Ffmpeg(TestSrc() + " -f lavfi -i sine=frequency=440:sample_rate=8000",
-                      "-c:v libx264 -preset veryfast -bf 2 -g 50 -c:a pcm_alaw -ar 8000 -ac 1"),
+                      "-c:v libx264 -preset veryfast -bf 0 -g 50 -c:a pcm_alaw -ar 8000 -ac 1"),
                "mkv",
                "( filesrc location={file} ! matroskademux name=d d.video_0 ! queue ! h264parse ! "
-               "rtph264pay name=pay0 pt=96 d.audio_0 ! queue ! rtppcmapay name=pay1 pt=8 )"});
+               "rtph264pay name=pay0 pt=96 d.audio_0 ! queue ! rtppcmapay name=pay1 pt=8 )",
+               {}, /*audio=*/"flac"});
 }
 
 TEST_CASE("shape h264-size-change") {

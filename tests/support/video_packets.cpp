@@ -57,7 +57,10 @@ Result<VideoPackets> ReadVideoPackets(const std::string& path) {
   for (unsigned i = 0; i < fmt->nb_streams; ++i) {
     if (fmt->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_AUDIO) {
       ++out.audio_streams;
-      if (audio < 0) audio = static_cast<int>(i);
+      if (audio < 0) {
+        audio = static_cast<int>(i);
+        out.audio_codec = avcodec_get_name(fmt->streams[i]->codecpar->codec_id);
+      }
     }
   }
   const bool h265 = vs->codecpar->codec_id == AV_CODEC_ID_HEVC;
@@ -73,10 +76,15 @@ Result<VideoPackets> ReadVideoPackets(const std::string& path) {
       out.packets.push_back(std::move(v));
     } else if (pkt->stream_index == audio) {
       out.audio_pts_ns.push_back(ToNs(pkt->pts, st->time_base));
+      out.audio_duration_ns += ToNs(pkt->duration, st->time_base);
     }
     av_packet_unref(pkt);
   }
   av_packet_free(&pkt);
+  if (audio >= 0 && out.audio_duration_ns == 0 && fmt->streams[audio]->duration != AV_NOPTS_VALUE) {
+    // Fragmented MP4 gives the track's length, not each packet's.
+    out.audio_duration_ns = ToNs(fmt->streams[audio]->duration, fmt->streams[audio]->time_base);
+  }
   return out;
 }
 

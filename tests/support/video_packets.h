@@ -25,6 +25,8 @@ struct VideoPackets {
   std::vector<VideoPacket> packets;  // decode order
   int audio_streams = 0;
   std::vector<int64_t> audio_pts_ns;  // of the first audio stream's packets
+  int64_t audio_duration_ns = 0;      // their durations added up
+  std::string audio_codec;
 };
 
 // Reads a file's first video stream (and counts its audio). Errors name the path.
