@@ -124,12 +124,18 @@ Status CameraRecorder::StartPipeline() {
   pipeline_.reset(gst_pipeline_new(camera_.id.c_str()));
   g_object_ref_sink(pipeline_.get());
   GstElement* src =
-      MakeRtspSource(camera_.main_url, options_, G_CALLBACK(&CameraRecorder::OnPadAdded), this);
+      MakeRtspSource(camera_.main_url, options_, G_CALLBACK(&CameraRecorder::OnPadAdded), this,
+                     G_CALLBACK(&CameraRecorder::OnSelectStream));
   if (!src) return Status::FailedPrecondition("GStreamer element rtspsrc missing (tools/setup)");
   gst_bin_add(GST_BIN(pipeline_.get()), src);
 
   last_caps_.reset();
   linked_video_ = false;
+  linked_audio_ = false;
+  {
+    std::lock_guard lock(audio_mu_);
+    audio_format_.reset();
+  }
   if (gst_element_set_state(pipeline_.get(), GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE) {
     // The bus holds the reason; Tick() reports it.
     log_->debug("camera {}: pipeline refused to start", camera_.id);
@@ -173,6 +179,10 @@ void CameraRecorder::OnPadAdded(GstElement*, GstPad* pad, gpointer self_ptr) {
   const char* media = gst_structure_get_string(s, "media");
   const char* enc = gst_structure_get_string(s, "encoding-name");
   GstBin* bin = GST_BIN(self->pipeline_.get());
+  if (media && std::strcmp(media, "audio") == 0 && !self->linked_audio_) {
+    self->LinkAudio(pad, s);
+    return;
+  }
   if (!media || std::strcmp(media, "video") != 0 || self->linked_video_) {
     SinkAway(bin, pad);
     return;
@@ -188,7 +198,8 @@ void CameraRecorder::OnPadAdded(GstElement*, GstPad* pad, gpointer self_ptr) {
   if (self->options_.tcp && !std::getenv("VIGIL_JITTERBUFFER")) {
     int rate = 0;
     gst_structure_get_int(s, "clock-rate", &rate);
-    self->stamper_.Reset(rate);
+    guint base = 0;
+    self->stamper_.Reset(rate, gst_structure_get_uint(s, "clock-base", &base) ? int64_t{base} : -1);
     gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, &RtpStamper::Probe, &self->stamper_, nullptr);
   }
   GstElement* depay = Make(depay_name);
@@ -206,6 +217,115 @@ void CameraRecorder::OnPadAdded(GstElement*, GstPad* pad, gpointer self_ptr) {
   for (GstElement* e : {sink, filter, parse, depay}) gst_element_sync_state_with_parent(e);
   GstPtr<GstPad> sinkpad(gst_element_get_static_pad(depay, "sink"));
   gst_pad_link(pad, sinkpad.get());
+}
+
+namespace {
+
+// The audio format of an RTP stream's caps (rtspsrc's, from the SDP).
+Result<AudioFormat> AudioFormatOfCaps(const GstStructure* s) {
+  const char* enc = gst_structure_get_string(s, "encoding-name");
+  int pt = -1, rate = 0;
+  gst_structure_get_int(s, "payload", &pt);
+  gst_structure_get_int(s, "clock-rate", &rate);
+  const char* params = gst_structure_get_string(s, "encoding-params");
+  std::map<std::string, std::string> fmtp;
+  for (const char* key : {"mode", "config", "sizelength", "indexlength", "indexdeltalength"}) {
+    if (const char* v = gst_structure_get_string(s, key)) fmtp[key] = v;
+  }
+  return AudioFormatOf(enc ? enc : "", pt, rate, params ? std::atoi(params) : 0, fmtp);
+}
+
+}  // namespace
+
+gboolean CameraRecorder::OnSelectStream(GstElement*, guint, GstCaps* caps, gpointer self_ptr) {
+  // Video, and the first audio stream vigil stores: known here, at SETUP, before any frame, so that
+  // the first segment already has its audio track.
+  auto* self = static_cast<CameraRecorder*>(self_ptr);
+  const GstStructure* s = gst_caps_get_structure(caps, 0);
+  const char* media = gst_structure_get_string(s, "media");
+  if (media && std::strcmp(media, "video") == 0) return TRUE;
+  if (!media || std::strcmp(media, "audio") != 0) return FALSE;
+  auto format = AudioFormatOfCaps(s);
+  std::lock_guard lock(self->audio_mu_);
+  if (!format.ok() || self->audio_format_) return FALSE;
+  self->audio_format_ = *format;
+  return TRUE;
+}
+
+void CameraRecorder::LinkAudio(GstPad* pad, const GstStructure* s) {
+  GstBin* bin = GST_BIN(pipeline_.get());
+  int rate = 0;
+  gst_structure_get_int(s, "clock-rate", &rate);
+  std::optional<AudioFormat> format;
+  {
+    std::lock_guard lock(audio_mu_);
+    format = audio_format_;
+  }
+  if (!format) {
+    SinkAway(bin, pad);
+    return;
+  }
+  linked_audio_ = true;
+  if (options_.tcp && !std::getenv("VIGIL_JITTERBUFFER")) {
+    guint base = 0;
+    audio_stamper_.Reset(rate, gst_structure_get_uint(s, "clock-base", &base) ? int64_t{base} : -1);
+    gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, &RtpStamper::Probe, &audio_stamper_, nullptr);
+  }
+  std::vector<GstElement*> chain;
+  if (format->codec == AudioCodec::kAac) {
+    chain = {Make("rtpmp4gdepay"), Make("aacparse"), Make("capsfilter")};
+    GstPtr<GstCaps> raw(gst_caps_from_string("audio/mpeg,stream-format=raw"));
+    g_object_set(chain[2], "caps", raw.get(), nullptr);
+  } else {
+    chain = {Make(format->codec == AudioCodec::kPcma ? "rtppcmadepay" : "rtppcmudepay")};
+  }
+  GstElement* sink = Make("appsink");
+  g_object_set(sink, "sync", FALSE, "async", FALSE, "enable-last-sample", FALSE, nullptr);
+  GstAppSinkCallbacks cbs{};
+  cbs.new_sample = &CameraRecorder::OnAudioSample;
+  gst_app_sink_set_callbacks(GST_APP_SINK(sink), &cbs, this, nullptr);
+  chain.push_back(sink);
+  for (GstElement* e : chain) {
+    if (!e) {
+      PostUnsupportedCodec(pipeline_.get(), "audio (GStreamer element missing)");
+      return;
+    }
+    gst_bin_add(bin, e);
+  }
+  for (size_t i = 0; i + 1 < chain.size(); ++i) gst_element_link(chain[i], chain[i + 1]);
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) gst_element_sync_state_with_parent(*it);
+  GstPtr<GstPad> sinkpad(gst_element_get_static_pad(chain.front(), "sink"));
+  gst_pad_link(pad, sinkpad.get());
+}
+
+GstFlowReturn CameraRecorder::OnAudioSample(GstAppSink* sink, gpointer self_ptr) {
+  auto* self = static_cast<CameraRecorder*>(self_ptr);
+  GstPtr<GstSample> sample(gst_app_sink_pull_sample(sink));
+  if (!sample) return GST_FLOW_EOS;
+  GstBuffer* buf = gst_sample_get_buffer(sample.get());
+  if (!buf || !GST_BUFFER_PTS_IS_VALID(buf)) return GST_FLOW_OK;
+  int rate = 8000, channels = 1;
+  bool aac = true;
+  {
+    std::lock_guard lock(self->audio_mu_);
+    if (!self->audio_format_) return GST_FLOW_OK;
+    rate = self->audio_format_->sample_rate;
+    channels = self->audio_format_->channels;
+    aac = self->audio_format_->codec == AudioCodec::kAac;
+  }
+  Frame f;
+  f.audio = true;
+  f.pts_ns = f.dts_ns = static_cast<int64_t>(GST_BUFFER_PTS(buf));
+  const size_t size = gst_buffer_get_size(buf);
+  const int64_t samples = aac ? 1024 : static_cast<int64_t>(size) / std::max(channels, 1);
+  f.duration_ns = samples * kNsPerSec / std::max(rate, 1);
+  f.arrival_wall_ns = self->clock_.WallNs();
+  f.data.resize(size);
+  gst_buffer_extract(buf, 0, f.data.data(), size);
+  WriterItem item;
+  item.frame = std::move(f);
+  self->Enqueue(std::move(item), size);
+  return GST_FLOW_OK;
 }
 
 GstFlowReturn CameraRecorder::OnSample(GstAppSink* sink, gpointer self_ptr) {
@@ -228,6 +348,10 @@ GstFlowReturn CameraRecorder::OnSample(GstAppSink* sink, gpointer self_ptr) {
       GstBuffer* cdb = gst_value_get_buffer(cd);
       fmt->codec_data.resize(gst_buffer_get_size(cdb));
       gst_buffer_extract(cdb, 0, fmt->codec_data.data(), fmt->codec_data.size());
+      {
+        std::lock_guard lock(self->audio_mu_);
+        fmt->audio = self->audio_format_;
+      }
       auto depth = ReorderDepthOfRecord(fmt->codec, fmt->codec_data);
       // Unreadable: the deepest any level allows (decode times only later than need be).
       fmt->reorder_depth = depth.ok() ? *depth : 16;

@@ -90,7 +90,11 @@ void CameraWriter::OnAudio(Frame& f) {
 }
 
 void CameraWriter::WriteAudio(const Frame& f) {
-  if (!format_ || !format_->audio) return;
+  if (!format_ || !format_->audio) {
+    // The segment was opened before the camera's audio was known: counted, never silent.
+    health_([](CameraHealth& h) { ++h.audio_dropped; });
+    return;
+  }
   Status st = segment_->WriteAudio(f.data.data(), f.data.size(), f.pts_ns, f.duration_ns);
   // Audio from before the segment's first video frame, or overlapping the last frame written.
   health_([&](CameraHealth& h) { ++(st.ok() ? h.audio_frames : h.audio_dropped); });

@@ -85,7 +85,9 @@ GstPadProbeReturn RtpStamper::Probe(GstPad*, GstPadProbeInfo* info, gpointer sta
   gst_rtp_buffer_unmap(&rtp);
   if (self->ext_ < 0) {
     self->ext_ = ts;
-    self->first_ = ts;
+    self->first_ = self->clock_base_ < 0
+                       ? int64_t{ts}
+                       : int64_t{ts} - static_cast<int32_t>(ts - static_cast<uint32_t>(self->clock_base_));
   } else {
     // Unwrap: the nearest 64-bit value to the last one with these low 32 bits.
     int64_t delta = static_cast<int32_t>(ts - static_cast<uint32_t>(self->ext_));

@@ -20,7 +20,7 @@ void OnNewManager(GstElement*, GstElement* manager, gpointer) {
 }
 
 gboolean OnSelectStream(GstElement*, guint, GstCaps* caps, gpointer) {
-  // Only video is used; skipping audio in SETUP saves a stream's worth of work per camera.
+  // Only video; skipping the other streams in SETUP saves their work.
   const GstStructure* s = gst_caps_get_structure(caps, 0);
   const char* media = gst_structure_get_string(s, "media");
   return media && std::strcmp(media, "video") == 0;
@@ -37,7 +37,7 @@ const RtpVideoElements* RtpVideoElementsFor(const char* enc, bool decoding) {
 }
 
 GstElement* MakeRtspSource(const std::string& url, const RecordingOptions& options, GCallback pad_added,
-                           gpointer owner) {
+                           gpointer owner, GCallback select_stream) {
   GstElement* src = gst_element_factory_make("rtspsrc", nullptr);
   if (!src) return nullptr;
   g_object_set(src, "location", url.c_str(), "latency", static_cast<guint>(options.latency_ms), nullptr);
@@ -52,7 +52,11 @@ GstElement* MakeRtspSource(const std::string& url, const RecordingOptions& optio
   g_object_set(src, "tcp-timeout", timeout_us, "timeout", timeout_us, "teardown-timeout",
                static_cast<guint64>(100 * GST_MSECOND), nullptr);
   g_signal_connect(src, "pad-added", pad_added, owner);
-  g_signal_connect(src, "select-stream", G_CALLBACK(&OnSelectStream), nullptr);
+  if (select_stream) {
+    g_signal_connect(src, "select-stream", select_stream, owner);
+  } else {
+    g_signal_connect(src, "select-stream", G_CALLBACK(&OnSelectStream), nullptr);
+  }
   if (options.tcp && !std::getenv("VIGIL_JITTERBUFFER")) {
     // Over TCP, RTP packets arrive in order, without loss or duplicates: rtpbin's jitterbuffer has
     // nothing to do but costs a thread hand-off per packet (~30 % of the recording CPU). It is

@@ -17,6 +17,7 @@
 #include <gst/app/gstappsink.h>
 
 #include "base/gst_ptr.h"
+#include "ingest/audio_depay.h"
 #include "ingest/backoff.h"
 #include "ingest/internal/camera_writer.h"
 #include "ingest/internal/decode_times.h"
@@ -81,6 +82,9 @@ class CameraRecorder {
   std::unique_ptr<AnalysisFeed> plate_feed_;  // cameras with plates_fps > 0
   std::vector<AnalysisFeed*> shared_feeds_;  // of those, the ones fed by the recording connection
   static GstFlowReturn OnSample(GstAppSink* sink, gpointer self);
+  static GstFlowReturn OnAudioSample(GstAppSink* sink, gpointer self);
+  void LinkAudio(GstPad* pad, const GstStructure* caps);  // rtspsrc's pad-added
+  static gboolean OnSelectStream(GstElement* src, guint num, GstCaps* caps, gpointer self);
 
   const CameraConfig camera_;
   const RecordingOptions options_;
@@ -112,6 +116,10 @@ class CameraRecorder {
   DepayCounts depay_seen_;  // this connection's, as last counted in health
   bool overflowing_ = false;
   std::atomic<bool> linked_video_{false};
+  std::atomic<bool> linked_audio_{false};
+  RtpStamper audio_stamper_;  // the audio stream's streaming thread only
+  std::mutex audio_mu_;       // guards audio_format_ (set at pad-added, read by the streaming threads)
+  std::optional<AudioFormat> audio_format_;
 
   // Writer queue.
   std::mutex mu_;  // guards the members below

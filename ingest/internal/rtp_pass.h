@@ -17,8 +17,11 @@ GstElement* MakeRtpPass();
 // Reset() before a new connection. Streaming thread only.
 class RtpStamper {
  public:
-  void Reset(int clock_rate) {
+  // `clock_base`: the stream's RTP time at the start of PLAY (rtspsrc's "clock-base" from RTP-Info),
+  // so that the streams of one camera share an origin (audio with video); -1: the first packet's.
+  void Reset(int clock_rate, int64_t clock_base = -1) {
     ext_ = -1;
+    clock_base_ = clock_base;
     if (clock_rate > 0) clock_rate_ = clock_rate;
   }
   // gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER, &RtpStamper::Probe, stamper, nullptr).
@@ -27,6 +30,7 @@ class RtpStamper {
  private:
   int64_t ext_ = -1;
   int64_t first_ = 0;
+  int64_t clock_base_ = -1;
   int clock_rate_ = 90000;
 };
 

@@ -31,8 +31,9 @@ const RtpVideoElements* RtpVideoElementsFor(const char* encoding, bool decoding)
 // jitterbuffer is replaced by a pass-through (ingest/internal/rtp_pass.h); only video streams are
 // set up. `pad_added(rtspsrc, pad, owner)` links what comes. Returns a floating element to add to a
 // bin, or nullptr when GStreamer's RTSP plugin is missing.
+// `select_stream(rtspsrc, index, caps, owner)`: which streams to set up; by default video only.
 GstElement* MakeRtspSource(const std::string& url, const RecordingOptions& options, GCallback pad_added,
-                           gpointer owner);
+                           gpointer owner, GCallback select_stream = nullptr);
 
 // Links `pad` to a fakesink added to `bin`: a stream nobody reads.
 void SinkAway(GstBin* bin, GstPad* pad);
