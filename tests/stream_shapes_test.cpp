@@ -5,6 +5,7 @@
 // segment starts on a key frame and decodes without a warning, every frame's presentation time
 // matches the source's within 1 ms, and vigild counts nothing dropped.
 
+#include <algorithm>
 #include <chrono>
 #include <set>
 #include <cstdio>
@@ -76,6 +77,7 @@ int64_t FramesReceived(const std::string& endpoint) {
 }
 
 struct Recording {
+  std::string source;  // the file the server serves
   std::string client;
   std::string data;
   std::string log;
@@ -180,6 +182,20 @@ void CheckRecording(const Recording& rec, const VideoPackets& source, const Shap
                         static_cast<double>(source.audio_duration_ns) / 1e9,
                         at == std::string::npos ? std::string(": no audio") : vlog.substr(at, vlog.find('\n', at) - at)));
     CHECK(got.audio_codecs == std::set<std::string>{"flac"});
+    // Lossless: each segment's samples, decoded, are the camera's G.711 samples expanded, exactly.
+    auto served = DecodeAudio(rec.source);
+    REQUIRE_MESSAGE(served.ok(), served.status().ToString());
+    for (const std::string& file : got.files) {
+      auto kept = DecodeAudio(file);
+      REQUIRE_MESSAGE(kept.ok(), kept.status().ToString());
+      REQUIRE(kept->size() > 64);
+      const auto at = std::search(served->begin(), served->end(), kept->begin(), kept->begin() + 64);
+      REQUIRE_MESSAGE(at != served->end(), file);
+      const size_t from = static_cast<size_t>(at - served->begin());
+      const size_t n = std::min(kept->size(), served->size() - from);
+      CHECK_MESSAGE(std::equal(kept->begin(), kept->begin() + static_cast<ptrdiff_t>(n), at), file);
+      CHECK(n + 1024 >= kept->size());  // all of it (the tail after the file's end is silence at most)
+    }
     CHECK(std::llabs(got.audio_duration_ns - source.audio_duration_ns) <= 200 * kNsPerMs);
     CHECK(got.audio_sync_ns.size() == got.segment_starts.size());
     for (int64_t s : got.audio_sync_ns) CHECK(std::llabs(s) <= 200 * kNsPerMs);
@@ -265,6 +281,7 @@ void RecordShape(const Shape& shape, std::vector<std::string> clients = {"vigil"
   std::vector<Recording> recs;
   for (const std::string& client : clients) {
     Recording r;
+    r.source = file;
     r.client = client;
     r.data = dir / ("data-" + client);
     r.log = dir / ("vigild-" + client + ".log");
@@ -393,6 +410,16 @@ TEST_CASE("shape h264-size-change") {
                "( filesrc location={file} ! matroskademux ! h264parse ! rtph264pay config-interval=-1 name=pay0 "
                "pt=96 )",
                {1280, 640}});
+}
+
+TEST_CASE("shape h264-ulaw-audio") {
+  RecordShape({"h264-ulaw-audio",
+               Ffmpeg(TestSrc() + " -f lavfi -i sine=frequency=300:sample_rate=8000",
+                      "-c:v libx264 -preset veryfast -bf 0 -g 50 -c:a pcm_mulaw -ar 8000 -ac 1"),
+               "mkv",
+               "( filesrc location={file} ! matroskademux name=d d.video_0 ! queue ! h264parse ! "
+               "rtph264pay name=pay0 pt=96 d.audio_0 ! queue ! rtppcmupay name=pay1 pt=0 )",
+               {}, /*audio=*/"flac"});
 }
 
 // H.265.

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 extern "C" {
+#include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 }
 
@@ -85,6 +86,52 @@ Result<VideoPackets> ReadVideoPackets(const std::string& path) {
     // Fragmented MP4 gives the track's length, not each packet's.
     out.audio_duration_ns = ToNs(fmt->streams[audio]->duration, fmt->streams[audio]->time_base);
   }
+  return out;
+}
+
+Result<std::vector<int16_t>> DecodeAudio(const std::string& path) {
+  AVFormatContext* raw = nullptr;
+  if (avformat_open_input(&raw, path.c_str(), nullptr, nullptr) < 0) {
+    return Status::NotFound(fmt::format("{}: cannot open", path));
+  }
+  std::unique_ptr<AVFormatContext, void (*)(AVFormatContext*)> fmt(raw, [](AVFormatContext* c) {
+    avformat_close_input(&c);
+  });
+  if (avformat_find_stream_info(fmt.get(), nullptr) < 0) return Status::DataLoss(fmt::format("{}: no info", path));
+  const int audio = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_AUDIO, -1, -1, nullptr, 0);
+  if (audio < 0) return Status::NotFound(fmt::format("{}: no audio", path));
+  const AVCodecParameters* par = fmt->streams[audio]->codecpar;
+  const AVCodec* dec = avcodec_find_decoder(par->codec_id);
+  if (!dec) return Status::NotFound(fmt::format("{}: no decoder for {}", path, avcodec_get_name(par->codec_id)));
+  std::unique_ptr<AVCodecContext, void (*)(AVCodecContext*)> ctx(avcodec_alloc_context3(dec), [](AVCodecContext* c) {
+    avcodec_free_context(&c);
+  });
+  avcodec_parameters_to_context(ctx.get(), par);
+  if (avcodec_open2(ctx.get(), dec, nullptr) < 0) return Status::Internal(fmt::format("{}: decoder refused", path));
+  std::vector<int16_t> out;
+  AVPacket* pkt = av_packet_alloc();
+  AVFrame* frame = av_frame_alloc();
+  auto drain = [&] {
+    while (avcodec_receive_frame(ctx.get(), frame) == 0) {
+      if (frame->format == AV_SAMPLE_FMT_S16) {
+        const auto* s = reinterpret_cast<const int16_t*>(frame->data[0]);
+        const int ch = frame->ch_layout.nb_channels > 0 ? frame->ch_layout.nb_channels : 1;
+        for (int i = 0; i < frame->nb_samples; ++i) out.push_back(s[i * ch]);
+      } else if (frame->format == AV_SAMPLE_FMT_S16P) {
+        const auto* s = reinterpret_cast<const int16_t*>(frame->data[0]);
+        out.insert(out.end(), s, s + frame->nb_samples);
+      }
+      av_frame_unref(frame);
+    }
+  };
+  while (av_read_frame(fmt.get(), pkt) >= 0) {
+    if (pkt->stream_index == audio && avcodec_send_packet(ctx.get(), pkt) == 0) drain();
+    av_packet_unref(pkt);
+  }
+  avcodec_send_packet(ctx.get(), nullptr);
+  drain();
+  av_packet_free(&pkt);
+  av_frame_free(&frame);
   return out;
 }
 

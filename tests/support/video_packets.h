@@ -32,6 +32,9 @@ struct VideoPackets {
 // Reads a file's first video stream (and counts its audio). Errors name the path.
 Result<VideoPackets> ReadVideoPackets(const std::string& path);
 
+// The first audio stream decoded to 16-bit samples (first channel), by libavcodec. Errors name the path.
+Result<std::vector<int16_t>> DecodeAudio(const std::string& path);
+
 // What `ffmpeg -v warning -i PATH -f null -` prints: "" for a file that decodes cleanly.
 std::string DecodeWarnings(const std::string& path);
 
