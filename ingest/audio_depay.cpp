@@ -1,4 +1,5 @@
 #include "ingest/audio_depay.h"
+#include "ingest/rtp_depay.h"
 
 #include <algorithm>
 #include <cctype>
@@ -99,23 +100,12 @@ int64_t AudioDepacketizer::Ns(int64_t ticks) const {
 }
 
 Status AudioDepacketizer::Push(const uint8_t* pkt, size_t size, std::vector<AudioFrame>& out) {
-  if (size < 12 || (pkt[0] >> 6) != 2) return Status::InvalidArgument("not an RTP version 2 packet");
-  size_t head = 12 + 4 * static_cast<size_t>(pkt[0] & 0x0f);
-  if ((pkt[0] & 0x10) != 0) {
-    if (size < head + 4) return Status::InvalidArgument("RTP header extension beyond the packet");
-    head += 4 + 4 * (static_cast<size_t>(pkt[head + 2]) << 8 | pkt[head + 3]);
-  }
-  size_t end = size;
-  if ((pkt[0] & 0x20) != 0) {
-    const size_t pad = pkt[size - 1];
-    if (pad == 0 || head + pad > size) return Status::InvalidArgument("RTP padding beyond the packet");
-    end -= pad;
-  }
-  if (head > end) return Status::InvalidArgument("RTP header beyond the packet");
-  const bool marker = (pkt[1] & 0x80) != 0;
-  const uint16_t seq = static_cast<uint16_t>(pkt[2] << 8 | pkt[3]);
-  const uint32_t ts = static_cast<uint32_t>(pkt[4]) << 24 | static_cast<uint32_t>(pkt[5]) << 16 |
-                      static_cast<uint32_t>(pkt[6]) << 8 | pkt[7];
+  VIGIL_ASSIGN_OR_RETURN(RtpHeader h, ParseRtpHeader(pkt, size));
+  const bool marker = h.marker;
+  const uint16_t seq = h.seq;
+  const uint32_t ts = h.ts;
+  const size_t head = h.payload_at;
+  const size_t end = h.payload_end;
   if (have_seq_ && seq != next_seq_) {
     lost_packets_ += static_cast<uint16_t>(seq - next_seq_);
     if (!fragment_.empty() || fragment_size_) fragment_broken_ = true;

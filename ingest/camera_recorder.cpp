@@ -422,6 +422,7 @@ void CameraRecorder::OnUnits(std::vector<AccessUnit>& units, int64_t wall_ns, co
       h.dropped.packet_loss += counts.broken_units - before.broken_units;
       h.dropped.before_key += counts.before_key - before.before_key;
       h.audio_dropped += counts.audio_before_video - before.audio_before_video;
+      h.audio_dropped += counts.audio_broken - before.audio_broken;
       h.frames_received += (counts.broken_units - before.broken_units) + (counts.before_key - before.before_key);
     });
   }

@@ -195,7 +195,7 @@ Status RtpDepacketizer::Finish(std::vector<AccessUnit>& out) {
   return Status::Ok();
 }
 
-Status RtpDepacketizer::Push(const uint8_t* pkt, size_t size, std::vector<AccessUnit>& out) {
+Result<RtpHeader> ParseRtpHeader(const uint8_t* pkt, size_t size) {
   if (size < 12 || (pkt[0] >> 6) != 2) return Status::InvalidArgument("not an RTP version 2 packet");
   size_t head = 12 + 4 * static_cast<size_t>(pkt[0] & 0x0f);
   if ((pkt[0] & 0x10) != 0) {  // header extension
@@ -210,10 +210,23 @@ Status RtpDepacketizer::Push(const uint8_t* pkt, size_t size, std::vector<Access
     end -= pad;
   }
   if (head > end) return Status::InvalidArgument("RTP header beyond the packet");
-  const bool marker = (pkt[1] & 0x80) != 0;
-  const uint16_t seq = U16(pkt + 2);
-  const uint32_t ts = static_cast<uint32_t>(pkt[4]) << 24 | static_cast<uint32_t>(pkt[5]) << 16 |
-                      static_cast<uint32_t>(pkt[6]) << 8 | pkt[7];
+  RtpHeader h;
+  h.marker = (pkt[1] & 0x80) != 0;
+  h.seq = U16(pkt + 2);
+  h.ts = static_cast<uint32_t>(pkt[4]) << 24 | static_cast<uint32_t>(pkt[5]) << 16 |
+         static_cast<uint32_t>(pkt[6]) << 8 | pkt[7];
+  h.payload_at = head;
+  h.payload_end = end;
+  return h;
+}
+
+Status RtpDepacketizer::Push(const uint8_t* pkt, size_t size, std::vector<AccessUnit>& out) {
+  VIGIL_ASSIGN_OR_RETURN(RtpHeader h, ParseRtpHeader(pkt, size));
+  const bool marker = h.marker;
+  const uint16_t seq = h.seq;
+  const uint32_t ts = h.ts;
+  const size_t head = h.payload_at;
+  const size_t end = h.payload_end;
   bool loss = false;
   if (have_seq_ && seq != next_seq_) {
     counts_.lost_packets += static_cast<uint16_t>(seq - next_seq_);

@@ -31,6 +31,7 @@ struct DepayCounts {
   int64_t broken_units = 0;  // access units dropped because a packet of theirs was lost
   int64_t before_key = 0;    // access units before parameter sets and a key frame were known
   int64_t audio_before_video = 0;  // audio frames before the first video packet: on no timeline
+  int64_t audio_broken = 0;        // audio packets lost in transit or unparseable, AAC frames they broke
   bool operator==(const DepayCounts&) const = default;
 };
 
@@ -43,6 +44,17 @@ struct AccessUnit {
   int64_t duration_ns = 0;
   std::shared_ptr<const StreamFormat> format;
 };
+
+// The fixed header fields of one RTP packet (RFC 3550) and where its payload lies, CSRCs, header
+// extension and padding accounted for. Errors: not version 2, a header or padding beyond the packet.
+struct RtpHeader {
+  bool marker = false;
+  uint16_t seq = 0;
+  uint32_t ts = 0;
+  size_t payload_at = 0;
+  size_t payload_end = 0;
+};
+Result<RtpHeader> ParseRtpHeader(const uint8_t* packet, size_t size);
 
 class RtpDepacketizer {
  public:

@@ -430,7 +430,11 @@ Status RtspSession::Parse(std::string_view buf, int64_t now_mono_ns, std::vector
         VIGIL_RETURN_IF_ERROR(depay_->Push(p + 4, len, out).WithContext("RTP"));
       } else if (audio_depay_ && p[1] == audio_channel_ && (state_ == State::kPlaying || state_ == State::kPlay)) {
         // Audio that cannot be parsed is dropped, never the connection (the video goes on).
-        if (audio_depay_->Push(p + 4, len, audio_frames_).ok()) AudioUnits(out);
+        if (audio_depay_->Push(p + 4, len, audio_frames_).ok()) {
+          AudioUnits(out);
+        } else {
+          ++audio_unparsed_;
+        }
         audio_frames_.clear();
       }
       continue;

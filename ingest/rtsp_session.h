@@ -86,6 +86,8 @@ class RtspSession {
   DepayCounts depay_counts() const {
     DepayCounts c = depay_ ? depay_->counts() : DepayCounts{};
     c.audio_before_video = audio_before_video_;
+    c.audio_broken =
+        audio_unparsed_ + (audio_depay_ ? audio_depay_->broken_frames() + audio_depay_->lost_packets() : 0);
     return c;
   }
 
@@ -134,6 +136,7 @@ class RtspSession {
   // RTP-Info of PLAY's answer: each stream's RTP time at the same instant (stream sync).
   std::optional<uint32_t> video_rtptime_, audio_rtptime_;
   int64_t audio_before_video_ = 0;
+  int64_t audio_unparsed_ = 0;  // audio packets the depacketizer refused (the video goes on)
   // Converts audio frames to access units on the video's clock.
   void AudioUnits(std::vector<AccessUnit>& out);
   std::vector<std::string> public_methods_;
