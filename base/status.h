@@ -25,6 +25,8 @@ enum class StatusCode {
   kResourceExhausted,   // disk full, queue full, quota reached
   kIOError,             // the operating system refused a read or write
   kInternal,            // a bug or an unexpected library failure
+  kUnauthenticated,     // no valid key: the caller is not known to the server
+  kPermissionDenied,    // the caller is known, and their role does not allow this
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -50,6 +52,10 @@ class [[nodiscard]] Status {
   }
   static Status IOError(std::string m) { return {StatusCode::kIOError, std::move(m)}; }
   static Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+  static Status Unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
+  static Status PermissionDenied(std::string m) {
+    return {StatusCode::kPermissionDenied, std::move(m)};
+  }
   // An IOError (or ResourceExhausted for ENOSPC/EDQUOT) naming the operation, the path and errno's text.
   static Status FromErrno(int err, std::string_view what, std::string_view path);
 

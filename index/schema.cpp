@@ -211,7 +211,14 @@ constexpr std::string_view kV5 = R"sql(
 ALTER TABLE segments ADD COLUMN frames_lost INTEGER NOT NULL DEFAULT 0;
 )sql";
 
-constexpr std::array<std::string_view, 5> kMigrations = {kV1, kV2, kV3, kV4, kV5};
+// v6: the audit trail is hash-chained (each row's hash covers its fields and the previous row's
+// hash; rows from before stay unchained at the start) and names the user's role.
+constexpr std::string_view kV6 = R"sql(
+ALTER TABLE audit ADD COLUMN role TEXT NOT NULL DEFAULT '';
+ALTER TABLE audit ADD COLUMN hash TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr std::array<std::string_view, 6> kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6};
 
 }  // namespace
 

@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 
+#include "base/clock.h"
+#include "base/sha256.h"
 #include "index/geo.h"
 #include "index/internal/page_token.h"
 #include "index/internal/sqlite_store.h"
@@ -393,21 +395,97 @@ Result<std::vector<AlertStats>> SqliteStore::AlertStatistics(const AlertStatsQue
   return out;
 }
 
+namespace {
+
+// The chain: SHA-256 over the previous row's hash and this row's fields, each length-prefixed so
+// that no two rows hash alike by shifting text between fields.
+std::string ChainHash(const std::string& prev, int64_t id, const AuditEntry& e) {
+  Sha256 h;
+  auto put = [&h](std::string_view field) {
+    std::string len = fmt::format("{}:", field.size());
+    h.Update(len.data(), len.size());
+    h.Update(field.data(), field.size());
+  };
+  put(prev);
+  put(std::to_string(id));
+  put(std::to_string(e.time_ns));
+  put(e.who);
+  put(e.role);
+  put(e.action);
+  put(e.detail);
+  put(e.result_sha256);
+  return h.FinishHex();
+}
+
+}  // namespace
+
 Result<int64_t> SqliteStore::AppendAudit(const AuditEntry& e) {
   if (e.who.empty() || e.action.empty()) {
     return Status::InvalidArgument("an audit entry needs who and what");
   }
   auto id = std::make_shared<int64_t>(0);
   VIGIL_RETURN_IF_ERROR(WriteSync([e, id](StmtCache& sc) -> Status {
+    // One writer thread: the last row read here is the last row when this one is inserted.
+    VIGIL_ASSIGN_OR_RETURN(Stmt * last, sc.Get("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1"));
+    int64_t next = 1;
+    std::string prev;
+    VIGIL_ASSIGN_OR_RETURN(bool row, last->Step());
+    if (row) {
+      next = last->Int(0) + 1;
+      prev = last->Text(1);
+    }
+    last->Reset();
+    std::string hash = ChainHash(prev, next, e);
     VIGIL_ASSIGN_OR_RETURN(
-        Stmt * s, sc.Get("INSERT INTO audit (time_ns, who, action, detail, result_sha256) VALUES "
-                         "(?1, ?2, ?3, ?4, ?5)"));
-    s->Bind(1, e.time_ns).Bind(2, e.who).Bind(3, e.action).Bind(4, e.detail).Bind(5, e.result_sha256);
+        Stmt * s, sc.Get("INSERT INTO audit (id, time_ns, who, action, detail, result_sha256, role, "
+                         "hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"));
+    s->Bind(1, next).Bind(2, e.time_ns).Bind(3, e.who).Bind(4, e.action).Bind(5, e.detail);
+    s->Bind(6, e.result_sha256).Bind(7, e.role).Bind(8, hash);
     VIGIL_RETURN_IF_ERROR(s->Run());
-    *id = sc.db().LastInsertId();
+    *id = next;
     return Status::Ok();
   }));
   return *id;
+}
+
+Result<AuditVerification> SqliteStore::VerifyAudit() {
+  std::lock_guard lock(read_mu_);
+  VIGIL_ASSIGN_OR_RETURN(
+      Stmt * s, reader_stmts_.Get("SELECT id, time_ns, who, action, detail, result_sha256, role, hash "
+                                  "FROM audit ORDER BY id"));
+  AuditVerification v;
+  std::string prev;
+  bool chained = false;
+  int64_t last_id = 0;
+  for (;;) {
+    VIGIL_ASSIGN_OR_RETURN(bool row, s->Step());
+    if (!row) break;
+    AuditEntry e{s->Int(0), s->Int(1), s->Text(2), s->Text(3), s->Text(4), s->Text(5), s->Text(6), s->Text(7)};
+    ++v.rows;
+    auto bad = [&](std::string why) {
+      v.intact = false;
+      v.first_bad_id = e.id;
+      v.problem = std::move(why);
+    };
+    if (e.hash.empty() && !chained) {
+      ++v.unchained;
+    } else if (e.hash.empty()) {
+      bad(fmt::format("row {} has no hash after the chain began", e.id));
+    } else if (chained && e.id != last_id + 1) {
+      bad(fmt::format("rows {} to {} are missing", last_id + 1, e.id - 1));
+    } else if (ChainHash(prev, e.id, e) != e.hash) {
+      bad(fmt::format("row {} ({} by {} at {}) does not match its hash: it or the row before it "
+                      "was changed",
+                      e.id, e.action, e.who, FormatUtc(e.time_ns)));
+    }
+    if (!v.intact) break;
+    if (!e.hash.empty()) chained = true;
+    prev = e.hash;
+    last_id = e.id;
+  }
+  s->Reset();
+  v.head_hash = prev;
+  return v;
 }
 
 Result<Page<AuditEntry>> SqliteStore::Audit(const AuditQuery& q) {
@@ -418,7 +496,7 @@ Result<Page<AuditEntry>> SqliteStore::Audit(const AuditQuery& q) {
   VIGIL_ASSIGN_OR_RETURN(auto token, DecodeToken(q.page.token, "audit", fp.value(), 2));
   std::lock_guard lock(read_mu_);
   VIGIL_ASSIGN_OR_RETURN(
-      Stmt * s, reader_stmts_.Get("SELECT id, time_ns, who, action, detail, result_sha256 FROM audit "
+      Stmt * s, reader_stmts_.Get("SELECT id, time_ns, who, action, detail, result_sha256, role, hash FROM audit "
                                   "WHERE (?5 = '' OR who = ?5) AND time_ns >= ?1 AND time_ns < ?2 "
                                   "AND (time_ns, id) < (?3, ?4) ORDER BY time_ns DESC, id DESC "
                                   "LIMIT ?6"));
@@ -434,7 +512,8 @@ Result<Page<AuditEntry>> SqliteStore::Audit(const AuditQuery& q) {
       page.next_token = EncodeToken("audit", fp.value(), {last.time_ns, last.id});
       break;
     }
-    page.items.push_back({s->Int(0), s->Int(1), s->Text(2), s->Text(3), s->Text(4), s->Text(5)});
+    page.items.push_back({s->Int(0), s->Int(1), s->Text(2), s->Text(3), s->Text(4), s->Text(5),
+                          s->Text(6), s->Text(7)});
   }
   s->Reset();
   return page;

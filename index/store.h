@@ -106,6 +106,9 @@ class Store {
   // ---- Audit (durable): who asked for what, when, and the hash of what they got.
   virtual Result<int64_t> AppendAudit(const AuditEntry& entry) = 0;
   virtual Result<Page<AuditEntry>> Audit(const AuditQuery& query) = 0;
+  // Recomputes every row's hash in id order: a row changed, inserted or removed in the file breaks
+  // the chain there (removing the newest rows shows only against a head hash noted elsewhere).
+  virtual Result<AuditVerification> VerifyAudit() = 0;
 
   // Waits until every queued write has committed; returns the first write error since the last Flush.
   virtual Status Flush() = 0;

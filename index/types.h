@@ -337,6 +337,19 @@ struct AuditEntry {
   std::string action;   // "export", "footage", "plates", ...
   std::string detail;   // the request, as text
   std::string result_sha256;
+  std::string role;     // the authenticated user's role ("" for the node itself)
+  // Set by the store: SHA-256 (hex) over this row's fields and the previous row's hash.
+  std::string hash;
+};
+
+// A walk of the whole audit chain (Store::VerifyAudit).
+struct AuditVerification {
+  int64_t rows = 0;
+  int64_t unchained = 0;  // rows from before the chain (schema < 6), all at the start
+  bool intact = true;
+  int64_t first_bad_id = 0;
+  std::string problem;
+  std::string head_hash;
 };
 
 struct AuditQuery {

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstring>
 #include <map>
 
 #include <fmt/format.h>
@@ -17,14 +19,36 @@ namespace vigil::api {
 Client::Client() = default;
 Client::~Client() = default;
 
-Result<std::unique_ptr<Client>> Client::Connect(const std::string& endpoint, std::string user) {
+Status UseKey(zmq::socket_t& socket, const UserKey& key) {
+  try {
+    socket.set(zmq::sockopt::curve_serverkey, key.server_key);
+    socket.set(zmq::sockopt::curve_publickey, key.pair.public_key);
+    socket.set(zmq::sockopt::curve_secretkey, key.pair.secret_key);
+  } catch (const zmq::error_t& e) {
+    return Status::InvalidArgument(fmt::format("cannot use the key of {}: {}", key.user, e.what()));
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Client>> Client::Connect(const std::string& endpoint, const UserKey& key) {
+  static std::atomic<int> monitors{0};
   std::unique_ptr<Client> c(new Client());
   c->ctx_ = std::make_unique<zmq::context_t>(1);
   c->socket_ = std::make_unique<zmq::socket_t>(*c->ctx_, zmq::socket_type::dealer);
   c->endpoint_ = endpoint;
-  c->user_ = std::move(user);
+  c->user_ = key.user;
   try {
     c->socket_->set(zmq::sockopt::linger, 0);
+    VIGIL_RETURN_IF_ERROR(UseKey(*c->socket_, key));
+    // Handshake failures are otherwise silent (ZeroMQ retries): watch for the server's refusal.
+    std::string mon = fmt::format("inproc://client-monitor-{}", monitors.fetch_add(1));
+    if (zmq_socket_monitor(c->socket_->handle(), mon.c_str(),
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0) {
+      return Status::Internal(fmt::format("cannot watch the connection to {}", endpoint));
+    }
+    c->monitor_ = std::make_unique<zmq::socket_t>(*c->ctx_, zmq::socket_type::pair);
+    c->monitor_->set(zmq::sockopt::linger, 0);
+    c->monitor_->connect(mon);
     c->socket_->connect(endpoint);
   } catch (const zmq::error_t& e) {
     return Status::InvalidArgument(fmt::format("cannot connect to {}: {}", endpoint, e.what()));
@@ -32,11 +56,36 @@ Result<std::unique_ptr<Client>> Client::Connect(const std::string& endpoint, std
   return c;
 }
 
+Status Client::Refused() {
+  for (;;) {
+    zmq::message_t event, address;
+    if (!monitor_->recv(event, zmq::recv_flags::dontwait)) break;
+    if (event.more()) (void)monitor_->recv(address);
+    if (event.size() < 6) continue;
+    uint16_t kind;
+    uint32_t value;
+    std::memcpy(&kind, event.data(), 2);
+    std::memcpy(&value, static_cast<const char*>(event.data()) + 2, 4);
+    if (kind == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+      refused_ = fmt::format(
+          "{} refused the key of {} (status {}): it is not authorised there, or was revoked",
+          endpoint_, user_, value);
+    } else if (kind == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+      refused_ = fmt::format("the handshake with {} failed (protocol error {:#x}): is it a vigil "
+                             "server, and is the key file's server_key this server's?",
+                             endpoint_, value);
+    }
+  }
+  if (refused_.empty()) return Status::Ok();
+  return Status::Unauthenticated(refused_);
+}
+
 Result<std::string> Client::CallRaw(const std::string& bytes, std::chrono::milliseconds timeout) {
   try {
     socket_->send(zmq::buffer(bytes), zmq::send_flags::none);
     zmq::pollitem_t item{socket_->handle(), 0, ZMQ_POLLIN, 0};
     if (zmq::poll(&item, 1, timeout) == 0) {
+      VIGIL_RETURN_IF_ERROR(Refused());
       return Status::Unavailable(
           fmt::format("no answer from {} within {} ms", endpoint_, timeout.count()));
     }
@@ -62,6 +111,7 @@ Result<v1::Response> Client::Call(v1::Request request, std::chrono::milliseconds
     }
     auto resp = Receive(left);
     if (!resp.ok()) {
+      if (resp.error().code() == StatusCode::kUnauthenticated) return resp.error();
       if (std::chrono::steady_clock::now() >= deadline) {
         return Status::Unavailable(
             fmt::format("no answer from {} within {} ms", endpoint_, timeout.count()));
@@ -77,7 +127,6 @@ Result<v1::Response> Client::Call(v1::Request request, std::chrono::milliseconds
 Result<uint64_t> Client::Send(v1::Request request) {
   const uint64_t id = next_id_++;
   request.set_id(id);
-  if (request.user().empty()) request.set_user(user_);
   std::string sent = request.SerializeAsString();
   try {
     socket_->send(zmq::buffer(sent), zmq::send_flags::none);
@@ -89,8 +138,19 @@ Result<uint64_t> Client::Send(v1::Request request) {
 
 Result<v1::Response> Client::Receive(std::chrono::milliseconds timeout) {
   try {
-    zmq::pollitem_t item{socket_->handle(), 0, ZMQ_POLLIN, 0};
-    if (zmq::poll(&item, 1, timeout) == 0) {
+    // Wait for an answer or the server's refusal of our key, whichever comes first.
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      VIGIL_RETURN_IF_ERROR(Refused());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() < 0) left = std::chrono::milliseconds(0);
+      zmq::pollitem_t items[] = {{socket_->handle(), 0, ZMQ_POLLIN, 0},
+                                 {monitor_->handle(), 0, ZMQ_POLLIN, 0}};
+      zmq::poll(items, 2, left);
+      if (items[0].revents & ZMQ_POLLIN) break;
+      if (items[1].revents & ZMQ_POLLIN) continue;
+      VIGIL_RETURN_IF_ERROR(Refused());
       return Status::Unavailable(
           fmt::format("no answer from {} within {} ms", endpoint_, timeout.count()));
     }

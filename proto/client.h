@@ -8,6 +8,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "proto/keys.h"
 #include "proto/vigil.pb.h"
 
 namespace zmq {
@@ -19,19 +20,19 @@ namespace vigil::api {
 
 class Client {
  public:
-  // Connects (ZeroMQ connects lazily: an absent server shows as Unavailable on the first Call).
-  static Result<std::unique_ptr<Client>> Connect(const std::string& endpoint,
-                                                 std::string user = "");
+  // Connects as `key`'s user (CURVE; ZeroMQ connects lazily: an absent server shows as Unavailable
+  // on the first Call, a server that refuses the key as Unauthenticated).
+  static Result<std::unique_ptr<Client>> Connect(const std::string& endpoint, const UserKey& key);
   ~Client();
 
-  // Sends `request` (its id and user are filled in) and waits up to `timeout` for the matching
-  // response. A response carrying an Error is returned as that error's Status; Unavailable when the
-  // server does not answer in time.
+  // Sends `request` (its id is filled in) and waits up to `timeout` for the matching response. A
+  // response carrying an Error is returned as that error's Status; Unavailable when the server does
+  // not answer in time, Unauthenticated when it refused the key.
   Result<v1::Response> Call(v1::Request request,
                             std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
-  // Pipelining: Send fills in the id and user and returns the id; Receive returns the next response
-  // of any id (an Error stays inside the Response, so it can be matched to its request).
+  // Pipelining: Send fills in the id and returns it; Receive returns the next response of any id
+  // (an Error stays inside the Response, so it can be matched to its request).
   Result<uint64_t> Send(v1::Request request);
   Result<v1::Response> Receive(std::chrono::milliseconds timeout);
 
@@ -43,10 +44,16 @@ class Client {
   Client();
   std::unique_ptr<zmq::context_t> ctx_;
   std::unique_ptr<zmq::socket_t> socket_;
+  std::unique_ptr<zmq::socket_t> monitor_;  // handshake outcomes of socket_
   std::string endpoint_;
   std::string user_;
+  std::string refused_;  // why the server refused our key, once it has
   uint64_t next_id_ = 1;
+  Status Refused();  // ok while no refusal was seen
 };
+
+// Makes `socket` a CURVE client with `key` (for subscribers: a SUB socket to the server's events).
+Status UseKey(zmq::socket_t& socket, const UserKey& key);
 
 // Progress of one clip: bytes on the client (or on the server, when not downloading), footage time
 // written of the total planned.

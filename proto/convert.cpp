@@ -27,6 +27,8 @@ constexpr std::pair<StatusCode, pb::Error::Code> kCodes[] = {
     {StatusCode::kResourceExhausted, pb::Error::RESOURCE_EXHAUSTED},
     {StatusCode::kIOError, pb::Error::IO_ERROR},
     {StatusCode::kInternal, pb::Error::INTERNAL},
+    {StatusCode::kUnauthenticated, pb::Error::UNAUTHENTICATED},
+    {StatusCode::kPermissionDenied, pb::Error::PERMISSION_DENIED},
 };
 
 pb::Box ToBox(const index::Box& b) {

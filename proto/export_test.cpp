@@ -5,6 +5,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <doctest/doctest.h>
@@ -15,6 +16,7 @@
 #include "ingest/segment_writer.h"
 #include "proto/client.h"
 #include "proto/server.h"
+#include "proto/testing/keys.h"
 #include "tests/support/encoded_clip.h"
 #include "tests/support/temp_dir.h"
 
@@ -108,6 +110,8 @@ struct Fixture {
     so.exports.max_clip_ns = 3600 * kSec;
     so.exports.server_name = "test";
     so.exports.settle_ns = 500 * kMs;
+    so.server_key = keys.server;
+    so.keyring = keys.keyring;
     const std::string path = dir / "index.db";
     auto started = Server::Start(so, *store, [path]() {
       index::SqliteOptions ro;
@@ -118,11 +122,16 @@ struct Fixture {
     server = std::move(*started);
   }
 
-  std::unique_ptr<Client> NewClient() {
-    auto c = Client::Connect(server->requests_endpoint(), "inv.chen");
+  std::unique_ptr<Client> NewClient(const std::string& user = "inv.chen",
+                                    Role role = Role::kInvestigator) {
+    auto it = users.find(user);
+    if (it == users.end()) it = users.emplace(user, keys.Add(user, role)).first;
+    auto c = Client::Connect(server->requests_endpoint(), it->second);
     REQUIRE(c.ok());
     return std::move(*c);
   }
+  testing::TestKeys keys{dir / "keys"};
+  std::map<std::string, UserKey> users;
 };
 
 v1::Request ExportOf(std::vector<std::string> cameras, int64_t from, int64_t to) {
@@ -310,13 +319,12 @@ TEST_CASE("bad export requests get typed errors and the server goes on") {
   CHECK(code(ExportOf({"cam3"}, kT0, kT0 + kSec)) == StatusCode::kNotFound);
   CHECK(code(ExportOf({"cam1"}, kT0 + 17 * kSec, kT0 + 20 * kSec)) == StatusCode::kNotFound);
   {
-    // Evidence needs to know who asked.
-    auto anonymous = Client::Connect(f.server->requests_endpoint(), "");
-    REQUIRE(anonymous.ok());
-    auto r = (*anonymous)->Call(ExportOf({"cam1"}, kT0, kT0 + kSec));
+    // Dispatch exports an alert's clip only: cam1 raised none.
+    auto dispatch = f.NewClient("unit.p07", Role::kDispatch);
+    auto r = dispatch->Call(ExportOf({"cam1"}, kT0, kT0 + kSec));
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().code() == StatusCode::kInvalidArgument);
-    CHECK(r.error().message().find("user") != std::string::npos);
+    CHECK(r.error().code() == StatusCode::kPermissionDenied);
+    CHECK(r.error().message().find("alert") != std::string::npos);
   }
   auto fetch = [&](const std::string& id, int clip, int64_t offset, int max) {
     v1::Request q;
@@ -332,6 +340,18 @@ TEST_CASE("bad export requests get typed errors and the server goes on") {
   auto ok = client->Call(ExportOf({"cam1"}, kT0, kT0 + kSec));
   REQUIRE(ok.ok());
   std::string id = ok->export_clip().export_id();
+  // "<UTC second>-<128 random bits>": not guessable from the time of the request.
+  REQUIRE(id.size() == 16 + 1 + 32);
+  CHECK(id.find_first_not_of("0123456789abcdef", 17) == std::string::npos);
+  {
+    // Another investigator cannot fetch it (it does not exist for them); an admin can.
+    auto other = f.NewClient("inv.other", Role::kInvestigator);
+    auto r = other->Call(fetch(id, 0, 0, 100));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code() == StatusCode::kNotFound);
+    auto admin = f.NewClient("admin.ma", Role::kAdmin);
+    CHECK(WaitForClip(*admin, id, 0).ok());
+  }
   CHECK(code(fetch(id, 5, 0, 100)) == StatusCode::kNotFound);
   CHECK(code(fetch(id, 0, -1, 100)) == StatusCode::kInvalidArgument);
   CHECK(code(fetch(id, 0, 0, kMaxFetchBytes + 1)) == StatusCode::kInvalidArgument);

@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,7 +13,6 @@
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <random>
 #include <sstream>
 #include <thread>
 #include <vector>
@@ -170,7 +170,6 @@ struct Exporter::Impl {
   std::atomic<bool> stopping{false};
   std::vector<std::thread> threads;
   std::thread reaper;
-  std::mt19937_64 rng{std::random_device{}()};
 
   void Run(Job& job);
   void WriteOne(Job& job, size_t index);
@@ -388,12 +387,11 @@ Result<v1::ExportResult> Exporter::Start(const v1::ExportRequest& request, const
   std::string exports = JoinPath(o.data_dir, "exports");
   VIGIL_RETURN_IF_ERROR(MakeDirs(exports));
   for (int attempt = 0;; ++attempt) {
-    uint64_t r;
-    {
-      std::lock_guard lock(im.mu);
-      r = im.rng();
+    uint64_t r[2];
+    if (::getrandom(r, sizeof(r), 0) != static_cast<ssize_t>(sizeof(r))) {
+      return Status::FromErrno(errno, "cannot draw an export id", "getrandom");
     }
-    job->id = fmt::format("{}-{:04x}", CompactUtc(now), r & 0xffff);
+    job->id = fmt::format("{}-{:016x}{:016x}", CompactUtc(now), r[0], r[1]);
     std::string dir = JoinPath(exports, job->id);
     if (::mkdir(dir.c_str(), 0755) == 0) break;
     if (errno != EEXIST || attempt > 20) return Status::FromErrno(errno, "cannot create", dir);
@@ -665,7 +663,8 @@ std::shared_ptr<Job> Exporter::Impl::Load(const std::string& id) {
   return job;
 }
 
-void Exporter::Fetch(uint64_t request_id, const v1::ExportFetchRequest& q, Reply reply) {
+void Exporter::Fetch(uint64_t request_id, const v1::ExportFetchRequest& q, const std::string& user,
+                     bool admin, Reply reply) {
   Impl& im = *impl_;
   auto fail = [&](Status st) {
     v1::Response r;
@@ -696,6 +695,10 @@ void Exporter::Fetch(uint64_t request_id, const v1::ExportFetchRequest& q, Reply
     job = im.jobs.emplace(q.export_id(), job).first->second;
   }
   std::lock_guard jl(job->mu);
+  // Someone else's export does not exist, as far as this user can tell.
+  if (!admin && (job->clips.empty() || job->clips[0].manifest.requested_by() != user)) {
+    return fail(Status::NotFound(fmt::format("no export '{}'", q.export_id())));
+  }
   if (q.clip() < 0 || q.clip() >= static_cast<int>(job->clips.size())) {
     return fail(Status::NotFound(fmt::format("export {} has no clip {} (it has {})", job->id,
                                              q.clip(), job->clips.size())));

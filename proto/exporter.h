@@ -4,7 +4,8 @@
 // row per clip, and serves the bytes to clients that fetch them while they are being written.
 //
 // Files: <data_dir>/exports/<export id>/<camera>.mp4 and <camera>.json. An export id is
-// "<UTC time>-<4 hex>", e.g. 20261123T150102Z-3fa9. A fetch for an export this process no longer
+// "<UTC time>-<128 random bits in hex>", e.g. 20261123T150102Z-3fa9...: not guessable. Only the user
+// who asked for an export (or an admin) may fetch it. A fetch for an export this process no longer
 // holds (a restart) is served from the manifest on disk.
 //
 // Thread-safe. Fetches that ask for bytes not yet written are parked and answered from the job's
@@ -56,8 +57,10 @@ class Exporter {
   Result<v1::ExportResult> Start(const v1::ExportRequest& request, const std::string& user,
                                  index::Store& reader);
 
-  // Answers `request` through `reply` now or later (see ExportFetchRequest in vigil.proto).
-  void Fetch(uint64_t request_id, const v1::ExportFetchRequest& request, Reply reply);
+  // Answers `request` of `user` through `reply` now or later (see ExportFetchRequest in
+  // vigil.proto). NotFound for an export of someone else, unless `admin`.
+  void Fetch(uint64_t request_id, const v1::ExportFetchRequest& request, const std::string& user,
+             bool admin, Reply reply);
 
   // Exports waiting or being written.
   int active() const;

@@ -142,13 +142,13 @@ TEST_CASE("100,000 mutated requests each get a response and the server still ans
     ++parsed;
     if (req.kind_case() == v1::Request::kExportFetch) {
       ++fetches;
-      exporter->Fetch(req.id(), req.export_fetch(), [&](v1::Response r) {
+      exporter->Fetch(req.id(), req.export_fetch(), "fuzz", true, [&](v1::Response r) {
         CHECK((r.has_error() || r.has_export_fetch()));
         ++fetch_replies;
       });
       continue;
     }
-    v1::Response resp = Handle(req, *reader, *store, SystemClock(), {}, 0, exporter.get());
+    v1::Response resp = Handle(req, Identity{"fuzz", Role::kAdmin}, *reader, *store, SystemClock(), {}, 0, exporter.get());
     CHECK(resp.id() == req.id());
     if (resp.has_error()) {
       ++errors;
@@ -167,7 +167,7 @@ TEST_CASE("100,000 mutated requests each get a response and the server still ans
   CHECK(fetch_replies.load() == fetches.load());
   v1::Request ok;
   ok.mutable_cameras();
-  CHECK(Handle(ok, *reader, *store, SystemClock()).cameras().cameras_size() >= 20);
+  CHECK(Handle(ok, Identity{"fuzz", Role::kAdmin}, *reader, *store, SystemClock()).cameras().cameras_size() >= 20);
 }
 
 }  // namespace

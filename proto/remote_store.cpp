@@ -249,6 +249,7 @@ class RemoteStore final : public index::Store {
   Result<index::Page<index::AuditEntry>> Audit(const index::AuditQuery&) override {
     return NotRemote("the audit trail");
   }
+  Result<index::AuditVerification> VerifyAudit() override { return NotRemote("the audit trail"); }
   Status Flush() override { return Status::Ok(); }
 
  private:

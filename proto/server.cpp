@@ -4,6 +4,10 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <set>
+
+#include <google/protobuf/text_format.h>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -24,6 +28,19 @@ Response ErrorResponse(uint64_t id, const Status& st) {
   r.set_id(id);
   *r.mutable_error() = ToError(st);
   return r;
+}
+
+// The request's own fields as one line of text (UTF-8 kept: plates stay readable), for the audit.
+std::string Describe(const Request& q) {
+  const auto* kind = Request::descriptor()->FindFieldByNumber(static_cast<int>(q.kind_case()));
+  if (!kind) return "";
+  google::protobuf::TextFormat::Printer printer;
+  printer.SetSingleLineMode(true);
+  printer.SetUseUtf8StringEscaping(true);
+  std::string out;
+  printer.PrintToString(q.GetReflection()->GetMessage(q, kind), &out);
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out.size() > 2048 ? out.substr(0, 2048) + "…" : out;
 }
 
 Response Malformed(const std::string& why) {
@@ -55,8 +72,33 @@ void QuietProtobufLogs() {
   (void)quiet;
 }
 
-Response Handle(const Request& q, index::Store& reader, index::Store& writer, Clock& clock,
-                const StatusFiller& status, int64_t started_ns, Exporter* exporter,
+namespace {
+
+// Dispatch exports only an alert's clip: one camera, a short range near one of its alerts.
+Status CheckDispatchClip(const v1::ExportRequest& e, index::Store& reader) {
+  const int64_t length = e.range().to_ns() - e.range().from_ns();
+  if (e.cameras_size() != 1 || e.has_area() || length <= 0 || length > kDispatchClipMaxNs) {
+    return Status::PermissionDenied(fmt::format(
+        "dispatch may export only an alert's clip: one camera, at most {} s near one of its alerts",
+        kDispatchClipMaxNs / 1'000'000'000));
+  }
+  index::AlertQuery aq;
+  aq.range = {e.range().from_ns() - kDispatchClipSlackNs, e.range().to_ns() + kDispatchClipSlackNs};
+  aq.cameras = {e.cameras(0)};
+  aq.page.limit = 1;
+  VIGIL_ASSIGN_OR_RETURN(auto page, reader.Alerts(aq));
+  if (page.items.empty()) {
+    return Status::PermissionDenied(fmt::format(
+        "dispatch may export only an alert's clip: {} raised no alert within {} s of that range",
+        Printable(e.cameras(0), 64), kDispatchClipSlackNs / 1'000'000'000));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Response Handle(const Request& q, const Identity& who, index::Store& reader, index::Store& writer,
+                Clock& clock, const StatusFiller& status, int64_t started_ns, Exporter* exporter,
                 const SnapshotTaker& snapshot) {
   const uint64_t id = q.id();
   switch (q.kind_case()) {
@@ -117,17 +159,6 @@ Response Handle(const Request& q, index::Store& reader, index::Store& writer, Cl
         fq.area = FromPb(f.area(), f.has_area());
         fq.page = FromPb(f.page(), f.has_page());
         VIGIL_ASSIGN_OR_RETURN(auto res, reader.Footage(fq));
-        // Who looked for footage of which cameras and when: the investigator's trail.
-        index::AuditEntry audit;
-        audit.time_ns = clock.WallNs();
-        audit.who = q.user().empty() ? "(no user given)" : q.user();
-        audit.action = "footage";
-        audit.detail = fmt::format("footage of {} from {} to {}{}",
-                                   fq.cameras.empty() ? std::string("all cameras")
-                                                      : fmt::format("{}", fmt::join(fq.cameras, ",")),
-                                   FormatUtc(fq.range.start_ns), FormatUtc(fq.range.end_ns),
-                                   fq.area ? " in an area" : "");
-        VIGIL_RETURN_IF_ERROR(writer.AppendAudit(audit).status());
         auto* out = r.mutable_footage();
         for (const auto& s : res.spans) ToPb(s, out->add_spans());
         for (const auto& g : res.gaps) ToPb(g, out->add_gaps());
@@ -176,8 +207,11 @@ Response Handle(const Request& q, index::Store& reader, index::Store& writer, Cl
     case Request::kExportClip:
       return Answer(id, [&](Response& r) -> Status {
         if (!exporter) return Status::FailedPrecondition("clip export is not enabled on this server");
+        if (who.role == Role::kDispatch) {
+          VIGIL_RETURN_IF_ERROR(CheckDispatchClip(q.export_clip(), reader));
+        }
         VIGIL_ASSIGN_OR_RETURN(*r.mutable_export_clip(),
-                               exporter->Start(q.export_clip(), q.user(), reader));
+                               exporter->Start(q.export_clip(), who.user, reader));
         return Status::Ok();
       });
     case Request::kExportFetch:
@@ -191,7 +225,7 @@ Response Handle(const Request& q, index::Store& reader, index::Store& writer, Cl
         e.match = static_cast<index::PlateMatch>(static_cast<int>(w.match()));
         e.max_substitutions = w.max_substitutions();
         e.reason = w.reason();
-        e.added_by = q.user();
+        e.added_by = who.user;
         e.added_ns = clock.WallNs();
         e.priority = w.priority() == 0 ? 3 : w.priority();
         e.expires_ns = w.expires_ns();
@@ -201,7 +235,7 @@ Response Handle(const Request& q, index::Store& reader, index::Store& writer, Cl
       });
     case Request::kWatchlistRemove:
       return Answer(id, [&](Response& r) -> Status {
-        VIGIL_RETURN_IF_ERROR(writer.RemoveWatch(q.watchlist_remove().id(), q.user(), clock.WallNs()));
+        VIGIL_RETURN_IF_ERROR(writer.RemoveWatch(q.watchlist_remove().id(), who.user, clock.WallNs()));
         r.mutable_watchlist_remove();
         return Status::Ok();
       });
@@ -237,8 +271,7 @@ Response Handle(const Request& q, index::Store& reader, index::Store& writer, Cl
         const auto& u = q.alert_update();
         auto st = index::ParseAlertState(u.state());
         if (!st) return Status::InvalidArgument(fmt::format("unknown alert state '{}'", u.state()));
-        if (q.user().empty()) return Status::InvalidArgument("an alert update needs the user");
-        VIGIL_RETURN_IF_ERROR(writer.SetAlertState(u.id(), *st, q.user(), u.note(), clock.WallNs()));
+        VIGIL_RETURN_IF_ERROR(writer.SetAlertState(u.id(), *st, who.user, u.note(), clock.WallNs()));
         r.mutable_alert_update();
         return Status::Ok();
       });
@@ -251,9 +284,8 @@ Response Handle(const Request& q, index::Store& reader, index::Store& writer, Cl
       });
     case Request::kZoneUpsert:
       return Answer(id, [&](Response& r) -> Status {
-        if (q.user().empty()) return Status::InvalidArgument("changing a zone needs the user");
         index::ResponseZone z = FromPb(q.zone_upsert().zone());
-        z.updated_by = q.user();
+        z.updated_by = who.user;
         z.updated_ns = clock.WallNs();
         VIGIL_RETURN_IF_ERROR(writer.UpsertZone(z));
         r.mutable_zone_upsert();
@@ -261,7 +293,6 @@ Response Handle(const Request& q, index::Store& reader, index::Store& writer, Cl
       });
     case Request::kZoneRemove:
       return Answer(id, [&](Response& r) -> Status {
-        if (q.user().empty()) return Status::InvalidArgument("removing a zone needs the user");
         VIGIL_RETURN_IF_ERROR(writer.RemoveZone(q.zone_remove().id()));
         r.mutable_zone_remove();
         return Status::Ok();
@@ -301,6 +332,39 @@ Response Handle(const Request& q, index::Store& reader, index::Store& writer, Cl
         out->set_next_page_token(page.next_token);
         return Status::Ok();
       });
+    case Request::kAudit:
+      return Answer(id, [&](Response& r) -> Status {
+        const auto& a = q.audit();
+        index::AuditQuery aq;
+        aq.range = FromPb(a.range());
+        aq.who = a.user();
+        aq.page = FromPb(a.page(), a.has_page());
+        VIGIL_ASSIGN_OR_RETURN(auto page, reader.Audit(aq));
+        auto* out = r.mutable_audit();
+        for (const auto& e : page.items) {
+          auto* row = out->add_rows();
+          row->set_id(e.id);
+          row->set_time_ns(e.time_ns);
+          row->set_user(e.who);
+          row->set_role(e.role);
+          row->set_action(e.action);
+          row->set_detail(e.detail);
+          row->set_result_sha256(e.result_sha256);
+          row->set_hash(e.hash);
+        }
+        out->set_next_page_token(page.next_token);
+        if (a.verify()) {
+          VIGIL_ASSIGN_OR_RETURN(auto v, reader.VerifyAudit());
+          auto* pv = out->mutable_verification();
+          pv->set_rows(v.rows);
+          pv->set_unchained(v.unchained);
+          pv->set_intact(v.intact);
+          pv->set_first_bad_id(v.first_bad_id);
+          pv->set_problem(v.problem);
+          pv->set_head_hash(v.head_hash);
+        }
+        return Status::Ok();
+      });
     case Request::KIND_NOT_SET:
       break;
   }
@@ -323,8 +387,17 @@ struct Server::Impl {
   std::shared_ptr<spdlog::logger> log = Logger("api");
 
   zmq::context_t ctx{1};
+  // ZeroMQ's authentication handler (ZAP, RFC 27): bound in this context before the API sockets, so
+  // every CURVE handshake on them asks it whether the client's key is authorised.
+  zmq::socket_t zap{ctx, zmq::socket_type::rep};
   zmq::socket_t router{ctx, zmq::socket_type::router};
-  zmq::socket_t pub{ctx, zmq::socket_type::pub};
+  // XPUB in manual mode: each subscription reaches the front thread, which applies it only when the
+  // subscriber's role may see every topic it matches.
+  zmq::socket_t pub{ctx, zmq::socket_type::xpub};
+  std::string pub_endpoint;        // as bound (a wildcard port filled in)
+  std::set<std::string> pub_keys;  // keys in force when the subscribers were last checked
+  int64_t keys_generation = -1;
+  std::atomic<int64_t> refused_handshakes{0}, refused_subscriptions{0};
   // Workers are DEALERs on this inproc ROUTER: a request goes to a worker that said it is idle, so
   // one slow request never holds up others queued behind it on the same worker.
   zmq::socket_t backend{ctx, zmq::socket_type::router};
@@ -353,8 +426,18 @@ struct Server::Impl {
   int64_t started_ns = 0;
   std::atomic<bool> stopping{false};
   std::thread front;
+  std::thread zap_thread;
   std::vector<std::thread> workers;
 
+  void ZapLoop();
+  void TakeSubscriptions();
+  void DropRevokedSubscribers();
+  std::optional<Identity> Find(const std::string& key) {
+    auto k = options.keyring->Find(key);
+    if (!k) return std::nullopt;
+    return Identity{k->user, k->role};
+  }
+  Status Audit(const Identity& who, const std::string& action, const std::string& detail);
   void FrontLoop();
   void WorkerLoop(int n);
   void PublishAlert(int64_t id);
@@ -382,6 +465,7 @@ void Server::Impl::FrontLoop() {
       {router.handle(), 0, ZMQ_POLLIN, 0},
       {backend.handle(), 0, ZMQ_POLLIN, 0},
       {wake_recv.handle(), 0, ZMQ_POLLIN, 0},
+      {pub.handle(), 0, ZMQ_POLLIN, 0},
   };
   auto dispatch = [&](std::string worker, std::vector<zmq::message_t>& frames) {
     backend.send(zmq::buffer(worker), zmq::send_flags::sndmore);
@@ -402,8 +486,15 @@ void Server::Impl::FrontLoop() {
         if (!more) break;
       }
       if (frames.size() >= 2) {
-        // [identity..., (empty), body] goes as-is to an idle worker, or waits for one.
-        std::string client = frames[0].to_string();
+        // [key, identity..., (empty), body] goes to an idle worker, or waits for one: the key the
+        // connection was authenticated with (ZAP's User-Id) travels with the request.
+        const char* key = nullptr;
+        try {
+          key = frames.back().gets("User-Id");
+        } catch (const zmq::error_t&) {
+        }
+        frames.insert(frames.begin(), zmq::message_t(std::string(key ? key : "")));
+        std::string client = frames[1].to_string();
         auto& mine = waiting[client];
         if (!idle_workers.empty() && waiting_total == 0) {
           std::string w = std::move(idle_workers.front());
@@ -418,7 +509,7 @@ void Server::Impl::FrontLoop() {
               "{} requests are waiting ({} of them yours): try again shortly", waiting_total,
               mine.size())));
           std::string bytes = busy.SerializeAsString();
-          for (size_t i = 0; i + 1 < frames.size(); ++i) {
+          for (size_t i = 1; i + 1 < frames.size(); ++i) {
             (void)router.send(frames[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
           }
           (void)router.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
@@ -472,6 +563,8 @@ void Server::Impl::FrontLoop() {
       while (wake_recv.recv(m, zmq::recv_flags::dontwait)) {
       }
     }
+    if (items[3].revents & ZMQ_POLLIN) TakeSubscriptions();
+    DropRevokedSubscribers();
     std::deque<std::pair<std::string, std::string>> pending;
     {
       std::lock_guard lock(pub_mu);
@@ -512,6 +605,7 @@ void Server::Impl::WorkerLoop(int n) {
   io.send(zmq::str_buffer("I"), zmq::send_flags::none);
   io.send(zmq::str_buffer("I"), zmq::send_flags::none);
   while (!stopping.load()) {
+    // [key, route..., body]
     std::vector<zmq::message_t> frames;
     for (;;) {
       zmq::message_t m;
@@ -521,11 +615,17 @@ void Server::Impl::WorkerLoop(int n) {
       frames.push_back(std::move(m));
       if (!more) break;
     }
-    if (frames.empty()) continue;
+    if (frames.size() < 3) continue;
+    const std::string key = frames[0].to_string();
     const zmq::message_t& body = frames.back();
     Response resp;
     Request req;
-    if (static_cast<int64_t>(body.size()) > options.max_request_bytes) {
+    std::optional<Identity> who = Find(key);
+    if (!who) {
+      // Authorised at the handshake, revoked since.
+      resp = ErrorResponse(0, Status::Unauthenticated(
+                                  "this connection's key is no longer authorised (revoked)"));
+    } else if (static_cast<int64_t>(body.size()) > options.max_request_bytes) {
       resp = ErrorResponse(0, Status::ResourceExhausted(fmt::format(
                                   "request of {} bytes is over the limit of {} bytes", body.size(),
                                   options.max_request_bytes)));
@@ -533,34 +633,178 @@ void Server::Impl::WorkerLoop(int n) {
       resp = Malformed(fmt::format("a {}-byte frame is not a vigil.api.v1.Request", body.size()));
     } else if (!reader.ok()) {
       resp = ErrorResponse(req.id(), reader.error());
-    } else if (req.kind_case() == Request::kExportFetch && exporter) {
-      // Answered now or when the bytes exist, from whichever thread has them.
-      std::vector<std::string> route;
-      for (size_t i = 0; i + 1 < frames.size(); ++i) route.push_back(frames[i].to_string());
-      exporter->Fetch(req.id(), req.export_fetch(), [this, route](Response r) {
-        std::vector<std::string> out = route;
-        out.push_back(r.SerializeAsString());
-        {
-          std::lock_guard lock(deferred_mu);
-          deferred.push_back(std::move(out));
-        }
-        Wake();
-      });
-      io.send(zmq::str_buffer("I"), zmq::send_flags::none);
-      continue;
+    } else if (req.kind_case() != Request::KIND_NOT_SET && !Allowed(who->role, req.kind_case())) {
+      std::string kind(KindName(req.kind_case()));
+      Status denied = Status::PermissionDenied(fmt::format(
+          "{} is {}: {} is not allowed ({})", who->user, RoleName(who->role), kind,
+          WhatRoleMay(who->role)));
+      Status audited = Audit(*who, "denied:" + kind, "");
+      resp = ErrorResponse(req.id(), audited.ok() ? denied : audited);
+    } else if (Status limits = CheckFieldLimits(req); !limits.ok()) {
+      resp = ErrorResponse(req.id(), limits);
     } else {
-      resp = Handle(req, **reader, *store, *clock, options.status, started_ns, exporter.get(),
-                      options.snapshot);
-      if (resp.has_status()) resp.mutable_status()->set_events_endpoint(events_endpoint);
-      if (resp.has_alert_update()) PublishAlert(req.alert_update().id());
+      Status audited = Status::Ok();
+      const bool fetch = req.kind_case() == Request::kExportFetch;
+      // Every read of footage or personal data and every change leaves a row before it is answered
+      // (a server that cannot write the trail answers nothing); progress polls of an export and its
+      // later chunks do not: a download is audited once, at its first byte.
+      bool audit = req.kind_case() != Request::kStatus && req.kind_case() != Request::KIND_NOT_SET &&
+                   (!fetch || (req.export_fetch().offset() == 0 && req.export_fetch().max_bytes() > 0));
+      if (audit) audited = Audit(*who, std::string(KindName(req.kind_case())), Describe(req));
+      if (!audited.ok()) {
+        resp = ErrorResponse(req.id(), audited);
+      } else if (fetch && exporter) {
+        // Answered now or when the bytes exist, from whichever thread has them.
+        std::vector<std::string> route;
+        for (size_t i = 1; i + 1 < frames.size(); ++i) route.push_back(frames[i].to_string());
+        exporter->Fetch(req.id(), req.export_fetch(), who->user, who->role == Role::kAdmin,
+                        [this, route](Response r) {
+                          std::vector<std::string> out = route;
+                          out.push_back(r.SerializeAsString());
+                          {
+                            std::lock_guard lock(deferred_mu);
+                            deferred.push_back(std::move(out));
+                          }
+                          Wake();
+                        });
+        io.send(zmq::str_buffer("I"), zmq::send_flags::none);
+        continue;
+      } else {
+        resp = Handle(req, *who, **reader, *store, *clock, options.status, started_ns,
+                      exporter.get(), options.snapshot);
+        if (resp.has_status()) resp.mutable_status()->set_events_endpoint(events_endpoint);
+        if (resp.has_alert_update()) PublishAlert(req.alert_update().id());
+      }
     }
     if (resp.has_error()) {
-      log->info("request {} ({}): {}", resp.id(), req.kind_case(), resp.error().message());
+      log->info("request {} ({}) of {}: {}", resp.id(), KindName(req.kind_case()),
+                who ? who->user : "a revoked key", Printable(resp.error().message()));
     }
     std::string bytes = resp.SerializeAsString();
     io.send(zmq::str_buffer("R"), zmq::send_flags::sndmore);
-    for (size_t i = 0; i + 1 < frames.size(); ++i) io.send(frames[i], zmq::send_flags::sndmore);
+    for (size_t i = 1; i + 1 < frames.size(); ++i) io.send(frames[i], zmq::send_flags::sndmore);
     io.send(zmq::buffer(bytes), zmq::send_flags::none);
+  }
+}
+
+Status Server::Impl::Audit(const Identity& who, const std::string& action, const std::string& detail) {
+  index::AuditEntry e;
+  e.time_ns = clock->WallNs();
+  e.who = who.user;
+  e.role = std::string(RoleName(who.role));
+  e.action = action;
+  e.detail = detail;
+  auto appended = store->AppendAudit(e);
+  if (!appended.ok()) {
+    return Status::Unavailable(fmt::format(
+        "cannot write the audit trail, so nothing is answered: {}", appended.error().message()));
+  }
+  return Status::Ok();
+}
+
+// ZAP: [version, request id, domain, address, routing id, mechanism, client key] in; [version,
+// request id, status, text, user id, metadata] out. The user id is the client's key (Z85): each
+// request looks its holder up again, so a revoked key is refused from its next request.
+void Server::Impl::ZapLoop() {
+  while (!stopping.load()) {
+    std::vector<zmq::message_t> frames;
+    for (;;) {
+      zmq::message_t m;
+      if (!zap.recv(m)) break;
+      bool more = m.more();
+      frames.push_back(std::move(m));
+      if (!more) break;
+    }
+    if (frames.empty()) continue;
+    std::string status = "400", text = "not authorised", user;
+    std::string address = frames.size() > 3 ? frames[3].to_string() : "?";
+    if (frames.size() >= 7 && frames[5].to_string() == "CURVE" && frames[6].size() == 32) {
+      char z85[41] = {};
+      zmq_z85_encode(z85, static_cast<const uint8_t*>(frames[6].data()), 32);
+      if (Find(z85)) {
+        status = "200";
+        text = "OK";
+        user = z85;
+      } else {
+        refused_handshakes.fetch_add(1);
+        log->warn("refused a connection from {}: key {}… is not authorised", Printable(address, 64),
+                  std::string(z85).substr(0, 8));
+      }
+    } else {
+      refused_handshakes.fetch_add(1);
+      log->warn("refused a connection from {}: not a CURVE handshake", Printable(address, 64));
+    }
+    std::string version = frames[0].to_string();
+    std::string request_id = frames.size() > 1 ? frames[1].to_string() : "";
+    try {
+      zap.send(zmq::buffer(version), zmq::send_flags::sndmore);
+      zap.send(zmq::buffer(request_id), zmq::send_flags::sndmore);
+      zap.send(zmq::buffer(status), zmq::send_flags::sndmore);
+      zap.send(zmq::buffer(text), zmq::send_flags::sndmore);
+      zap.send(zmq::buffer(user), zmq::send_flags::sndmore);
+      zap.send(zmq::str_buffer(""), zmq::send_flags::none);
+    } catch (const zmq::error_t& e) {
+      log->error("authentication handler: {}", e.what());
+    }
+  }
+}
+
+// A subscription message: [1 or 0, topic prefix]. Applied (to that subscriber's pipe) only when the
+// key's role may see every topic the prefix matches; otherwise it delivers nothing, and the refusal
+// is logged and audited.
+void Server::Impl::TakeSubscriptions() {
+  for (;;) {
+    zmq::message_t m;
+    if (!pub.recv(m, zmq::recv_flags::dontwait)) return;
+    if (m.size() == 0) continue;
+    const char* data = static_cast<const char*>(m.data());
+    std::string prefix(data + 1, m.size() - 1);
+    const char* key = nullptr;
+    try {
+      key = m.gets("User-Id");
+    } catch (const zmq::error_t&) {
+    }
+    auto who = key ? Find(key) : std::nullopt;
+    if (data[0] == 0) {
+      pub.set(zmq::sockopt::unsubscribe, prefix);
+      continue;
+    }
+    if (data[0] != 1) continue;
+    if (who && SubscriptionAllowed(who->role, prefix)) {
+      pub.set(zmq::sockopt::subscribe, prefix);
+      continue;
+    }
+    refused_subscriptions.fetch_add(1);
+    std::string user = who ? who->user : "a revoked key";
+    std::string sees = who ? fmt::format("{}", fmt::join(AllowedTopicFamilies(who->role), " ")) : "";
+    log->warn("refused {}'s subscription to '{}': {} sees only '{}'", user, Printable(prefix, 64),
+              who ? RoleName(who->role) : "nobody", sees);
+    if (who) (void)Audit(*who, "denied:subscribe", Printable(prefix, 256));
+  }
+}
+
+// A revoked key's subscriptions would go on receiving: when a key in force disappears from the
+// authorised keys, every subscriber is disconnected (the listener is re-bound); the others reconnect
+// and resubscribe by themselves within ZeroMQ's reconnect interval, the revoked key cannot.
+void Server::Impl::DropRevokedSubscribers() {
+  int64_t generation = options.keyring->generation();
+  if (generation == keys_generation) return;
+  keys_generation = generation;
+  std::set<std::string> now;
+  for (const auto& k : options.keyring->All()) {
+    if (k.revoked_ns == 0) now.insert(k.public_key);
+  }
+  bool revoked = std::any_of(pub_keys.begin(), pub_keys.end(),
+                             [&](const std::string& k) { return !now.count(k); });
+  pub_keys = std::move(now);
+  if (!revoked || pub_endpoint.empty()) return;
+  try {
+    pub.unbind(pub_endpoint);
+    pub.bind(pub_endpoint);
+    log->info("a key was revoked: subscribers to {} were disconnected to authenticate again",
+              pub_endpoint);
+  } catch (const zmq::error_t& e) {
+    log->error("cannot re-bind {} after a revocation: {}", pub_endpoint, e.what());
   }
 }
 
@@ -586,12 +830,16 @@ Server::~Server() {
   impl_->stopping = true;
   if (impl_->front.joinable()) impl_->front.join();
   for (auto& w : impl_->workers) w.join();
+  if (impl_->zap_thread.joinable()) impl_->zap_thread.join();
   impl_->exporter.reset();  // its last replies go nowhere: the sockets are closing
 }
 
 Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, index::Store& store,
                                               OpenReader open_reader, Clock& clock) {
   QuietProtobufLogs();
+  if (!options.keyring || !IsZ85Key(options.server_key.secret_key)) {
+    return Status::InvalidArgument("the API needs the server's key pair and the authorised keys");
+  }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->store = &store;
@@ -602,6 +850,16 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, inde
   int n = instance.fetch_add(1);
   impl->inproc_backend = fmt::format("inproc://api-workers-{}", n);
   try {
+    // The authentication handler first: a CURVE socket with no handler would let every key in.
+    impl->zap.set(zmq::sockopt::linger, 0);
+    impl->zap.set(zmq::sockopt::rcvtimeo, 200);
+    impl->zap.bind("inproc://zeromq.zap.01");
+    for (zmq::socket_t* s : {&impl->router, &impl->pub}) {
+      s->set(zmq::sockopt::curve_server, true);
+      s->set(zmq::sockopt::curve_secretkey, options.server_key.secret_key);
+      s->set(zmq::sockopt::zap_domain, "vigil");
+    }
+    impl->pub.set(zmq::sockopt::xpub_manual, true);
     impl->router.set(zmq::sockopt::linger, 0);
     impl->router.set(zmq::sockopt::maxmsgsize, options.max_request_bytes * 4);
     // Bounded per client: export chunks are up to 1 MiB, and a client that stops reading only
@@ -630,11 +888,13 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, inde
     }
   }
   impl->events_endpoint = impl->pub.get(zmq::sockopt::last_endpoint);
+  impl->pub_endpoint = impl->events_endpoint;
   impl->exporter = std::make_unique<Exporter>(options.exports, store, clock);
   Impl* raw = impl.get();
   for (int i = 0; i < std::max(1, options.workers); ++i) {
     raw->workers.emplace_back([raw, i] { raw->WorkerLoop(i); });
   }
+  raw->zap_thread = std::thread([raw] { raw->ZapLoop(); });
   raw->front = std::thread([raw] { raw->FrontLoop(); });
   raw->log->info("API: requests on {}, events on {}, {} workers",
                  raw->router.get(zmq::sockopt::last_endpoint),

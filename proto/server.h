@@ -24,7 +24,9 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "index/store.h"
+#include "proto/access.h"
 #include "proto/exporter.h"
+#include "proto/keys.h"
 #include "proto/vigil.pb.h"
 
 namespace vigil::api {
@@ -39,7 +41,11 @@ using SnapshotTaker = std::function<Status(const v1::SnapshotRequest&, v1::Snaps
 
 struct ServerOptions {
   std::string requests = "tcp://127.0.0.1:7700";  // ROUTER
-  std::string events = "tcp://127.0.0.1:7701";    // PUB
+  std::string events = "tcp://127.0.0.1:7701";    // XPUB
+  // Both sockets are CURVE servers with this key pair; only keys in `keyring` connect, each request
+  // and subscription is checked against its holder's role (proto/access.h). Required.
+  KeyPair server_key;
+  std::shared_ptr<Keyring> keyring;
   int workers = 2;
   // Largest request accepted; larger ones are answered RESOURCE_EXHAUSTED (ZeroMQ drops the peer
   // beyond 4x this, before reading it into memory).
@@ -85,8 +91,9 @@ void QuietProtobufLogs();
 // Answers one decoded request against the stores: the worker's core, exposed for tests.
 // Export requests need `exporter` (FAILED_PRECONDITION without); fetches are answered by the
 // server's workers through Exporter::Fetch, not here.
-v1::Response Handle(const v1::Request& request, index::Store& reader, index::Store& writer,
-                    Clock& clock, const StatusFiller& status = {}, int64_t started_ns = 0,
+// `who` is the authenticated caller (the role was checked before; dispatch exports are checked here).
+v1::Response Handle(const v1::Request& request, const Identity& who, index::Store& reader,
+                    index::Store& writer, Clock& clock, const StatusFiller& status = {}, int64_t started_ns = 0,
                     Exporter* exporter = nullptr, const SnapshotTaker& snapshot = {});
 
 }  // namespace vigil::api

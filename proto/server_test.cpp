@@ -4,16 +4,20 @@
 #include "proto/server.h"
 
 #include <atomic>
+#include <map>
+#include <set>
 #include <random>
 #include <thread>
 
 #include <doctest/doctest.h>
+#include <sqlite3.h>
 #include <zmq.hpp>
 
 #include "index/testing/city.h"
 #include "proto/client.h"
 #include "proto/convert.h"
 #include "proto/remote_store.h"
+#include "proto/testing/keys.h"
 #include "tests/support/temp_dir.h"
 
 namespace vigil::api {
@@ -37,6 +41,8 @@ struct Fixture {
   }();
   City city{options};
   std::unique_ptr<index::Store> store;
+  testing::TestKeys keys{dir / "keys"};
+  std::map<std::string, UserKey> users;
   std::unique_ptr<Server> server;
 
   Fixture() {
@@ -50,6 +56,8 @@ struct Fixture {
     so.events = "tcp://127.0.0.1:*";
     so.workers = 3;
     so.max_request_bytes = 64 * 1024;
+    so.server_key = keys.server;
+    so.keyring = keys.keyring;
     const std::string path = dir / "index.db";
     auto started = Server::Start(so, *store, [path]() {
       index::SqliteOptions ro;
@@ -60,10 +68,25 @@ struct Fixture {
     server = std::move(*started);
   }
 
-  std::unique_ptr<Client> NewClient(const std::string& user = "inv.chen") {
-    auto c = Client::Connect(server->requests_endpoint(), user);
+  // The user's key, made on first use with `role`.
+  const UserKey& Key(const std::string& user, Role role = Role::kAdmin) {
+    auto it = users.find(user);
+    if (it == users.end()) it = users.emplace(user, keys.Add(user, role)).first;
+    return it->second;
+  }
+
+  std::unique_ptr<Client> NewClient(const std::string& user = "inv.chen", Role role = Role::kAdmin) {
+    auto c = Client::Connect(server->requests_endpoint(), Key(user, role));
     REQUIRE(c.ok());
     return std::move(*c);
+  }
+
+  // A subscriber to the events socket as `user`.
+  zmq::socket_t Subscriber(zmq::context_t& ctx, const std::string& user, Role role = Role::kOperator) {
+    zmq::socket_t sub(ctx, zmq::socket_type::sub);
+    REQUIRE(UseKey(sub, Key(user, role)).ok());
+    sub.set(zmq::sockopt::linger, 0);
+    return sub;
   }
 
   v1::TimeRange All() const {
@@ -271,6 +294,7 @@ TEST_CASE("50 clients at once: one floods requests and never reads its replies, 
   // The greedy client floods requests and never reads.
   zmq::context_t ctx(1);
   zmq::socket_t greedy(ctx, zmq::socket_type::dealer);
+  REQUIRE(UseKey(greedy, f.Key("inv.greedy", Role::kInvestigator)).ok());
   greedy.set(zmq::sockopt::linger, 0);
   greedy.connect(f.server->requests_endpoint());
   v1::Request ev;
@@ -281,9 +305,10 @@ TEST_CASE("50 clients at once: one floods requests and never reads its replies, 
 
   std::atomic<int> answered = 0, failed = 0;
   std::vector<std::thread> threads;
+  for (int t = 0; t < 49; ++t) f.Key("op" + std::to_string(t), Role::kOperator);
   for (int t = 0; t < 49; ++t) {
     threads.emplace_back([&, t] {
-      auto c = Client::Connect(f.server->requests_endpoint(), "op" + std::to_string(t));
+      auto c = Client::Connect(f.server->requests_endpoint(), f.users.at("op" + std::to_string(t)));
       if (!c.ok()) return (void)++failed;
       v1::Request q;
       q.mutable_place()->mutable_area()->mutable_center()->set_lat(f.options.center.lat);
@@ -303,7 +328,7 @@ TEST_CASE("50 clients at once: one floods requests and never reads its replies, 
 TEST_CASE("subscribers get live messages by topic, numbered in order") {
   Fixture f;
   zmq::context_t ctx(1);
-  zmq::socket_t sub(ctx, zmq::socket_type::sub);
+  zmq::socket_t sub = f.Subscriber(ctx, "op.room");
   sub.set(zmq::sockopt::subscribe, "alert.");
   sub.set(zmq::sockopt::rcvtimeo, 200);
   sub.connect(f.server->events_endpoint());
@@ -374,7 +399,7 @@ TEST_CASE("an alert in a response zone goes to its units, and its steps are publ
   CHECK(raised->zone == "z-017");
   CHECK(raised->units == std::vector<std::string>{"P-07", "P-08"});
   zmq::context_t ctx(1);
-  zmq::socket_t sub(ctx, zmq::socket_type::sub);
+  zmq::socket_t sub = f.Subscriber(ctx, "unit.p07", Role::kDispatch);
   sub.set(zmq::sockopt::subscribe, "alert." + a.camera);
   sub.set(zmq::sockopt::subscribe, "unit.P-07");
   sub.connect(f.server->events_endpoint());
@@ -393,7 +418,7 @@ TEST_CASE("an alert in a response zone goes to its units, and its steps are publ
   }
   REQUIRE(joined);
   sub.set(zmq::sockopt::rcvtimeo, 3000);
-  auto client = f.NewClient("op.li");
+  auto client = f.NewClient("op.li", Role::kOperator);
   std::vector<std::string> states;
   for (const char* state : {"acknowledged", "closed"}) {
     v1::Request u;
@@ -454,7 +479,7 @@ TEST_CASE("an alert in a response zone goes to its units, and its steps are publ
 
 TEST_CASE("a footage query is written to the audit trail with who asked") {
   Fixture f;
-  auto client = f.NewClient("inv.wang");
+  auto client = f.NewClient("inv.wang", Role::kInvestigator);
   v1::Request q;
   *q.mutable_footage()->mutable_range() = f.All();
   q.mutable_footage()->add_cameras(f.city.cameras()[1].id);
@@ -469,8 +494,6 @@ TEST_CASE("a footage query is written to the audit trail with who asked") {
   CHECK(audit->items[0].detail.find(f.city.cameras()[1].id) != std::string::npos);
 }
 
-}  // namespace
-}  // namespace vigil::api
 
 namespace vigil::api {
 namespace {
@@ -544,6 +567,262 @@ TEST_CASE("the Store interface over the API answers what the local store answers
   index::EventQuery bad;
   bad.range = {10, 5};
   CHECK(remote->Events(bad).error().code() == StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace vigil::api
+
+// ---- Security: identity, roles, audit, limits ---------------------------------------------------
+
+namespace {
+
+// A request of `kind` with its body left empty: enough to pass or fail the role check.
+v1::Request EmptyOfKind(int field_number) {
+  v1::Request q;
+  const auto* field = v1::Request::descriptor()->FindFieldByNumber(field_number);
+  REQUIRE(field);
+  (void)q.GetReflection()->MutableMessage(&q, field);
+  return q;
+}
+
+}  // namespace
+
+TEST_CASE("without an authorised key nothing is answered: no key, an unknown key, a revoked key") {
+  Fixture f;
+  const int64_t before = f.server->answered();
+  // A plain ZeroMQ client (what a client generated from vigil.proto does by default).
+  zmq::context_t ctx(1);
+  zmq::socket_t plain(ctx, zmq::socket_type::dealer);
+  plain.set(zmq::sockopt::linger, 0);
+  plain.set(zmq::sockopt::rcvtimeo, 1500);
+  plain.connect(f.server->requests_endpoint());
+  v1::Request q;
+  q.mutable_cameras();
+  REQUIRE(plain.send(zmq::buffer(q.SerializeAsString()), zmq::send_flags::dontwait));
+  zmq::message_t m;
+  CHECK_FALSE(plain.recv(m));
+
+  // A CURVE client with a key the server never authorised: refused at the handshake, and told so.
+  UserKey stranger;
+  stranger.user = "stranger";
+  stranger.pair = NewKeyPair();
+  stranger.server_key = f.keys.server.public_key;
+  auto c = Client::Connect(f.server->requests_endpoint(), stranger);
+  REQUIRE(c.ok());
+  auto refused = (*c)->Call(q, std::chrono::seconds(5));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code() == StatusCode::kUnauthenticated);
+  CHECK(f.server->answered() == before);
+
+  // A subscriber without a key hears nothing, though alerts are published.
+  zmq::socket_t sub(ctx, zmq::socket_type::sub);
+  sub.set(zmq::sockopt::linger, 0);
+  sub.set(zmq::sockopt::rcvtimeo, 50);
+  sub.set(zmq::sockopt::subscribe, "");
+  sub.connect(f.server->events_endpoint());
+  for (int i = 0; i < 20; ++i) {
+    v1::LiveMessage al;
+    al.mutable_alert()->set_camera("c00001");
+    f.server->Publish("alert.c00001", al);
+    CHECK_FALSE(sub.recv(m));
+  }
+
+  // A key revoked while its connection is open: refused from the next request, no restart.
+  auto inv = f.NewClient("inv.gone", Role::kInvestigator);
+  REQUIRE(inv->Call(q).ok());
+  REQUIRE(Keyring::Revoke(f.keys.authorized, "inv.gone", SystemClock().WallNs()).ok());
+  auto after = inv->Call(q);
+  REQUIRE_FALSE(after.ok());
+  CHECK(after.error().code() == StatusCode::kUnauthenticated);
+  // ... and a new connection with it is refused at the handshake.
+  auto again = Client::Connect(f.server->requests_endpoint(), f.users.at("inv.gone"));
+  REQUIRE(again.ok());
+  auto r2 = (*again)->Call(q, std::chrono::seconds(5));
+  REQUIRE_FALSE(r2.ok());
+  CHECK(r2.error().code() == StatusCode::kUnauthenticated);
+}
+
+TEST_CASE("every request kind with every role: allowed exactly as the table says, refusals audited") {
+  Fixture f;
+  int checked = 0;
+  for (Role role : kAllRoles) {
+    auto client = f.NewClient(fmt::format("user.{}", RoleName(role)), role);
+    for (const auto& rule : AccessRules()) {
+      v1::Request q = EmptyOfKind(static_cast<int>(rule.kind));
+      auto r = client->Call(q);
+      // Refused by the role table (dispatch's export_clip passes it and is then checked for being
+      // an alert's clip: an empty request is not).
+      const bool denied = !r.ok() && r.error().code() == StatusCode::kPermissionDenied &&
+                          r.error().message().find("is not allowed") != std::string::npos;
+      INFO(RoleName(role), " ", rule.request, ": ", r.ok() ? std::string("ok") : r.error().ToString());
+      CHECK(denied != Allowed(role, rule.kind));
+      if (!r.ok()) CHECK(r.error().code() != StatusCode::kUnauthenticated);
+      if (denied) {
+        CHECK(r.error().message().find(std::string(RoleName(role))) != std::string::npos);
+      }
+      ++checked;
+    }
+  }
+  CHECK(checked == 4 * 21);
+  // Each refusal left a row naming the user, role and request.
+  index::AuditQuery aq;
+  aq.range = {INT64_MIN, INT64_MAX};
+  aq.who = "user.dispatch";
+  aq.page.limit = 1000;
+  auto rows = f.store->Audit(aq);
+  REQUIRE(rows.ok());
+  int denied_rows = 0;
+  for (const auto& e : rows->items) {
+    if (e.action.starts_with("denied:")) {
+      ++denied_rows;
+      CHECK(e.role == "dispatch");
+    }
+  }
+  int expected = 0;
+  for (const auto& rule : AccessRules()) expected += !Allowed(Role::kDispatch, rule.kind);
+  CHECK(denied_rows == expected);
+}
+
+TEST_CASE("the user recorded is the key's holder, never the name a request claims") {
+  Fixture f;
+  auto op = f.NewClient("op.zhang", Role::kOperator);
+  index::Alert a;
+  a.camera = f.city.cameras()[0].id;
+  a.time_ns = f.options.start_ns + 1000;
+  a.kind = "watchlist";
+  a.message = "test";
+  auto raised = f.store->RaiseAlert(a);
+  REQUIRE(raised.ok());
+  v1::Request u;
+  u.set_user("Commissioner");
+  u.set_role("admin");
+  u.mutable_alert_update()->set_id(raised->id);
+  u.mutable_alert_update()->set_state("acknowledged");
+  REQUIRE(op->Call(u).ok());
+  index::AlertQuery aq;
+  aq.range = {INT64_MIN, INT64_MAX};
+  aq.id = raised->id;
+  auto got = f.store->Alerts(aq);
+  REQUIRE(got.ok());
+  REQUIRE(got->items.size() == 1);
+  CHECK(got->items[0].acknowledged_by == "op.zhang");
+  // Claiming admin changes nothing: an operator may not change zones.
+  v1::Request z;
+  z.set_role("admin");
+  z.mutable_zone_upsert()->mutable_zone()->set_id("z-nobody");
+  auto refused = op->Call(z);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code() == StatusCode::kPermissionDenied);
+}
+
+TEST_CASE("subscriptions are filtered by role: dispatch hears alerts and units only, investigators nothing live") {
+  Fixture f;
+  zmq::context_t ctx(1);
+  zmq::socket_t op = f.Subscriber(ctx, "op.room", Role::kOperator);
+  zmq::socket_t dispatch_all = f.Subscriber(ctx, "dispatch.all", Role::kDispatch);
+  zmq::socket_t dispatch_alerts = f.Subscriber(ctx, "dispatch.alerts", Role::kDispatch);
+  zmq::socket_t inv = f.Subscriber(ctx, "inv.live", Role::kInvestigator);
+  op.set(zmq::sockopt::subscribe, "");
+  dispatch_all.set(zmq::sockopt::subscribe, "");        // refused: would match event.*
+  dispatch_alerts.set(zmq::sockopt::subscribe, "alert.");
+  inv.set(zmq::sockopt::subscribe, "alert.");           // refused: no live topics
+  for (auto* s : {&op, &dispatch_all, &dispatch_alerts, &inv}) {
+    s->set(zmq::sockopt::rcvtimeo, 20);
+    s->connect(f.server->events_endpoint());
+  }
+  std::map<std::string, std::set<std::string>> heard;
+  auto drain = [&](zmq::socket_t& s, const std::string& who) {
+    zmq::message_t t, b;
+    while (s.recv(t)) {
+      REQUIRE(s.recv(b));
+      heard[who].insert(t.to_string());
+    }
+  };
+  for (int i = 0; i < 150 && !(heard["op"].size() == 2 && heard["dispatch.alerts"].size() == 1); ++i) {
+    v1::LiveMessage ev;
+    ev.mutable_event()->set_camera("c00001");
+    f.server->Publish("event.c00001", ev);
+    v1::LiveMessage al;
+    al.mutable_alert()->set_camera("c00001");
+    f.server->Publish("alert.c00001", al);
+    drain(op, "op");
+    drain(dispatch_all, "dispatch.all");
+    drain(dispatch_alerts, "dispatch.alerts");
+    drain(inv, "inv");
+  }
+  CHECK(heard["op"] == std::set<std::string>{"alert.c00001", "event.c00001"});
+  CHECK(heard["dispatch.alerts"] == std::set<std::string>{"alert.c00001"});
+  CHECK(heard["dispatch.all"].empty());
+  CHECK(heard["inv"].empty());
+}
+
+TEST_CASE("the audit trail is hash-chained: an edit in the database is found, and only admins read it") {
+  Fixture f;
+  auto inv = f.NewClient("inv.liu", Role::kInvestigator);
+  for (int i = 0; i < 5; ++i) {
+    v1::Request q;
+    *q.mutable_footage()->mutable_range() = f.All();
+    q.mutable_footage()->add_cameras(f.city.cameras()[i].id);
+    REQUIRE(inv->Call(q).ok());
+  }
+  v1::Request audit;
+  audit.mutable_audit()->mutable_range()->set_from_ns(0);
+  audit.mutable_audit()->mutable_range()->set_to_ns(INT64_MAX);
+  audit.mutable_audit()->set_verify(true);
+  auto denied = inv->Call(audit);
+  REQUIRE_FALSE(denied.ok());
+  CHECK(denied.error().code() == StatusCode::kPermissionDenied);
+  auto admin = f.NewClient("admin.ma", Role::kAdmin);
+  auto r = admin->Call(audit);
+  REQUIRE(r.ok());
+  const auto& v = r->audit().verification();
+  CHECK(v.intact());
+  CHECK(v.rows() >= 6);
+  CHECK(v.unchained() == 0);
+  int footage = 0;
+  for (const auto& row : r->audit().rows()) {
+    if (row.action() == "footage" && row.user() == "inv.liu") {
+      ++footage;
+      CHECK(row.role() == "investigator");
+      CHECK(row.hash().size() == 64);
+    }
+  }
+  CHECK(footage == 5);
+  // Someone with the database file changes who asked: the chain breaks at that row.
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open((f.dir / "index.db").c_str(), &db) == SQLITE_OK);
+  CHECK(sqlite3_exec(db, "UPDATE audit SET who = 'nobody' WHERE id = 3", nullptr, nullptr, nullptr) ==
+        SQLITE_OK);
+  sqlite3_close(db);
+  auto after = f.store->VerifyAudit();
+  REQUIRE(after.ok());
+  CHECK_FALSE(after->intact);
+  CHECK(after->first_bad_id == 3);
+}
+
+TEST_CASE("hostile field values are refused by name, and nothing grows with them") {
+  Fixture f;
+  auto inv = f.NewClient("inv.chen", Role::kInvestigator);
+  v1::Request huge;
+  *huge.mutable_footage()->mutable_range() = f.All();
+  huge.mutable_footage()->add_cameras(std::string(60'000, 'x'));
+  auto r = inv->Call(huge);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code() == StatusCode::kInvalidArgument);
+  CHECK(r.error().message().find("footage.cameras[0]") != std::string::npos);
+  CHECK(r.error().message().size() < 200);
+  v1::Request forged;
+  *forged.mutable_events()->mutable_range() = f.All();
+  forged.mutable_events()->add_cameras("cam1\n[info] admin logged in");
+  auto fr = inv->Call(forged);
+  REQUIRE_FALSE(fr.ok());
+  CHECK(fr.error().message().find("control character") != std::string::npos);
+  index::AuditQuery aq;
+  aq.range = {INT64_MIN, INT64_MAX};
+  aq.page.limit = 1000;
+  auto rows = f.store->Audit(aq);
+  REQUIRE(rows.ok());
+  for (const auto& e : rows->items) CHECK(e.detail.size() <= 2100);
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "base/fs.h"
 #include "base/sha256.h"
 #include "ingest/media_probe.h"
+#include "proto/client.h"
 #include "proto/vigil.pb.h"
 #include "tests/support/process.h"
 #include "tests/support/recording_fixture.h"
@@ -60,10 +61,15 @@ TEST_CASE("camera states reach a subscriber in order and vigil export downloads 
                                       fmt::format("sub = \"{}\"\n[cameras.analytics]\n", sim->Url(9, false))}});
   config += fmt::format("\n[api]\nrequests = \"{}\"\nevents = \"{}\"\n", requests, events);
   WriteFile(dir / "vigild.toml", config);
+  // Keys as an admin makes them: the monitoring room's (operator) and the admin's, for the CLI.
+  const std::string op_key = MakeKey(dir / "vigild.toml", "op.room", "operator", dir.path());
+  const std::string admin_key = MakeKey(dir / "vigild.toml", "admin.e2e", "admin", dir.path());
+  ::setenv("VIGIL_KEY", admin_key.c_str(), 1);
 
   // Subscribed before vigild starts: ZeroMQ connects when the PUB socket appears.
   zmq::context_t ctx(1);
   zmq::socket_t sub(ctx, zmq::socket_type::sub);
+  REQUIRE(api::UseKey(sub, api::LoadUserKey(op_key).value()).ok());
   sub.set(zmq::sockopt::subscribe, "camera.");
   sub.connect(events);
   std::vector<StateSeen> seen;
@@ -198,6 +204,24 @@ TEST_CASE("camera states reach a subscriber in order and vigil export downloads 
                    dir / "vigil-bad.log") == 2);
   CHECK(Slurp(dir / "vigil-bad.log").find("unknown camera 'nope'") != std::string::npos);
 
+  // Who may: no key, a role that may not, a revoked key: exit 4 with the reason, vigild goes on.
+  ::unsetenv("VIGIL_KEY");
+  ::setenv("HOME", dir.path().c_str(), 1);  // no ~/.config/vigil/key there
+  CHECK(RunProcess({BinaryFromEnv("VIGIL"), "--server", requests, "cameras"}, dir / "vigil-nokey.log") == 4);
+  CHECK(Slurp(dir / "vigil-nokey.log").find("no key") != std::string::npos);
+  CHECK(RunProcess({BinaryFromEnv("VIGIL"), "--server", requests, "--key", op_key, "watchlist", "add",
+                    "云A12345", "--reason", "not theirs to add"},
+                   dir / "vigil-op.log") == 4);
+  CHECK(Slurp(dir / "vigil-op.log").find("op.room is operator: watchlist_add is not allowed") !=
+        std::string::npos);
+  CHECK(RunProcess({BinaryFromEnv("VIGIL"), "--server", requests, "--key", op_key, "cameras"},
+                   dir / "vigil-op2.log") == 0);
+  REQUIRE(RunProcess({BinaryFromEnv("VIGILD"), "--config", dir / "vigild.toml", "keys", "revoke", "op.room"},
+                     dir / "revoke.log") == 0);
+  CHECK(RunProcess({BinaryFromEnv("VIGIL"), "--server", requests, "--key", op_key, "cameras"},
+                   dir / "vigil-op3.log") == 4);
+  CHECK(Slurp(dir / "vigil-op3.log").find("refused the key of op.room") != std::string::npos);
+
   REQUIRE(StopCleanly(*proc, 30, dir / "vigild.log") == 0);
   auto store = index::OpenSqliteStore(JoinPath(data, "index.db"));
   REQUIRE(store.ok());
@@ -207,9 +231,16 @@ TEST_CASE("camera states reach a subscriber in order and vigil export downloads 
   REQUIRE(audit.ok());
   bool found = false;
   for (const auto& a : audit->items) {
-    if (a.action == "export" && a.result_sha256 == m.sha256()) found = true;
+    if (a.action == "export" && a.result_sha256 == m.sha256()) {
+      found = true;
+      CHECK(a.who == "admin.e2e");  // the key's holder: nothing the client claimed
+    }
   }
   CHECK(found);
+  auto chain = (*store)->VerifyAudit();
+  REQUIRE(chain.ok());
+  CHECK(chain->intact);
+  CHECK(chain->rows > 5);
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "base/fs.h"
 #include "base/plate_text.h"
 #include "index/store.h"
+#include "proto/client.h"
 #include "proto/vigil.pb.h"
 #include "tests/support/process.h"
 #include "tests/support/recording_fixture.h"
@@ -92,8 +93,14 @@ polygon = [[24.87, 102.82], [24.87, 102.84], [24.89, 102.84], [24.89, 102.82]]
   REQUIRE(watched != truth1.end());
   const std::string wanted = watched->plate;
 
+  // The monitoring room listens (operator); an admin keeps the watchlist and zones.
+  const std::string op_key = MakeKey(dir / "vigild.toml", "op.room", "operator", dir.path());
+  const std::string admin_key = MakeKey(dir / "vigild.toml", "admin.plates", "admin", dir.path());
+  const std::string unit_key = MakeKey(dir / "vigild.toml", "P-07", "dispatch", dir.path());
+  ::setenv("VIGIL_KEY", admin_key.c_str(), 1);
   zmq::context_t ctx(1);
   zmq::socket_t sub(ctx, zmq::socket_type::sub);
+  REQUIRE(api::UseKey(sub, api::LoadUserKey(op_key).value()).ok());
   sub.set(zmq::sockopt::subscribe, "alert.");
   sub.set(zmq::sockopt::subscribe, "plate.");
   sub.set(zmq::sockopt::subscribe, "unit.");
@@ -171,11 +178,29 @@ polygon = [[24.87, 102.82], [24.87, 102.84], [24.89, 102.84], [24.89, 102.82]]
   CHECK(alert.units_size() == 2);
   CHECK(alert_topics == std::vector<std::string>{"unit.P-07", "unit.P-08", "alert.cam1"});
 
-  // Dispatch acknowledges it, and the unit closes it.
-  REQUIRE(Run({vigil, "--server", requests, "alerts", "ack", std::to_string(alert.id()), "--note", "unit 12 sent"},
+  // The room acknowledges it, and the unit (dispatch) closes it; the unit may fetch the alert's
+  // clip and nothing else.
+  REQUIRE(Run({vigil, "--server", requests, "--key", op_key, "alerts", "ack", std::to_string(alert.id()),
+               "--note", "unit 12 sent"},
               dir / "ack.log") == 0);
-  REQUIRE(Run({vigil, "--server", requests, "alerts", "close", std::to_string(alert.id()), "--note", "stopped"},
+  REQUIRE(Run({vigil, "--server", requests, "--key", unit_key, "alerts", "close", std::to_string(alert.id()),
+               "--note", "stopped"},
               dir / "close.log") == 0);
+  {
+    auto unit = api::Client::Connect(requests, api::LoadUserKey(unit_key).value());
+    REQUIRE(unit.ok());
+    api::v1::Request clip;
+    *clip.mutable_export_clip() = alert.clip();
+    clip.mutable_export_clip()->mutable_range()->set_to_ns(
+        std::min(clip.export_clip().range().to_ns(), clip.export_clip().range().from_ns() + 60 * kNsPerSec));
+    auto ok = (*unit)->Call(clip);
+    CHECK_MESSAGE(ok.ok(), (ok.ok() ? std::string() : ok.error().ToString()));
+    api::v1::Request other = clip;
+    other.mutable_export_clip()->set_cameras(0, "cam2");  // no alert there
+    auto refused = (*unit)->Call(other);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().code() == StatusCode::kPermissionDenied);
+  }
   REQUIRE(Run({vigil, "--server", requests, "alerts", "stats", "--from", "-1h", "--zone", "z-block"},
               dir / "stats.log") == 0);
   const std::string stats = ReadFile(dir / "stats.log");
@@ -195,8 +220,8 @@ polygon = [[24.87, 102.82], [24.87, 102.84], [24.89, 102.84], [24.89, 102.82]]
   REQUIRE(stored->items.size() == 1);
   const index::Alert& kept = stored->items[0];
   CHECK(kept.state == index::AlertState::kClosed);
-  CHECK_FALSE(kept.acknowledged_by.empty());
-  CHECK(kept.closed_by == kept.acknowledged_by);
+  CHECK(kept.acknowledged_by == "op.room");  // the keys' holders
+  CHECK(kept.closed_by == "P-07");
   CHECK(kept.note == "stopped");
   CHECK(kept.raised_ns >= kept.time_ns);
   CHECK(kept.acknowledged_ns > kept.raised_ns);

@@ -69,8 +69,9 @@ std::string Run(const std::string& cmd) {
 }
 
 // frames_received of the camera, from `vigil status --json` (-1 when vigild does not answer).
-int64_t FramesReceived(const std::string& endpoint) {
-  std::string out = Run(fmt::format("'{}' --server {} status --json", BinaryFromEnv("VIGIL"), endpoint));
+int64_t FramesReceived(const std::string& endpoint, const std::string& key) {
+  std::string out = Run(fmt::format("'{}' --server {} --key '{}' status --json", BinaryFromEnv("VIGIL"),
+                                    endpoint, key));
   auto at = out.find("\"frames_received\":");
   if (at == std::string::npos) return -1;
   return std::atoll(out.c_str() + at + 18);
@@ -82,6 +83,7 @@ struct Recording {
   std::string data;
   std::string log;
   std::string endpoint;
+  std::string key;  // an operator's, made with `vigild keys add`
   std::unique_ptr<Process> process;
 };
 
@@ -291,6 +293,7 @@ void RecordShape(const Shape& shape, std::vector<std::string> clients = {"vigil"
     config += fmt::format("\n[api]\nrequests = \"{}\"\nevents = \"tcp://127.0.0.1:{}\"\n", r.endpoint, FreePort());
     const std::string config_path = dir / ("vigild-" + client + ".toml");
     WriteFile(config_path, config);
+    r.key = MakeKey(config_path, "op." + client, "operator", dir.path());
     r.process = std::make_unique<Process>(
         std::vector<std::string>{BinaryFromEnv("VIGILD"), "--config", config_path}, r.log);
     REQUIRE(r.process->started());
@@ -301,11 +304,11 @@ void RecordShape(const Shape& shape, std::vector<std::string> clients = {"vigil"
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds + 30);
   for (Recording& r : recs) {
     while (std::chrono::steady_clock::now() < deadline &&
-           FramesReceived(r.endpoint) < static_cast<int64_t>(source->packets.size())) {
+           FramesReceived(r.endpoint, r.key) < static_cast<int64_t>(source->packets.size())) {
       Sleep(0.2);
     }
   }
-  for (Recording& r : recs) MESSAGE(fmt::format("{}: {} frames received", r.client, FramesReceived(r.endpoint)));
+  for (Recording& r : recs) MESSAGE(fmt::format("{}: {} frames received", r.client, FramesReceived(r.endpoint, r.key)));
   Sleep(1);
   for (Recording& r : recs) REQUIRE(StopCleanly(*r.process, 30, r.log) == 0);
   for (const Recording& r : recs) CheckRecording(r, *source, shape);

@@ -103,6 +103,7 @@ class SqliteStore final : public Store {
 
   Result<int64_t> AppendAudit(const AuditEntry& entry) override;
   Result<Page<AuditEntry>> Audit(const AuditQuery& query) override;
+  Result<AuditVerification> VerifyAudit() override;
 
   Status Flush() override;
 

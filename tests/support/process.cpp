@@ -131,4 +131,15 @@ int FreePort() {
   return ntohs(a.sin_port);
 }
 
+std::string MakeKey(const std::string& config, const std::string& user, const std::string& role,
+                    const std::string& dir) {
+  std::string out = dir + "/" + user + ".key";
+  std::string log = dir + "/" + user + ".key.log";
+  Process p({BinaryFromEnv("VIGILD"), "--config", config, "keys", "add", user, role, "--out", out}, log);
+  if (!p.started() || p.Wait(30) != 0) {
+    throw std::runtime_error("vigild keys add " + user + " " + role + ": " + ReadFile(log));
+  }
+  return out;
+}
+
 }  // namespace vigil::testing

@@ -45,5 +45,9 @@ std::string BinaryFromEnv(const char* var);
 // A TCP port on 127.0.0.1 that was free a moment ago (for endpoints a child process binds); throws
 // std::runtime_error when none can be had.
 int FreePort();
+// Makes a key as an admin would: `vigild --config CONFIG keys add USER ROLE --out DIR/USER.key`.
+// Returns the key file's path; throws std::runtime_error (with vigild's words) when it fails.
+std::string MakeKey(const std::string& config, const std::string& user, const std::string& role,
+                    const std::string& dir);
 
 }  // namespace vigil::testing

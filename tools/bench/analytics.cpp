@@ -37,6 +37,7 @@
 #include "base/log.h"
 #include "index/store.h"
 #include "ingest/recorder.h"
+#include "proto/client.h"
 #include "proto/vigil.pb.h"
 #include "tests/support/process.h"
 #include "tests/support/scene_config.h"
@@ -199,8 +200,12 @@ void RunLatency(double seconds, const std::string& scenes_dir, int cameras, cons
   const std::string events = fmt::format("tcp://127.0.0.1:{}", FreePort() + 1);
   testing::WriteFile(dir / "vigild.toml", testing::SceneVigildConfig(dir / "data", runs, **sim,
                                                                      "tcp://127.0.0.1:*", events, 1));
+  ::setenv("VIGILD", vigild.c_str(), 1);
+  const api::UserKey key =
+      api::LoadUserKey(testing::MakeKey(dir / "vigild.toml", "bench", "operator", dir.path())).value();
   zmq::context_t ctx(1);
   zmq::socket_t sub(ctx, zmq::socket_type::sub);
+  if (!api::UseKey(sub, key).ok()) throw std::runtime_error("cannot use the bench key");
   sub.set(zmq::sockopt::subscribe, "event.");
   sub.connect(events);
   testing::Process proc({vigild, "--config", dir / "vigild.toml"}, dir / "vigild.log");

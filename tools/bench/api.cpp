@@ -53,8 +53,19 @@ double Percentile(std::vector<double> v, double p) {
 
 double Median(std::vector<double> v) { return Percentile(std::move(v), 0.5); }
 
+// The benchmark's own key (admin), made by Serve: every request is authenticated and encrypted, as
+// in production.
+api::UserKey g_key;
+
 std::unique_ptr<api::Server> Serve(index::Store& store, const std::string& dir) {
   api::ServerOptions so;
+  std::string keys = JoinPath(dir, "keys");
+  (void)std::system(fmt::format("rm -rf '{}'", keys).c_str());
+  so.server_key = api::LoadOrCreateServerKey(JoinPath(keys, "server.key")).value();
+  so.keyring = std::make_shared<api::Keyring>(JoinPath(keys, "authorized.toml"));
+  g_key = api::Keyring::Add(so.keyring->path(), "bench", api::Role::kAdmin, so.server_key,
+                            SystemClock().WallNs())
+              .value();
   so.requests = "tcp://127.0.0.1:*";
   so.events = "tcp://127.0.0.1:*";
   so.workers = 2;
@@ -107,7 +118,7 @@ void SmallQueries(const std::string& dir, const std::vector<int>& client_counts,
     std::vector<std::thread> threads;
     for (int i = 0; i < n; ++i) {
       threads.emplace_back([&, i] {
-        auto client = std::move(api::Client::Connect(server->requests_endpoint(), "bench").value());
+        auto client = std::move(api::Client::Connect(server->requests_endpoint(), g_key).value());
         std::mt19937_64 rng(static_cast<uint64_t>(i) + 1);
         while (!go.load()) std::this_thread::yield();
         while (!stop.load()) {
@@ -209,7 +220,7 @@ void Export(const std::string& dir, int minutes, int kbps, int repeat) {
   auto store = std::move(index::OpenSqliteStore(JoinPath(edir, "index.db")).value());
   Recorded rec = WriteFootage(*store, edir, minutes, kbps);
   auto server = Serve(*store, edir);
-  auto client = std::move(api::Client::Connect(server->requests_endpoint(), "bench").value());
+  auto client = std::move(api::Client::Connect(server->requests_endpoint(), g_key).value());
 
   // ffmpeg's concat list of the same files.
   std::string list = JoinPath(edir, "concat.txt");

@@ -210,12 +210,15 @@ void AlertRun(const std::string& vigild, const std::string& scenes_dir, int run,
                           k, (*sim)->Url(k, true), (*sim)->Url(k, false), 102.83 + 0.001 * k);
   }
   testing::WriteFile(dir / "vigild.toml", config);
+  ::setenv("VIGILD", vigild.c_str(), 1);
+  const api::UserKey key = api::LoadUserKey(testing::MakeKey(dir / "vigild.toml", "bench", "admin", dir.path())).value();
   zmq::context_t ctx(1);
   zmq::socket_t sub(ctx, zmq::socket_type::sub);
+  if (!api::UseKey(sub, key).ok()) throw std::runtime_error("cannot use the bench key");
   sub.set(zmq::sockopt::subscribe, "alert.");
   sub.connect(events);
   testing::Process proc({vigild, "--config", dir / "vigild.toml"}, dir / "vigild.log");
-  auto client = api::Client::Connect(requests, "bench");
+  auto client = api::Client::Connect(requests, key);
   if (!client.ok()) throw std::runtime_error(client.error().ToString());
   std::map<std::string, double> pass_end;  // plate → when the vehicle left (scene seconds)
   for (int k = 1; k <= 2; ++k) {

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -10,6 +12,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <opencv2/imgcodecs.hpp>
 #include <zmq.hpp>
 
@@ -17,6 +20,7 @@
 
 #include "base/clock.h"
 #include "base/fs.h"
+#include "proto/access.h"
 #include "proto/client.h"
 #include "proto/convert.h"
 #include "tools/vigil/time_input.h"
@@ -30,11 +34,32 @@ constexpr int kExitOk = 0;
 constexpr int kExitServer = 1;
 constexpr int kExitUsage = 2;
 constexpr int kExitPartial = 3;
+constexpr int kExitDenied = 4;
 
 std::string OneLineJson(const google::protobuf::Message& m) { return api::ToJson(m); }
 
+// A file name for something the server named (a clip, a camera): whatever the server sends, the
+// file lands in the directory the user chose. Letters, digits, '-', '_', '.' and non-ASCII (camera
+// names in Chinese) are kept, anything else becomes '_'; no leading dots; at most 100 bytes; `ext`
+// appended when missing; `fallback` when nothing is left.
+std::string SafeFileName(std::string_view name, std::string_view fallback, std::string_view ext) {
+  std::string out;
+  for (unsigned char ch : name) {
+    if (out.size() >= 100) break;
+    bool keep = std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch >= 0x80;
+    out += keep ? static_cast<char>(ch) : '_';
+  }
+  while (!out.empty() && out.front() == '.') out.erase(out.begin());
+  if (out.empty() || out.find_first_not_of("._") == std::string::npos) out = std::string(fallback);
+  if (!out.ends_with(ext)) out += ext;
+  return out;
+}
+
 int Fail(const Status& st) {
   std::cerr << "vigil: " << st.message() << "\n";
+  if (st.code() == StatusCode::kUnauthenticated || st.code() == StatusCode::kPermissionDenied) {
+    return kExitDenied;
+  }
   return st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kNotFound ||
                  st.code() == StatusCode::kResourceExhausted ||
                  st.code() == StatusCode::kFailedPrecondition
@@ -101,6 +126,7 @@ int Export(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
                plan.clips_size() == 1 ? "" : "s");
   }
   int failed = 0;
+  std::vector<std::string> written;  // file names used in output_dir
   ProgressBar bar(!ctx.json);
   for (int i = 0; i < plan.clips_size(); ++i) {
     const auto& planned = plan.clips(i);
@@ -113,8 +139,15 @@ int Export(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
     if (c.output_dir.empty()) {
       m = api::WaitForClip(client, plan.export_id(), i, progress);
     } else {
-      std::string base = JoinPath(c.output_dir, planned.path().substr(planned.path().rfind('/') + 1));
-      local = base;
+      std::string name = planned.path().substr(planned.path().rfind('/') + 1);
+      if (name.ends_with(".mp4")) name.resize(name.size() - 4);
+      name = SafeFileName(name, fmt::format("clip{}", i), ".mp4");
+      // Two clips the server named alike do not overwrite each other.
+      if (std::find(written.begin(), written.end(), name) != written.end()) {
+        name = fmt::format("{}-{}.mp4", name.substr(0, name.size() - 4), i);
+      }
+      written.push_back(name);
+      local = JoinPath(c.output_dir, name);
       m = api::DownloadClip(client, plan.export_id(), i, local, progress);
     }
     bar.Done();
@@ -186,21 +219,34 @@ int Watch(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
   }
   zmq::context_t zctx(1);
   zmq::socket_t sub(zctx, zmq::socket_type::sub);
+  // Everything this user's role may see, unless topics are named (a topic the role may not see
+  // is refused here, by name, rather than silently delivering nothing).
+  std::vector<std::string> topics = c.topics;
+  if (topics.empty()) topics = api::AllowedTopicFamilies(ctx.key.role);
+  for (const auto& t : topics) {
+    if (!api::SubscriptionAllowed(ctx.key.role, t)) {
+      std::string may = fmt::format("{}", fmt::join(api::AllowedTopicFamilies(ctx.key.role), " "));
+      return Fail(Status::PermissionDenied(fmt::format(
+          "{} is {}: topic '{}' is not allowed (it may watch: {})", ctx.key.user,
+          api::RoleName(ctx.key.role), t, may.empty() ? "nothing live" : may)));
+    }
+  }
+  if (topics.empty()) {
+    return Fail(Status::PermissionDenied(fmt::format("{} is {}: no live topics are allowed",
+                                                     ctx.key.user, api::RoleName(ctx.key.role))));
+  }
   try {
     sub.set(zmq::sockopt::linger, 0);
+    if (Status st = api::UseKey(sub, ctx.key); !st.ok()) return Fail(st);
     sub.connect(endpoint);
-    if (c.topics.empty()) {
-      sub.set(zmq::sockopt::subscribe, "");
-    } else {
-      for (const auto& t : c.topics) sub.set(zmq::sockopt::subscribe, t);
-    }
+    for (const auto& t : topics) sub.set(zmq::sockopt::subscribe, t);
   } catch (const zmq::error_t& e) {
     return Fail(Status::InvalidArgument(fmt::format("cannot subscribe to {}: {}", endpoint, e.what())));
   }
   std::signal(SIGINT, [](int) { g_stop = true; });
   std::signal(SIGTERM, [](int) { g_stop = true; });
   if (!ctx.json) fmt::print(stderr, "watching {} ({})\n", endpoint,
-                            c.topics.empty() ? std::string("everything") : fmt::format("{}", fmt::join(c.topics, ", ")));
+                            fmt::format("{}", fmt::join(topics, ", ")));
   auto start = std::chrono::steady_clock::now();
   int seen = 0;
   uint64_t last_seq = 0;
@@ -511,7 +557,7 @@ int Snapshot(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
   if (c.live_cameras.size() != 1) return Fail(Status::InvalidArgument("snapshot: name one --camera"));
   auto s = TakeSnapshot(client, c.live_cameras[0], c.max_width);
   if (!s.ok()) return Fail(s.error());
-  std::string path = c.output.empty() ? fmt::format("{}.jpg", s->camera()) : c.output;
+  std::string path = c.output.empty() ? SafeFileName(c.live_cameras[0], "snapshot", ".jpg") : c.output;
   if (Status st = WriteFile(path, s->jpeg().data(), s->jpeg().size()); !st.ok()) return Fail(st);
   if (ctx.json) {
     fmt::print("{{\"camera\":\"{}\",\"time\":\"{}\",\"width\":{},\"height\":{},\"file\":\"{}\"}}\n",
@@ -549,7 +595,7 @@ int Patrol(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
         tile.label = fmt::format("{}  {}", cam, FormatLocal(s->time_ns()));
         std::vector<uint8_t> bytes(s->jpeg().begin(), s->jpeg().end());
         tile.picture = cv::imdecode(bytes, cv::IMREAD_COLOR);
-        std::string path = JoinPath(dir, fmt::format("round{}-{}.jpg", round, cam));
+        std::string path = JoinPath(dir, SafeFileName(fmt::format("round{}-{}", round, cam), "round", ".jpg"));
         (void)WriteFile(path, s->jpeg().data(), s->jpeg().size());
         if (!ctx.json) fmt::print("{}  {}  {}\n", FormatLocal(s->time_ns()), cam, path);
       }
@@ -568,11 +614,49 @@ int Patrol(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
   return any ? kExitOk : kExitServer;
 }
 
+// The audit trail (admins): newest first, and with --verify the whole hash chain checked.
+int Audit(const ApiCommands& c, const ApiContext& ctx, api::Client& client) {
+  v1::Request q;
+  auto* a = q.mutable_audit();
+  a->mutable_range()->set_from_ns(ctx.range.start_ns);
+  a->mutable_range()->set_to_ns(ctx.range.end_ns);
+  a->set_user(c.audit_user);
+  a->set_verify(c.verify);
+  a->mutable_page()->set_limit(c.limit);
+  a->mutable_page()->set_page_token(c.page);
+  auto r = client.Call(q);
+  if (!r.ok()) return Fail(r.error());
+  const auto& res = r->audit();
+  if (ctx.json) {
+    for (const auto& row : res.rows()) fmt::print("{}\n", OneLineJson(row));
+    if (res.has_verification()) fmt::print("{}\n", OneLineJson(res.verification()));
+  } else {
+    fmt::print("{:>7}  {:<23} {:<14} {:<13} {:<22} {}\n", "ID", "TIME", "USER", "ROLE", "ACTION", "DETAIL");
+    for (const auto& row : res.rows()) {
+      std::string detail = row.detail().size() > 80 ? row.detail().substr(0, 77) + "..." : row.detail();
+      fmt::print("{:>7}  {:<23} {:<14} {:<13} {:<22} {}\n", row.id(), FormatLocal(row.time_ns()),
+                 row.user(), row.role().empty() ? "-" : row.role(), row.action(), detail);
+    }
+    if (!res.next_page_token().empty()) fmt::print(stderr, "more rows: add --page {}\n", res.next_page_token());
+    if (res.has_verification()) {
+      const auto& v = res.verification();
+      if (v.intact()) {
+        fmt::print("chain intact: {} rows checked ({} from before the chain), head {}\n", v.rows(),
+                   v.unchained(), v.head_hash());
+      } else {
+        fmt::print("CHAIN BROKEN at row {}: {}\n", v.first_bad_id(), v.problem());
+      }
+    }
+  }
+  if (res.has_verification() && !res.verification().intact()) return kExitServer;
+  return kExitOk;
+}
+
 }  // namespace
 
 bool ApiCommands::chosen() const {
   return *export_cmd || *watch_cmd || *watchlist_cmd || *alerts_cmd || *zones_cmd || *snapshot_cmd ||
-         *patrol_cmd;
+         *patrol_cmd || *audit_cmd;
 }
 
 void AddApiCommands(CLI::App& app, ApiCommands& c) {
@@ -612,6 +696,12 @@ void AddApiCommands(CLI::App& app, ApiCommands& c) {
   c.alerts_stats->add_option("--period", c.period, "one row per zone per period: 1h, 1d, 1w (default: the whole range)");
   c.alerts_stats->add_option("--within", c.within, "the response target (default 3m)");
   c.alerts_stats->add_option("--zone,-z", c.zones, "response zone id (repeatable)");
+  c.audit_cmd = app.add_subcommand(
+      "audit", "who read or changed what, newest first; --verify checks the hash chain (admin, --server)");
+  c.audit_cmd->add_option("--user", c.audit_user, "only this user's rows");
+  c.audit_cmd->add_flag("--verify", c.verify, "check every row's hash against the chain");
+  c.audit_cmd->add_option("--limit", c.limit, "rows per page (default 100)");
+  c.audit_cmd->add_option("--page", c.page, "the page token a previous call printed");
   c.zones_cmd = app.add_subcommand("zones", "rapid-response zones and their patrol units: list, set, remove (--server)");
   c.zones_set = c.zones_cmd->add_subcommand("set", "add or replace a zone");
   c.zones_set->add_option("id", c.zone_id, "zone id, e.g. z-017")->required();
@@ -637,7 +727,7 @@ int RunApiCommand(const ApiCommands& c, const ApiContext& ctx) {
     std::cerr << "vigil: this subcommand asks a running vigild: give --server ENDPOINT\n";
     return kExitUsage;
   }
-  auto client = api::Client::Connect(ctx.server, ctx.user);
+  auto client = api::Client::Connect(ctx.server, ctx.key);
   if (!client.ok()) return Fail(client.error());
   if (*c.export_cmd) return Export(c, ctx, **client);
   if (*c.watch_cmd) return Watch(c, ctx, **client);
@@ -645,6 +735,7 @@ int RunApiCommand(const ApiCommands& c, const ApiContext& ctx) {
   if (*c.snapshot_cmd) return Snapshot(c, ctx, **client);
   if (*c.patrol_cmd) return Patrol(c, ctx, **client);
   if (*c.zones_cmd) return Zones(c, ctx, **client);
+  if (*c.audit_cmd) return Audit(c, ctx, **client);
   return Alerts(c, ctx, **client);
 }
 

@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "index/types.h"
+#include "proto/keys.h"
 
 namespace vigil::cli {
 
@@ -27,6 +28,10 @@ struct ApiCommands {
   CLI::App* zones_remove = nullptr;
   CLI::App* snapshot_cmd = nullptr;
   CLI::App* patrol_cmd = nullptr;
+  CLI::App* audit_cmd = nullptr;
+  // audit
+  std::string audit_user;
+  bool verify = false;
 
   // export
   std::string output_dir;  // download the clips here; empty: they stay on the server
@@ -72,7 +77,7 @@ struct ApiContext {
   index::TimeRange range;
   bool range_given = false;  // --from or --to was given
   std::optional<index::Area> area;
-  std::string user;
+  api::UserKey key;  // who asks
 };
 
 // Runs the chosen one; returns the process's exit code (see main.cpp).

@@ -30,7 +30,8 @@
 // shown in the local zone for people and as UTC (RFC 3339 and nanoseconds) with --json.
 // Exit codes: 0 success, 1 the index or server could not answer, 2 bad command line or a request the
 // server refused (unknown camera, inverted range, clip too long, ...), 3 an export where some clips
-// failed and others were written.
+// failed and others were written, 4 not allowed (no key, a key the server refuses, or a request or
+// topic the key's role may not use).
 
 #include <pwd.h>
 #include <unistd.h>
@@ -105,14 +106,28 @@ std::optional<index::LatLon> ParseLatLon(const std::string& s) {
   return index::LatLon{lat, lon};
 }
 
-// Who is asking, for the audit trail: $VIGIL_USER, else the login name.
-// Who acts: $VIGIL_USER (an operator's or unit's id), else the login name.
-std::string UserName() {
-  for (const char* var : {"VIGIL_USER", "USER", "LOGNAME"}) {
-    if (const char* v = std::getenv(var); v && *v) return v;
+// Who asks: the key file an admin made for this user (`vigild keys add`): --key, $VIGIL_KEY, else
+// ~/.config/vigil/key. The server knows the user and role by the key; nothing claimed counts.
+Result<api::UserKey> LoadKey(std::string path) {
+  if (path.empty()) {
+    std::string config;
+    if (const char* x = std::getenv("XDG_CONFIG_HOME"); x && *x) {
+      config = x;
+    } else if (const char* h = std::getenv("HOME"); h && *h) {
+      config = std::string(h) + "/.config";
+    } else if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_dir) {
+      config = std::string(pw->pw_dir) + "/.config";
+    }
+    path = config + "/vigil/key";
+    if (::access(path.c_str(), F_OK) != 0) {
+      return Status::Unauthenticated(fmt::format(
+          "no key: a server answers only its authorised keys. Ask its admin for one (`vigild "
+          "--config FILE keys add USER ROLE`) and give it with --key FILE, VIGIL_KEY=FILE, or put it "
+          "at {}",
+          path));
+    }
   }
-  if (const passwd* pw = ::getpwuid(::geteuid()); pw && pw->pw_name && *pw->pw_name) return pw->pw_name;
-  return "unknown";
+  return api::LoadUserKey(path);
 }
 
 void PrintNextPage(const std::string& token, bool json) {
@@ -140,6 +155,9 @@ int main(int argc, char** argv) {
   app.add_option("--server", server, "a vigild's API, e.g. tcp://127.0.0.1:7700 (instead of --data)")
       ->envname("VIGIL_SERVER");
   app.add_flag("--json", json, "one JSON object per line, UTC times");
+  std::string key_path;
+  app.add_option("--key", key_path, "your key file for --server (default ~/.config/vigil/key)")
+      ->envname("VIGIL_KEY");
 
   Range range;
   int64_t limit = 1000;
@@ -198,6 +216,8 @@ int main(int argc, char** argv) {
   add_range(api_cmds.alerts_cmd);
   api_cmds.alerts_stats->add_option("--from", range.from, "start (default: a day ago)");
   api_cmds.alerts_stats->add_option("--to", range.to, "end (default now)");
+  api_cmds.audit_cmd->add_option("--from", range.from, "start (default: the first row)");
+  api_cmds.audit_cmd->add_option("--to", range.to, "end (default: the last row)");
   CLI11_PARSE(app, argc, argv);
 
   if (index_path.empty() && server.empty()) {
@@ -229,7 +249,12 @@ int main(int argc, char** argv) {
     ctx.cameras = range.cameras;
     ctx.range = {range.start_ns, range.end_ns};
     ctx.range_given = !range.from.empty() && !range.to.empty();
-    ctx.user = UserName();
+    auto key = LoadKey(key_path);
+    if (!key.ok()) {
+      std::cerr << "vigil: " << key.error().message() << "\n";
+      return 4;
+    }
+    ctx.key = *key;
     if (!at.empty()) {
       auto p = ParseLatLon(at);
       if (!p || radius_m <= 0) {
@@ -245,7 +270,12 @@ int main(int argc, char** argv) {
       std::cerr << "vigil: status asks a running vigild: give --server ENDPOINT\n";
       return 2;
     }
-    auto client = api::Client::Connect(server, UserName());
+    auto key = LoadKey(key_path);
+    if (!key.ok()) {
+      std::cerr << "vigil: " << key.error().message() << "\n";
+      return 4;
+    }
+    auto client = api::Client::Connect(server, *key);
     if (!client.ok()) {
       std::cerr << "vigil: " << client.error().message() << "\n";
       return 2;
@@ -312,7 +342,12 @@ int main(int argc, char** argv) {
   }
   Result<std::unique_ptr<index::Store>> store = Status::Internal("no store");
   if (!server.empty()) {
-    auto client = api::Client::Connect(server, UserName());
+    auto key = LoadKey(key_path);
+    if (!key.ok()) {
+      std::cerr << "vigil: " << key.error().message() << "\n";
+      return 4;
+    }
+    auto client = api::Client::Connect(server, *key);
     if (!client.ok()) {
       std::cerr << "vigil: " << client.error().message() << "\n";
       return 2;
@@ -329,7 +364,7 @@ int main(int argc, char** argv) {
   }
   auto fail = [](const Status& st) {
     std::cerr << "vigil: " << st.message() << "\n";
-    return 1;
+    return st.code() == StatusCode::kUnauthenticated || st.code() == StatusCode::kPermissionDenied ? 4 : 1;
   };
   std::optional<index::Area> area;
   if (!at.empty()) {

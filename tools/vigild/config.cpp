@@ -1,5 +1,6 @@
 #include "tools/vigild/config.h"
 
+#include <cstdlib>
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -18,6 +19,32 @@
 
 namespace vigil::vigild {
 namespace {
+
+// "tcp://HOST:PORT" (HOST an address, a name or *; PORT 1-65535) or "ipc://PATH": what the API
+// can bind. Anything else would leave vigild running without an API.
+Status CheckApiEndpoint(const std::string& endpoint) {
+  for (unsigned char c : endpoint) {
+    if (c < 0x21 || c == 0x7f) return Status::InvalidArgument("the endpoint holds a space or control character");
+  }
+  if (endpoint.starts_with("ipc://") && endpoint.size() > 6) return Status::Ok();
+  if (!endpoint.starts_with("tcp://")) {
+    return Status::InvalidArgument(fmt::format(
+        "'{}' is not an endpoint: write tcp://HOST:PORT (or ipc://PATH)", endpoint.substr(0, 100)));
+  }
+  std::string rest = endpoint.substr(6);
+  size_t colon = rest.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return Status::InvalidArgument(fmt::format("'{}' names no host and port (tcp://HOST:PORT)", endpoint));
+  }
+  std::string port = rest.substr(colon + 1);
+  if (port == "*") return Status::Ok();  // any free port (the log names it)
+  char* end = nullptr;
+  long n = std::strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end != '\0' || n < 1 || n > 65535) {
+    return Status::InvalidArgument(fmt::format("'{}': the port must be 1 to 65535", endpoint));
+  }
+  return Status::Ok();
+}
 
 bool ValidCameraId(const std::string& id) {
   if (id.empty() || id.size() > 64) return false;
@@ -196,9 +223,26 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
     if (!t) return Status::InvalidArgument(fmt::format("{}: [api] must be a table", Where(path, *api)));
     TomlReader r(path, *t, "[api]");
     VIGIL_RETURN_IF_ERROR(
-        r.CheckKeys({"requests", "events", "workers", "max_clip_minutes", "export_concurrency"}));
+        r.CheckKeys({"requests", "events", "workers", "max_clip_minutes", "export_concurrency", "keys"}));
     VIGIL_RETURN_IF_ERROR(r.String("requests", cfg.api.requests));
     VIGIL_RETURN_IF_ERROR(r.String("events", cfg.api.events));
+    for (auto [key, value] : {std::pair{"requests", &cfg.api.requests}, {"events", &cfg.api.events}}) {
+      if (Status st = CheckApiEndpoint(*value); !st.ok()) {
+        const toml::node* n = t->get(key);
+        return Status::InvalidArgument(
+            fmt::format("{}: [api] {}: {}", Where(path, n ? *n : *api), key, st.message()));
+      }
+    }
+    if (cfg.api.requests == cfg.api.events) {
+      return Status::InvalidArgument(fmt::format(
+          "{}: [api] requests and events are both {}: they need two endpoints",
+          Where(path, *api), cfg.api.events));
+    }
+    VIGIL_RETURN_IF_ERROR(r.String("keys", cfg.api.keys_dir));
+    if (!cfg.api.keys_dir.empty() && cfg.api.keys_dir[0] != '/') {
+      std::string base = path.find('/') == std::string::npos ? "." : DirName(path);
+      cfg.api.keys_dir = JoinPath(base, cfg.api.keys_dir);
+    }
     VIGIL_RETURN_IF_ERROR(r.Int("workers", cfg.api.workers, 1, 64));
     int64_t minutes = cfg.api.max_clip_ns / (60 * kNsPerSec);
     VIGIL_RETURN_IF_ERROR(r.Int("max_clip_minutes", minutes, 1, 24 * 60));

@@ -24,6 +24,9 @@ struct ApiConfig {
   int64_t workers = 2;                          // request workers, each with its own index reader
   int64_t max_clip_ns = 2 * 3600 * kNsPerSec;   // max_clip_minutes: longest clip one export may ask
   int64_t export_concurrency = 2;               // clips written at once; later exports wait
+  // The server's key pair and the authorised keys (proto/keys.h); empty: <data_dir>/keys. Absolute
+  // after loading.
+  std::string keys_dir;
 };
 
 struct AnalyticsNodeConfig {

@@ -1,6 +1,10 @@
 // vigild: the server of one recording node.
 //
 //   vigild --config FILE [--data-dir DIR] [--log-level LEVEL] [--check-config]
+//   vigild --config FILE keys add USER ROLE [--out FILE]   a key for USER (operator, investigator,
+//                                                          dispatch, admin), written to FILE
+//   vigild --config FILE keys revoke USER                  takes effect at once (no restart)
+//   vigild --config FILE keys list
 //
 // Exit codes: 0 clean stop (SIGTERM/SIGINT), 1 runtime failure at start, 2 bad command line or config.
 
@@ -71,6 +75,17 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", data_dir, "override data_dir from the config");
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error");
   app.add_flag("--check-config", check_only, "validate the configuration and exit");
+  // Keys: who may use the API (proto/keys.h). Run beside a running vigild: it re-reads the list.
+  auto* keys = app.add_subcommand("keys", "create, revoke and list the keys allowed to use the API");
+  keys->require_subcommand(1);
+  std::string key_user, key_role, key_out;
+  auto* keys_add = keys->add_subcommand("add", "make a key pair for a user and authorise it");
+  keys_add->add_option("user", key_user, "user or system name")->required();
+  keys_add->add_option("role", key_role, "operator, investigator, dispatch or admin")->required();
+  keys_add->add_option("--out,-o", key_out, "the user's key file to write (default USER.key)");
+  auto* keys_revoke = keys->add_subcommand("revoke", "revoke every key of a user");
+  keys_revoke->add_option("user", key_user, "user or system name")->required();
+  auto* keys_list = keys->add_subcommand("list", "list the keys, revoked ones too");
   CLI11_PARSE(app, argc, argv);
 
   // Signals are taken synchronously by the main thread; every thread started later inherits the mask.
@@ -93,6 +108,68 @@ int main(int argc, char** argv) {
     std::cout << config_path << ": ok, " << cfg->cameras.size() << " camera(s), data in "
               << cfg->recording.data_dir << "\n";
     return 0;
+  }
+  const std::string keys_dir =
+      cfg->api.keys_dir.empty() ? JoinPath(cfg->recording.data_dir, "keys") : cfg->api.keys_dir;
+  const std::string authorized = JoinPath(keys_dir, "authorized.toml");
+  if (keys->parsed()) {
+    auto server_key = api::LoadOrCreateServerKey(JoinPath(keys_dir, "server.key"));
+    if (!server_key.ok()) {
+      std::cerr << "vigild keys: " << server_key.error().message() << "\n";
+      return 1;
+    }
+    int64_t now = SystemClock().WallNs();
+    if (keys_add->parsed()) {
+      auto role = api::ParseRole(key_role);
+      if (!role) {
+        std::cerr << "vigild keys add: unknown role '" << key_role
+                  << "' (operator, investigator, dispatch or admin)\n";
+        return 2;
+      }
+      if (key_out.empty()) key_out = key_user + ".key";
+      if (::access(key_out.c_str(), F_OK) == 0) {
+        std::cerr << "vigild keys add: " << key_out << " exists: not replacing a key file\n";
+        return 1;
+      }
+      auto made = api::Keyring::Add(authorized, key_user, *role, *server_key, now);
+      if (!made.ok()) {
+        std::cerr << "vigild keys add: " << made.error().message() << "\n";
+        return made.error().code() == StatusCode::kInvalidArgument ? 2 : 1;
+      }
+      if (Status st = api::SaveUserKey(*made, key_out); !st.ok()) {
+        (void)api::Keyring::Revoke(authorized, key_user, now);
+        std::cerr << "vigild keys add: " << st.message() << " (the new key was revoked again)\n";
+        return 1;
+      }
+      std::cout << "key of " << key_user << " (" << api::RoleName(*role) << ") written to " << key_out
+                << "; give it to them (it is their identity) and use it with vigil --key "
+                << key_out << "\n";
+      return 0;
+    }
+    if (keys_revoke->parsed()) {
+      auto n = api::Keyring::Revoke(authorized, key_user, now);
+      if (!n.ok()) {
+        std::cerr << "vigild keys revoke: " << n.error().message() << "\n";
+        return 1;
+      }
+      std::cout << "revoked " << *n << " key(s) of " << key_user
+                << ": refused from their next request; a running vigild needs no restart\n";
+      return 0;
+    }
+    if (keys_list->parsed()) {
+      auto all = api::Keyring::Read(authorized);
+      if (!all.ok()) {
+        std::cerr << "vigild keys list: " << all.error().message() << "\n";
+        return 1;
+      }
+      std::cout << fmt::format("{:<24} {:<13} {:<12} {:<21} {}\n", "USER", "ROLE", "KEY", "ADDED", "REVOKED");
+      for (const auto& k : *all) {
+        std::cout << fmt::format("{:<24} {:<13} {:<12} {:<21} {}\n", k.user, api::RoleName(k.role),
+                                 k.public_key.substr(0, 8) + "…", FormatUtc(k.added_ns).substr(0, 19),
+                                 k.revoked_ns ? FormatUtc(k.revoked_ns).substr(0, 19) : "-");
+      }
+      return 0;
+    }
   }
 
   RaiseFileLimit();
@@ -205,6 +282,16 @@ int main(int argc, char** argv) {
   // The API. Recording matters more than queries: when an endpoint cannot be bound (port taken),
   // vigild says so and goes on recording.
   api::ServerOptions api_options;
+  if (auto server_key = api::LoadOrCreateServerKey(JoinPath(keys_dir, "server.key")); server_key.ok()) {
+    api_options.server_key = *server_key;
+  } else {
+    log->error("API key: {}", server_key.error());
+  }
+  api_options.keyring = std::make_shared<api::Keyring>(authorized);
+  if (api_options.keyring->All().empty()) {
+    log->warn("no key may use the API yet: make one with `vigild --config {} keys add USER ROLE`",
+              config_path);
+  }
   api_options.requests = cfg->api.requests;
   api_options.events = cfg->api.events;
   api_options.workers = static_cast<int>(cfg->api.workers);
