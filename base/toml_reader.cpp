@@ -1,3 +1,4 @@
+#include <cmath>
 #include "base/toml_reader.h"
 
 #include <algorithm>
@@ -20,9 +21,16 @@ Result<int64_t> ParseByteSize(const std::string& text) {
       {"", 1},        {"B", 1},          {"KB", 1e3},         {"MB", 1e6},
       {"GB", 1e9},    {"TB", 1e12},      {"KIB", 1024.0},     {"MIB", 1048576.0},
       {"GIB", 1073741824.0}, {"TIB", 1099511627776.0}};
+  if (!std::isfinite(value)) {
+    return Status::InvalidArgument(fmt::format("'{}' is not a size (e.g. 500GB, 2TiB)", text));
+  }
   for (auto [name, mult] : kUnits) {
     if (unit == name) {
       if (value < 0) return Status::InvalidArgument(fmt::format("'{}' is negative", text));
+      // Beyond this a byte count overflows arithmetic on it (2^62 bytes: 4 EiB).
+      if (value * mult > 4.6e18) {
+        return Status::InvalidArgument(fmt::format("'{}' is too large (at most 4 EiB)", text));
+      }
       return static_cast<int64_t>(value * mult);
     }
   }

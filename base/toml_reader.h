@@ -96,21 +96,28 @@ class TomlReader {
     return Status::Ok();
   }
 
-  Status Bytes(std::string_view key, int64_t& out) const {
+  // A size; `min` > 0 refuses smaller ones (a queue of 0 bytes records nothing).
+  Status Bytes(std::string_view key, int64_t& out, int64_t min = 0) const {
     const toml::node* n = table_.get(key);
     if (!n) return Status::Ok();
+    int64_t value = 0;
     if (auto i = n->value_exact<int64_t>()) {
       if (*i < 0) return Status::InvalidArgument(fmt::format("{}: {} must not be negative", Where(path_, *n), key));
-      out = *i;
-      return Status::Ok();
+      value = *i;
+    } else {
+      auto s = n->value<std::string>();
+      if (!s) return TypeError(*n, key, "a size such as \"500GB\" or a number of bytes");
+      auto parsed = ParseByteSize(*s);
+      if (!parsed.ok()) {
+        return Status::InvalidArgument(fmt::format("{}: {}: {}", Where(path_, *n), key, parsed.error().message()));
+      }
+      value = *parsed;
     }
-    auto s = n->value<std::string>();
-    if (!s) return TypeError(*n, key, "a size such as \"500GB\" or a number of bytes");
-    auto parsed = ParseByteSize(*s);
-    if (!parsed.ok()) {
-      return Status::InvalidArgument(fmt::format("{}: {}: {}", Where(path_, *n), key, parsed.error().message()));
+    if (value < min) {
+      return Status::InvalidArgument(
+          fmt::format("{}: {} must be at least {} bytes, not {}", Where(path_, *n), key, min, value));
     }
-    out = *parsed;
+    out = value;
     return Status::Ok();
   }
 

@@ -153,6 +153,13 @@ Status ParseZone(const std::string& path, const toml::table& t, int index, index
 }  // namespace
 
 Status ValidateRtspUrl(const std::string& url) {
+  for (unsigned char c : url) {
+    // A CR or LF would end the RTSP request line and start a header of the URL's choosing.
+    if (c < 0x20 || c == 0x7f || c == ' ') {
+      return Status::InvalidArgument(fmt::format(
+          "the URL holds a space or control character ({:#04x}): percent-encode it", static_cast<int>(c)));
+    }
+  }
   std::string rest;
   if (url.rfind("rtsp://", 0) == 0) {
     rest = url.substr(7);
@@ -194,6 +201,13 @@ Status ValidateRtspUrl(const std::string& url) {
   return Status::Ok();
 }
 
+bool ValidLogLevel(const std::string& level) {
+  for (const char* l : {"trace", "debug", "info", "warn", "error", "critical"}) {
+    if (level == l) return true;
+  }
+  return false;
+}
+
 Result<Config> ParseConfig(std::string_view text, const std::string& path) {
   toml::table root;
   try {
@@ -210,6 +224,11 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
                      "zones"}));
   VIGIL_RETURN_IF_ERROR(top.String("data_dir", cfg.recording.data_dir, true));
   VIGIL_RETURN_IF_ERROR(top.String("log_level", cfg.log_level));
+  if (!ValidLogLevel(cfg.log_level)) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: log_level '{}' is not one of trace, debug, info, warn, error, critical",
+        top.Line("log_level"), cfg.log_level));
+  }
   if (cfg.recording.data_dir.empty()) {
     return Status::InvalidArgument(fmt::format("{}: data_dir is empty", top.Line("data_dir")));
   }
@@ -320,7 +339,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
                                                  r.Line("rtsp_client"), client));
     }
     rec.gstreamer_rtsp = client == "gstreamer";
-    VIGIL_RETURN_IF_ERROR(r.Bytes("queue_bytes", rec.queue_max_bytes));
+    VIGIL_RETURN_IF_ERROR(r.Bytes("queue_bytes", rec.queue_max_bytes, 1 << 20));
     VIGIL_RETURN_IF_ERROR(r.Bytes("max_bytes", rec.max_bytes));
     VIGIL_RETURN_IF_ERROR(r.Bytes("min_free_bytes", rec.min_free_bytes));
     VIGIL_RETURN_IF_ERROR(r.Seconds("retention_interval_seconds", rec.retention_interval_ns, 1, 86400));

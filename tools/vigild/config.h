@@ -72,6 +72,8 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path);
 
 // Checks an RTSP URL: rtsp:// or rtsps://, optional user:password@, a host, an optional port 1-65535.
 Status ValidateRtspUrl(const std::string& url);
+// trace, debug, info, warn, error, critical.
+bool ValidLogLevel(const std::string& level);
 using ::vigil::ParseByteSize;  // base/toml_reader.h
 
 }  // namespace vigil::vigild

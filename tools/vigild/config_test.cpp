@@ -172,6 +172,22 @@ TEST_CASE("each config mistake is refused with the file, the line and the reason
       {"duplicate zone", head + cam + "[[zones]]\nid = \"z1\"\npolygon = [[25.0, 102.0], [25.1, 102.0], [25.1, 102.1]]\n"
                          "[[zones]]\nid = \"z1\"\npolygon = [[25.0, 102.0], [25.1, 102.0], [25.1, 102.1]]\n",
        "c.toml:11: duplicate zone id 'z1' (first defined at c.toml:8)"},
+      // What an attacker or a slip of the hand used to get past --check-config.
+      {"queue of zero bytes", head + "[recording]\nqueue_bytes = 0\n" + cam,
+       "c.toml:3: queue_bytes must be at least 1048576 bytes, not 0"},
+      {"unknown log level", "data_dir = \"d\"\nlog_level = \"bogus\"\n" + cam,
+       "c.toml:2: log_level 'bogus' is not one of trace, debug, info, warn, error, critical"},
+      {"size nan", head + "[recording]\nmax_bytes = \"nan\"\n" + cam, "c.toml:3: max_bytes: 'nan' is not a size"},
+      {"size inf", head + "[recording]\nmin_free_bytes = \"inf\"\n" + cam, "c.toml:3: min_free_bytes: 'inf' is not a size"},
+      {"size 1e30", head + "[recording]\nmax_bytes = \"1e30\"\n" + cam, "c.toml:3: max_bytes: '1e30' is too large"},
+      {"garbage endpoint", head + "[api]\nrequests = \"garbage\"\n" + cam,
+       "c.toml:3: [api] requests: 'garbage' is not an endpoint"},
+      {"endpoint without port", head + "[api]\nevents = \"tcp://127.0.0.1\"\n" + cam,
+       "[api] events: 'tcp://127.0.0.1' names no host and port"},
+      {"same endpoint twice", head + "[api]\nrequests = \"tcp://127.0.0.1:7700\"\nevents = \"tcp://127.0.0.1:7700\"\n" + cam,
+       "[api] requests and events are both tcp://127.0.0.1:7700"},
+      {"CR LF in an RTSP URL", head + "[[cameras]]\nid = \"c\"\nmain = \"rtsp://h/x\\r\\nX-Evil: 1\"\nlat = 1.0\nlon = 1.0\n",
+       "c.toml:4: camera c: main: the URL holds a space or control character (0x0d)"},
   };
   for (const auto& c : cases) {
     CAPTURE(c.name);

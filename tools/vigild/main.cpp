@@ -12,6 +12,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -102,8 +103,30 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!data_dir.empty()) cfg->recording.data_dir = data_dir;
+  if (!log_level.empty() && !vigild::ValidLogLevel(log_level)) {
+    std::cerr << "vigild: --log-level '" << log_level
+              << "' is not one of trace, debug, info, warn, error, critical\n";
+    return 2;
+  }
   SetLogLevel(log_level.empty() ? cfg->log_level : log_level);
   auto log = Logger("vigild");
+  // Footage, the index, keys and exports are police data: readable by the service's user and group
+  // only (directories 0750, files 0640), whatever the umask vigild was started with.
+  ::umask(027);
+  if (struct stat st {}; ::stat(config_path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    bool passwords = false;
+    for (const auto& c : cfg->cameras) {
+      for (const std::string* url : {&c.main_url, &c.sub_url}) {
+        auto authority = url->substr(0, url->find('/', url->find("//") + 2));
+        if (authority.find('@') != std::string::npos) passwords = true;
+      }
+    }
+    if (passwords) {
+      log->warn("{} holds camera passwords and is readable by others (mode {:o}): chmod 600 it, "
+                "owned by the user vigild runs as",
+                config_path, st.st_mode & 0777);
+    }
+  }
   if (check_only) {
     std::cout << config_path << ": ok, " << cfg->cameras.size() << " camera(s), data in "
               << cfg->recording.data_dir << "\n";
@@ -177,6 +200,15 @@ int main(int argc, char** argv) {
   if (Status st = MakeDirs(dir); !st.ok()) {
     log->critical("data directory: {}", st);
     return 1;
+  }
+  if (struct stat st {}; ::stat(dir.c_str(), &st) == 0 && (st.st_mode & 027) != 0) {
+    if (::chmod(dir.c_str(), st.st_mode & 0750) == 0) {
+      log->info("data directory {}: mode {:o} -> {:o} (group read, others nothing)", dir,
+                st.st_mode & 0777, st.st_mode & 0750);
+    } else {
+      log->warn("data directory {} is mode {:o} and cannot be made 0750: {}", dir, st.st_mode & 0777,
+                std::strerror(errno));
+    }
   }
   auto lock = LockDataDir(dir);
   if (!lock.ok()) {
