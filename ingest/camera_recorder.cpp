@@ -150,6 +150,7 @@ Status CameraRecorder::StartConnection() {
   }
   depay_seen_ = {};  // a new connection's depacketizer counts from 0
   VIGIL_ASSIGN_OR_RETURN(RtspUrl url, ParseRtspUrl(camera_.main_url));
+  url.allow_basic = camera_.allow_basic_auth;
   for (AnalysisFeed* feed : shared_feeds_) feed->NewConnection();
   RtspReactor::Callbacks cb;
   playing_since_mono_ = 0;

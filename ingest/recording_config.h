@@ -35,6 +35,10 @@ struct CameraConfig {
   // Plate branch: the main stream decoded and `plates_fps` frames a second of it, at full size (plates
   // are small), handed to RecordingOptions::on_plate_frame. 0: no plate reading.
   double plates_fps = 0;
+  // Answer a camera's Basic authentication challenge over plain rtsp:// (the password crosses the
+  // network in clear). Off: such a camera is reported, not answered, by vigil's RTSP client (the
+  // default); GStreamer's rtspsrc answers Basic by itself. Digest is always fine.
+  bool allow_basic_auth = false;
 };
 
 struct RecordingOptions {

@@ -478,6 +478,13 @@ Status RtspSession::OnResponse(const Response& r, int64_t now_mono_ns) {
       return Status::FailedPrecondition(fmt::format("{}: 401 Unauthorized: the camera refused user '{}'", what,
                                                     url_.user));
     }
+    if (Lower(Trim(chosen)).rfind("basic", 0) == 0 && !url_.allow_basic) {
+      return Status::FailedPrecondition(fmt::format(
+          "{}: 401 Unauthorized: the camera offers only Basic authentication, which would send the "
+          "password in clear over plain RTSP: enable Digest on the camera, use rtsps://, or set "
+          "allow_basic_auth = true for this camera",
+          what));
+    }
     auto check = Authorization(chosen, url_.user, url_.password, pending_method_, pending_uri_, "0", 1);
     if (!check.ok()) return check.error().WithContext(what);
     auth_tried_ = true;

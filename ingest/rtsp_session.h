@@ -31,6 +31,9 @@ struct RtspUrl {
   int port = 554;
   std::string user, password;  // percent-decoded
   std::string url;             // the URL without credentials: the request URI
+  // Answer a Basic challenge (the password in clear on the wire: this client speaks plain RTSP).
+  // Off unless the camera's config allows it; Digest is always answered.
+  bool allow_basic = false;
 };
 // Errors name what is wrong: scheme, empty host, bad port.
 Result<RtspUrl> ParseRtspUrl(std::string_view url);

@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   app.add_option("--user", opt.user, "require this user (Digest authentication) on every request");
   app.add_option("--password", opt.password, "the user's password");
   app.add_flag("--basic-auth", opt.basic_auth, "accept Basic authentication as well as Digest");
+  app.add_flag("--basic-only", opt.basic_only, "accept Basic authentication only (no Digest)");
   app.add_option("--faults", faults_file, "fault script: lines 'SECONDS ACTION camK'");
   app.add_option("--scene", scene_specs, "scripted scene for camera K: K=FILE (repeatable)");
   app.add_option("--truth", truth_file, "write the scripted cameras' ground truth (JSON) here");

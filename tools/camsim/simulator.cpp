@@ -366,8 +366,8 @@ Status Simulator::Impl::StartServer() {
     // A mini object (not a GObject): released by hand below.
     GstRTSPToken* token = gst_rtsp_token_new(GST_RTSP_TOKEN_MEDIA_FACTORY_ROLE, G_TYPE_STRING, "viewer", nullptr);
     gst_rtsp_auth_add_digest(auth.get(), options.user.c_str(), options.password.c_str(), token);
-    int methods = GST_RTSP_AUTH_DIGEST;
-    if (options.basic_auth) {
+    int methods = options.basic_only ? 0 : GST_RTSP_AUTH_DIGEST;
+    if (options.basic_auth || options.basic_only) {
       GstPtr<gchar> basic(gst_rtsp_auth_make_basic(options.user.c_str(), options.password.c_str()));
       gst_rtsp_auth_add_basic(auth.get(), basic.get(), token);
       methods |= GST_RTSP_AUTH_BASIC;

@@ -50,6 +50,7 @@ struct SimOptions {
   // or, with basic_auth, also Basic.
   std::string user, password;
   bool basic_auth = false;
+  bool basic_only = false;  // Basic and nothing else (old or misconfigured cameras)
 };
 
 struct StreamStats {

@@ -59,7 +59,7 @@ Status ParseCamera(const std::string& path, const toml::table& t, int index,
   TomlReader r(path, t, fmt::format("[[cameras]] #{}", index));
   VIGIL_RETURN_IF_ERROR(r.CheckKeys({"id", "name", "main", "sub", "lat", "lon", "place", "district",
                                      "tags", "record", "retain_days", "retain_bytes", "analytics",
-                                     "plates"}));
+                                     "plates", "allow_basic_auth"}));
   VIGIL_RETURN_IF_ERROR(r.String("id", cam.id, true));
   if (!ValidCameraId(cam.id)) {
     return Status::InvalidArgument(fmt::format(
@@ -86,6 +86,7 @@ Status ParseCamera(const std::string& path, const toml::table& t, int index,
   VIGIL_RETURN_IF_ERROR(r.String("district", cam.district));
   VIGIL_RETURN_IF_ERROR(r.Strings("tags", cam.tags));
   VIGIL_RETURN_IF_ERROR(r.Bool("record", cam.record));
+  VIGIL_RETURN_IF_ERROR(r.Bool("allow_basic_auth", cam.allow_basic_auth));
   VIGIL_RETURN_IF_ERROR(r.Int("retain_days", cam.retain_days, 0, 100 * 365));
   VIGIL_RETURN_IF_ERROR(r.Bytes("retain_bytes", cam.retain_bytes));
   if (const toml::node* a = t.get("analytics")) {
