@@ -445,9 +445,18 @@ Status RtspSession::Parse(std::string_view buf, int64_t now_mono_ns, std::vector
     if (used == 0) break;
     pos += used;
     if (is_request) {
-      // A request from the camera (ANNOUNCE, GET_PARAMETER, ...): answered, not acted on.
+      // A request from the camera (ANNOUNCE, GET_PARAMETER, ...): answered, not acted on. A camera
+      // that sends requests faster than it reads the answers is cut off: the answers waiting for it
+      // are bounded, not vigil's memory.
       const std::string* cseq = r.Header("cseq");
-      outbox_ += fmt::format("RTSP/1.0 501 Not Implemented\r\nCSeq: {}\r\n\r\n", cseq ? *cseq : "0");
+      std::string_view echoed = cseq ? std::string_view(*cseq).substr(0, 32) : "0";
+      if (outbox_.size() > kMaxOutboxBytes) {
+        return Status::ResourceExhausted(fmt::format(
+            "the camera sent requests faster than it read the answers ({} bytes of answers waiting): "
+            "disconnected",
+            outbox_.size()));
+      }
+      outbox_ += fmt::format("RTSP/1.0 501 Not Implemented\r\nCSeq: {}\r\n\r\n", echoed);
       continue;
     }
     VIGIL_RETURN_IF_ERROR(OnResponse(r, now_mono_ns));

@@ -64,6 +64,10 @@ Result<std::string> Authorization(const std::string& challenge, const std::strin
                                   const std::string& password, const std::string& method,
                                   const std::string& uri, const std::string& cnonce, int nonce_count);
 
+// Most bytes of answers a camera may leave unread before it is disconnected (its requests are
+// answered; a camera flooding requests without reading would otherwise grow vigild without bound).
+inline constexpr size_t kMaxOutboxBytes = 64 * 1024;
+
 class RtspSession {
  public:
   RtspSession(RtspUrl url, std::string user_agent = "vigil");
@@ -123,6 +127,7 @@ class RtspSession {
   std::string challenge_;
   int nonce_count_ = 0;
   bool auth_tried_ = false;
+
   std::string session_id_;
   int64_t timeout_ns_ = 60'000'000'000;
   int64_t last_keepalive_ = 0;

@@ -390,4 +390,28 @@ TEST_CASE("garbage from a camera is an error or is dropped, never a crash") {
   CHECK(errors > 0);  // some of it was recognised as malformed
 }
 
+TEST_CASE("RTSP session: a camera flooding requests without reading the answers is cut off, memory bounded") {
+  auto url = ParseRtspUrl("rtsp://127.0.0.1:8554/cam1/main");
+  REQUIRE(url.ok());
+  RtspSession s(url.value());
+  std::vector<AccessUnit> units;
+  s.Start(0);
+  s.outbox().clear();
+  // 100,000 GET_PARAMETER requests, never reading an answer (the outbox is never flushed).
+  std::string flood;
+  for (int i = 0; i < 1000; ++i) {
+    flood += fmt::format("GET_PARAMETER rtsp://127.0.0.1:8554/cam1/main RTSP/1.0\r\nCSeq: {}\r\n\r\n", i);
+  }
+  Status st = Status::Ok();
+  int rounds = 0;
+  for (; rounds < 100 && st.ok(); ++rounds) {
+    st = s.Receive(reinterpret_cast<const uint8_t*>(flood.data()), flood.size(), 0, units);
+    CHECK(s.outbox().size() <= kMaxOutboxBytes + 256);
+  }
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.code() == StatusCode::kResourceExhausted);
+  CHECK(st.message().find("faster than it read the answers") != std::string::npos);
+  CHECK(rounds < 5);
+}
+
 }  // namespace vigil::ingest

@@ -4,6 +4,8 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <filesystem>
+#include <thread>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -112,6 +114,7 @@ struct Fixture {
     so.exports.settle_ns = 500 * kMs;
     so.server_key = keys.server;
     so.keyring = keys.keyring;
+    so.exports.max_area_bytes = area_quota;
     const std::string path = dir / "index.db";
     auto started = Server::Start(so, *store, [path]() {
       index::SqliteOptions ro;
@@ -132,6 +135,7 @@ struct Fixture {
   }
   testing::TestKeys keys{dir / "keys"};
   std::map<std::string, UserKey> users;
+  int64_t area_quota = 50LL << 30;
 };
 
 v1::Request ExportOf(std::vector<std::string> cameras, int64_t from, int64_t to) {
@@ -368,6 +372,48 @@ TEST_CASE("bad export requests get typed errors and the server goes on") {
   v1::Request status;
   status.mutable_status();
   CHECK(client->Call(status).ok());
+}
+
+TEST_CASE("1,000 exports asked at once by one user: a few run, the rest are refused naming the limit") {
+  Fixture f;
+  f.AddCamera("live", 25.0401, 102.7101);
+  auto client = f.NewClient();
+  const int64_t now = SystemClock().WallNs();
+  int accepted = 0, refused = 0;
+  for (int i = 0; i < 1000; ++i) {
+    // Ranges ending in the future: each stays in progress (waiting for its footage).
+    auto r = client->Call(ExportOf({"live"}, now - 2 * kSec, now + 120 * kSec));
+    if (r.ok()) {
+      ++accepted;
+      continue;
+    }
+    CHECK(r.error().code() == StatusCode::kResourceExhausted);
+    CHECK(r.error().message().find("inv.chen has 4 exports in progress") != std::string::npos);
+    ++refused;
+  }
+  CHECK(accepted == 4);
+  CHECK(refused == 996);
+  // Nothing was written for the refused ones, and another user is not held up.
+  int dirs = 0;
+  for (const auto& e : std::filesystem::directory_iterator(f.dir / "exports")) dirs += e.is_directory();
+  CHECK(dirs == 4);
+  auto other = f.NewClient("inv.other", Role::kInvestigator);
+  CHECK(other->Call(ExportOf({"live"}, now - 2 * kSec, now + 120 * kSec)).ok());
+}
+
+TEST_CASE("a full export area refuses new exports until old ones expire or are removed") {
+  Fixture f;
+  f.area_quota = 1;  // one byte: full after the first clip
+  f.Serve();
+  auto client = f.NewClient();
+  auto first = client->Call(ExportOf({"cam1"}, kT0, kT0 + 2 * kSec));
+  REQUIRE(first.ok());
+  REQUIRE(WaitForClip(*client, first->export_clip().export_id(), 0).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // past the size cache
+  auto second = client->Call(ExportOf({"cam1"}, kT0, kT0 + 2 * kSec));
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.error().code() == StatusCode::kResourceExhausted);
+  CHECK(second.error().message().find("the export area holds") != std::string::npos);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -178,6 +179,11 @@ struct Exporter::Impl {
   v1::Response Chunk(Clip& clip, size_t index, uint64_t request_id, int64_t offset, int32_t max_bytes);
   void Reap();
   std::shared_ptr<Job> Load(const std::string& id);
+  // The export area's size (cached a few seconds), and the sweep of expired exports.
+  int64_t AreaBytes();
+  void Expire();
+  std::mutex area_mu;
+  int64_t area_bytes = 0, area_checked_mono = -1, expired_checked_mono = -1;  // guarded by area_mu
 };
 
 Exporter::Exporter(ExportOptions options, index::Store& writer, Clock& clock)
@@ -280,6 +286,28 @@ Result<v1::ExportResult> Exporter::Start(const v1::ExportRequest& request, const
   }
   if (user.empty()) {
     return Status::InvalidArgument("an export needs the user who asks it, for the audit trail");
+  }
+  {
+    // One user cannot fill the writers' queue or the disk: a few exports at a time each.
+    std::lock_guard lock(im.mu);
+    int mine = 0;
+    for (const auto& [id, job] : im.jobs) {
+      std::lock_guard jl(job->mu);
+      if (job->finished_mono_ns == 0 && !job->clips.empty() && job->clips[0].manifest.requested_by() == user) {
+        ++mine;
+      }
+    }
+    if (mine >= o.max_per_user) {
+      return Status::ResourceExhausted(fmt::format(
+          "{} has {} exports in progress, the most one user may have: wait for one to finish", user, mine));
+    }
+  }
+  if (int64_t held = im.AreaBytes(); held >= o.max_area_bytes) {
+    return Status::ResourceExhausted(fmt::format(
+        "the export area holds {:.3f} GB, its quota is {:.3f} GB: exports expire after {} days, or an "
+        "admin removes old ones from {}/exports",
+        static_cast<double>(held) / 1e9, static_cast<double>(o.max_area_bytes) / 1e9,
+        o.expire_ns / (86400 * kNsPerSec), o.data_dir));
   }
   if (request.cameras().empty() && !request.has_area()) {
     return Status::InvalidArgument("an export names cameras or an area");
@@ -602,7 +630,58 @@ void Exporter::Impl::AnswerParked(Clip& clip, size_t index, bool force, int64_t 
   clip.parked = std::move(keep);
 }
 
+int64_t Exporter::Impl::AreaBytes() {
+  std::lock_guard lock(area_mu);
+  const int64_t now = clock->MonotonicNs();
+  if (area_checked_mono >= 0 && now - area_checked_mono < 2 * kNsPerSec) return area_bytes;
+  area_checked_mono = now;
+  int64_t total = 0;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(JoinPath(options.data_dir, "exports"), ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += static_cast<int64_t>(it->file_size(ec));
+  }
+  area_bytes = total;
+  return total;
+}
+
+void Exporter::Impl::Expire() {
+  if (options.expire_ns <= 0) return;
+  {
+    std::lock_guard lock(area_mu);
+    const int64_t now = clock->MonotonicNs();
+    if (expired_checked_mono >= 0 && now - expired_checked_mono < 60 * kNsPerSec) return;
+    expired_checked_mono = now;
+  }
+  const auto cutoff = std::filesystem::file_time_type::clock::now() -
+                      std::chrono::nanoseconds(options.expire_ns);
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator(JoinPath(options.data_dir, "exports"), ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    if (!it->is_directory(ec)) continue;
+    const std::string id = it->path().filename().string();
+    {
+      std::lock_guard lock(mu);
+      if (auto j = jobs.find(id); j != jobs.end()) {
+        std::lock_guard jl(j->second->mu);
+        if (j->second->finished_mono_ns == 0) continue;  // in progress
+      }
+    }
+    if (it->last_write_time(ec) >= cutoff || ec) continue;
+    std::error_code rm;
+    auto removed = std::filesystem::remove_all(it->path(), rm);
+    if (rm) {
+      log->warn("cannot remove expired export {}: {}", id, rm.message());
+    } else {
+      log->info("export {} expired ({} files removed)", id, removed);
+      std::lock_guard lock(mu);
+      jobs.erase(id);
+    }
+  }
+}
+
 void Exporter::Impl::Reap() {
+  Expire();
   std::vector<std::shared_ptr<Job>> all;
   {
     std::lock_guard lock(mu);

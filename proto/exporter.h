@@ -36,6 +36,12 @@ struct ExportOptions {
   int64_t max_wait_ns = 600'000'000'000;
   int64_t settle_ns = 3'000'000'000;  // a fragment, the writer's round and the read batching, with margin
   std::string server_name;  // host and version, for the manifest
+  // Limits: exports one user may have queued, waiting or being written at once; bytes the export
+  // area may hold (new exports are refused beyond it); age after which an export's directory is
+  // deleted (0: never).
+  int max_per_user = 4;
+  int64_t max_area_bytes = 50LL << 30;
+  int64_t expire_ns = 30LL * 86400 * 1'000'000'000;
 };
 
 constexpr int kMaxFetchBytes = 1 << 20;

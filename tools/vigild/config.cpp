@@ -243,7 +243,11 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
     if (!t) return Status::InvalidArgument(fmt::format("{}: [api] must be a table", Where(path, *api)));
     TomlReader r(path, *t, "[api]");
     VIGIL_RETURN_IF_ERROR(
-        r.CheckKeys({"requests", "events", "workers", "max_clip_minutes", "export_concurrency", "keys"}));
+        r.CheckKeys({"requests", "events", "workers", "max_clip_minutes", "export_concurrency", "keys",
+                     "exports_per_user", "export_quota", "export_days"}));
+    VIGIL_RETURN_IF_ERROR(r.Int("exports_per_user", cfg.api.exports_per_user, 1, 1000));
+    VIGIL_RETURN_IF_ERROR(r.Bytes("export_quota", cfg.api.export_quota_bytes, 1 << 20));
+    VIGIL_RETURN_IF_ERROR(r.Int("export_days", cfg.api.export_days, 0, 3650));
     VIGIL_RETURN_IF_ERROR(r.String("requests", cfg.api.requests));
     VIGIL_RETURN_IF_ERROR(r.String("events", cfg.api.events));
     for (auto [key, value] : {std::pair{"requests", &cfg.api.requests}, {"events", &cfg.api.events}}) {

@@ -27,6 +27,9 @@ struct ApiConfig {
   // The server's key pair and the authorised keys (proto/keys.h); empty: <data_dir>/keys. Absolute
   // after loading.
   std::string keys_dir;
+  int64_t exports_per_user = 4;                 // exports one user may have in progress
+  int64_t export_quota_bytes = 50LL << 30;      // the export area's size limit
+  int64_t export_days = 30;                     // exports older are deleted (0: kept)
 };
 
 struct AnalyticsNodeConfig {
