@@ -860,6 +860,10 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, inde
       s->set(zmq::sockopt::zap_domain, "vigil");
     }
     impl->pub.set(zmq::sockopt::xpub_manual, true);
+    // A connection that does not complete its handshake within this is closed: idle or anonymous
+    // connections cannot pile up towards the process's file limit, which recording shares.
+    impl->router.set(zmq::sockopt::handshake_ivl, 5000);
+    impl->pub.set(zmq::sockopt::handshake_ivl, 5000);
     impl->router.set(zmq::sockopt::linger, 0);
     impl->router.set(zmq::sockopt::maxmsgsize, options.max_request_bytes * 4);
     // Bounded per client: export chunks are up to 1 MiB, and a client that stops reading only

@@ -428,8 +428,15 @@ int main(int argc, char** argv) {
   }
   log->info("vigild running: {} camera(s), data in {}", cfg->cameras.size(), dir);
 
+  // Memory freed after a burst (a flood of requests, a large export) goes back to the system once a
+  // minute: the heap keeps what it uses meanwhile (M_TRIM_THRESHOLD above), not what it once used.
   int sig = 0;
-  sigwait(&stop_signals, &sig);
+  for (;;) {
+    timespec minute{60, 0};
+    sig = sigtimedwait(&stop_signals, nullptr, &minute);
+    if (sig > 0) break;
+    malloc_trim(64 << 20);
+  }
   log->info("{}: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   {
     std::lock_guard lock(publish_mu);
