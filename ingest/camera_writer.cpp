@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "base/fs.h"
+#include "ingest/retention.h"
 #include "ingest/segment_recovery.h"
 
 namespace vigil::ingest::internal {
@@ -258,6 +259,7 @@ void CameraWriter::CloseSegment(int64_t media_end_ns) {
     row.sha256 = closed->sha256;
   } else {
     log_->error("camera {}: closing {}: {}", camera_.id, abs, closed.error());
+    if (closed.error().code() == StatusCode::kResourceExhausted) (void)ReleaseReserve(options_.data_dir);
     auto rec = RecoverSegmentFile(abs);
     if (!rec.ok()) {
       (void)RemoveFile(abs);
@@ -309,6 +311,7 @@ void CameraWriter::OpenOutage(const std::string& reason, int64_t wall_ns) {
 }
 
 void CameraWriter::DiskError(const Status& st, int64_t wall_ns) {
+  if (st.code() == StatusCode::kResourceExhausted) (void)ReleaseReserve(options_.data_dir);
   if (st.message() != last_disk_error_) {
     log_->error("camera {}: cannot record: {}", camera_.id, st);
     last_disk_error_ = st.message();

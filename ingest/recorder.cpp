@@ -161,6 +161,11 @@ Result<std::unique_ptr<Recorder>> Recorder::Start(std::vector<CameraConfig> came
   impl->retention.data_dir = options.data_dir;
   impl->retention.max_bytes = options.max_bytes;
   impl->retention.min_free_bytes = options.min_free_bytes;
+  impl->retention.reserve_bytes = options.reserve_bytes;
+  if (options.reserve_bytes > 0 && !EnsureReserve(impl->retention)) {
+    impl->log->warn("no room for the {} MB reserve in {} yet: made once retention has freed space",
+                    options.reserve_bytes / 1'000'000, options.data_dir);
+  }
   uint64_t seed = 1;
   const bool native = options.tcp && !options.gstreamer_rtsp && !std::getenv("VIGIL_GSTREAMER_RTSP");
   if (native) {

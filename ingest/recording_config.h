@@ -64,8 +64,14 @@ struct RecordingOptions {
   // How often a camera's writer thread takes the frames queued for it: one wake-up per round instead
   // of per frame. A crash loses at most fragment_ns plus this.
   int64_t write_interval_ns = 100 * kNsPerMs;
-  int64_t max_bytes = 0;                     // global quota over all cameras; 0: none
-  int64_t min_free_bytes = 0;                // keep at least this free on the disk; 0: no check
+  // The node's quota over its footage, exports, index and WAL together; 0: none.
+  int64_t max_bytes = 0;
+  // Keep at least this free on the disk (oldest footage goes first); 0: no check.
+  int64_t min_free_bytes = 256LL << 20;
+  // A file of this size kept in data_dir (.vigil-reserve): on a full disk it is given up first, so
+  // that retention can always commit its deletions and recording resumes by itself; made again
+  // once there is room. 0: none.
+  int64_t reserve_bytes = 64LL << 20;
   int64_t retention_interval_ns = 10 * kNsPerSec;
   int64_t audit_interval_ns = 60 * kNsPerSec;
   // Called on every change of a camera's state (connecting, recording, retrying, ...), in order per

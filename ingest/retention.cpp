@@ -1,6 +1,11 @@
 #include "ingest/retention.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <filesystem>
 #include <vector>
 
 #include "base/fs.h"
@@ -59,11 +64,70 @@ Status TrimBytes(index::Store& store, const std::string& data_dir, const std::st
   return Status::Ok();
 }
 
+std::string ReservePath(const RetentionPolicy& policy) {
+  return JoinPath(policy.data_dir, ".vigil-reserve");
+}
+
+// What besides footage the node keeps on its disk: exports, the index and its WAL.
+int64_t OtherBytes(const std::string& data_dir) {
+  int64_t total = 0;
+  std::error_code ec;
+  for (const char* name : {"index.db", "index.db-wal", "index.db-shm"}) {
+    auto size = std::filesystem::file_size(JoinPath(data_dir, name), ec);
+    if (!ec) total += static_cast<int64_t>(size);
+  }
+  for (auto it = std::filesystem::recursive_directory_iterator(JoinPath(data_dir, "exports"), ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_regular_file(ec)) total += static_cast<int64_t>(it->file_size(ec));
+  }
+  return total;
+}
+
 }  // namespace
+
+bool ReleaseReserve(const std::string& data_dir) {
+  const std::string path = JoinPath(data_dir, ".vigil-reserve");
+  if (::unlink(path.c_str()) != 0) return false;
+  Logger("ingest")->warn("the disk holding {} is full: its reserve is released, so that what happened "
+                         "can be indexed and retention can make room",
+                         data_dir);
+  return true;
+}
+
+bool EnsureReserve(const RetentionPolicy& policy) {
+  if (policy.reserve_bytes <= 0) return false;
+  const std::string path = ReservePath(policy);
+  std::error_code ec;
+  if (std::filesystem::file_size(path, ec) >= static_cast<uintmax_t>(policy.reserve_bytes) && !ec) return true;
+  auto free_bytes = FreeBytes(policy.data_dir);
+  if (!free_bytes.ok() || *free_bytes < policy.min_free_bytes + policy.reserve_bytes) return false;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  int err = ::posix_fallocate(fd, 0, policy.reserve_bytes);
+  ::close(fd);
+  if (err != 0) {
+    (void)RemoveFile(path);
+    return false;
+  }
+  return true;
+}
 
 Result<RetentionResult> EnforceRetention(index::Store& store, const RetentionPolicy& policy,
                                          int64_t now_wall_ns) {
   RetentionResult result;
+  if (policy.min_free_bytes > 0 && policy.reserve_bytes > 0) {
+    // A disk too full to commit the deleting marks would stay full: give up the reserve first.
+    auto free_bytes = FreeBytes(policy.data_dir);
+    if (free_bytes.ok() && *free_bytes < policy.min_free_bytes) {
+      std::error_code ec;
+      if (std::filesystem::exists(ReservePath(policy), ec)) {
+        Logger("ingest")->warn("retention: {} MB free, under min_free_bytes: the reserve ({} MB) is "
+                               "released so that old footage can be deleted",
+                               *free_bytes / 1'000'000, policy.reserve_bytes / 1'000'000);
+        (void)RemoveFile(ReservePath(policy));
+      }
+    }
+  }
   VIGIL_RETURN_IF_ERROR(store.Flush());  // see every finished segment
   VIGIL_ASSIGN_OR_RETURN(auto usage, store.Usage());
   int64_t total = 0;
@@ -89,6 +153,7 @@ Result<RetentionResult> EnforceRetention(index::Store& store, const RetentionPol
     }
     total += used;
   }
+  if (policy.max_bytes > 0 && policy.count_other_bytes) total += OtherBytes(policy.data_dir);
   if (policy.max_bytes > 0 && total > policy.max_bytes) {
     RetentionResult before = result;
     VIGIL_RETURN_IF_ERROR(TrimBytes(store, policy.data_dir, nullptr, total - policy.max_bytes, result));
@@ -101,6 +166,7 @@ Result<RetentionResult> EnforceRetention(index::Store& store, const RetentionPol
                                       policy.min_free_bytes - free_bytes, result));
     }
   }
+  (void)EnsureReserve(policy);
   if (result.segments_deleted > 0) {
     Logger("ingest")->info("retention: deleted {} segments, {:.1f} MB", result.segments_deleted,
                            static_cast<double>(result.bytes_deleted) / 1e6);

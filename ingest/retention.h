@@ -19,9 +19,19 @@ namespace vigil::ingest {
 struct RetentionPolicy {
   std::string data_dir;
   std::map<std::string, CameraConfig> cameras;  // by id, for retain_days / retain_bytes
-  int64_t max_bytes = 0;
+  int64_t max_bytes = 0;       // over footage, exports, the index and its WAL
   int64_t min_free_bytes = 0;
+  int64_t reserve_bytes = 0;   // data_dir/.vigil-reserve (see RecordingOptions::reserve_bytes)
+  bool count_other_bytes = true;  // exports, index and WAL count toward max_bytes
 };
+
+// Makes the reserve file when it is missing and there is room for it besides min_free_bytes
+// (fallocate: real blocks, not a sparse file). Returns whether the reserve is in place.
+bool EnsureReserve(const RetentionPolicy& policy);
+// Gives up data_dir's reserve at once (a write found the disk full): the index rows that say what
+// happened (the outage, the segment that could not be closed) get room to be written, and retention
+// room to commit its deletions. Returns whether there was one. Thread-safe.
+bool ReleaseReserve(const std::string& data_dir);
 
 struct RetentionResult {
   int64_t segments_deleted = 0;

@@ -365,5 +365,72 @@ TEST_CASE("a bad config is refused at start with file, line and reason") {
   }
 }
 
+// A small file system of its own (tmpfs, mounted by the test: it runs as root, as CI does).
+struct SmallDisk {
+  explicit SmallDisk(const std::string& dir, int mib) : path(dir) {
+    (void)MakeDirs(path);
+    const std::string cmd = fmt::format("mount -t tmpfs -o size={}m tmpfs '{}'", mib, path);
+    mounted = std::system(cmd.c_str()) == 0;
+  }
+  ~SmallDisk() {
+    if (mounted) (void)std::system(fmt::format("umount -l '{}'", path).c_str());
+  }
+  std::string path;
+  bool mounted = false;
+};
+
+TEST_CASE("a full disk: retention makes room by itself and recording resumes, the outage recorded") {
+  camsim::SimOptions sim_opt;
+  sim_opt.cameras = 2;
+  sim_opt.replay_seconds = 4;
+  sim_opt.main_size = {1280, 720};
+  sim_opt.main_kbps = 2000;
+  auto sim = StartCamsim(sim_opt);
+  TempDir dir;
+  SmallDisk disk(dir / "disk", 48);
+  REQUIRE_MESSAGE(disk.mounted, "this test mounts a 48 MiB tmpfs: it needs root (CI runs as root)");
+  const std::string data = disk.path + "/data";
+  Vigild vigild(dir, VigildConfig(data,
+                                  "segment_seconds = 2\nretry_max_ms = 1000\nmin_free_bytes = \"6MiB\"\n"
+                                  "reserve_bytes = \"4MiB\"\nretention_interval_seconds = 1",
+                                  {{"cam1", sim->Url(1, true)}, {"cam2", sim->Url(2, true)}}));
+  auto proc = vigild.Start();
+  REQUIRE(WaitFor([&] { return RecordingFiles(data).size() >= 6; }, 30));
+  Sleep(2);
+  auto reserve = FileSize(data + "/.vigil-reserve");
+  CHECK((reserve.ok() && *reserve == 4 << 20));
+  // Something else fills the disk to the last byte (a log gone wild, a copy left behind).
+  const std::string filler = disk.path + "/filler";
+  (void)std::system(fmt::format("dd if=/dev/zero of='{}' bs=1M 2>/dev/null; sync", filler).c_str());
+  const int64_t filled_ns = SystemClock().WallNs();
+  auto left = FreeBytes(disk.path);  // at most the reserve, if a writer has given it up already
+  CHECK((left.ok() && *left < (5 << 20)));
+  // Within seconds: the reserve is given up, the oldest footage deleted, the cameras record again.
+  Sleep(15);
+  REQUIRE_MESSAGE(proc->Running(), ReadFile(vigild.log));
+  REQUIRE(StopCleanly(*proc, 30, vigild.log) == 0);
+  const std::string log = ReadFile(vigild.log);
+  INFO(log);
+  CHECK((log.find("its reserve is released") != std::string::npos ||
+         log.find("the reserve (4 MB) is released") != std::string::npos));
+  CHECK(log.find("cannot record gap") == std::string::npos);  // the outage is in the index
+  CHECK(log.find("retention: deleted") != std::string::npos);
+  for (const char* cam : {"cam1", "cam2"}) {
+    CAPTURE(cam);
+    auto segs = IndexSegments(data, cam);
+    REQUIRE_FALSE(segs.empty());
+    // Recording resumed: footage from well after the disk was filled.
+    CHECK(segs.back().end_ns > filled_ns + 8 * kNsPerSec);
+    CheckSegmentsMatchFiles(data, segs);
+  }
+  // Whatever was lost while the disk was full is a gap saying so (or nothing was lost at all).
+  for (const auto& g : IndexGaps(data)) {
+    if (g.start_ns >= filled_ns - 3 * kNsPerSec) {
+      CAPTURE(g.reason);
+      CHECK(g.reason.find("No space left") != std::string::npos);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace vigil::testing

@@ -319,7 +319,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
     VIGIL_RETURN_IF_ERROR(r.CheckKeys({"segment_seconds", "fragment_ms", "stall_seconds",
                                        "connect_timeout_seconds", "retry_initial_ms", "retry_max_ms",
                                        "latency_ms", "transport", "rtsp_client", "queue_bytes", "max_bytes",
-                                       "min_free_bytes", "retention_interval_seconds",
+                                       "min_free_bytes", "reserve_bytes", "retention_interval_seconds",
                                        "audit_interval_seconds"}));
     VIGIL_RETURN_IF_ERROR(r.Seconds("segment_seconds", rec.segment_ns, 1, 3600));
     VIGIL_RETURN_IF_ERROR(r.Millis("fragment_ms", rec.fragment_ns, 40, 1000));
@@ -347,6 +347,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
     VIGIL_RETURN_IF_ERROR(r.Bytes("queue_bytes", rec.queue_max_bytes, 1 << 20));
     VIGIL_RETURN_IF_ERROR(r.Bytes("max_bytes", rec.max_bytes));
     VIGIL_RETURN_IF_ERROR(r.Bytes("min_free_bytes", rec.min_free_bytes));
+    VIGIL_RETURN_IF_ERROR(r.Bytes("reserve_bytes", rec.reserve_bytes));
     VIGIL_RETURN_IF_ERROR(r.Seconds("retention_interval_seconds", rec.retention_interval_ns, 1, 86400));
     VIGIL_RETURN_IF_ERROR(r.Seconds("audit_interval_seconds", rec.audit_interval_ns, 1, 86400));
     if (rec.retry_max_ns < rec.retry_initial_ns) {
