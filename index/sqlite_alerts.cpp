@@ -419,12 +419,50 @@ std::string ChainHash(const std::string& prev, int64_t id, const AuditEntry& e) 
 
 }  // namespace
 
+namespace {
+
+// Appends `e` to the chain (writer thread only): its id and hash follow the last row's.
+Status InsertAudit(StmtCache& sc, const AuditEntry& e, int64_t* id_out);
+
+}  // namespace
+
+Status SqliteStore::QueueAudit(const AuditEntry& e) {
+  if (e.who.empty() || e.action.empty()) {
+    return Status::InvalidArgument("an audit entry needs who and what");
+  }
+  {
+    std::lock_guard lock(audit_mu_);
+    if (!audit_error_.ok()) {
+      // Written synchronously until the trail can be written again.
+      Status st = AppendAudit(e).status();
+      if (st.ok()) audit_error_ = Status::Ok();
+      return st;
+    }
+  }
+  return WriteAsync([this, e](StmtCache& sc) -> Status {
+    Status st = InsertAudit(sc, e, nullptr);
+    if (!st.ok()) {
+      std::lock_guard lock(audit_mu_);
+      audit_error_ = st;
+      log_->error("audit row of {} ({}) not written: {}", e.who, e.action, st);
+    }
+    return st;
+  });
+}
+
 Result<int64_t> SqliteStore::AppendAudit(const AuditEntry& e) {
   if (e.who.empty() || e.action.empty()) {
     return Status::InvalidArgument("an audit entry needs who and what");
   }
   auto id = std::make_shared<int64_t>(0);
-  VIGIL_RETURN_IF_ERROR(WriteSync([e, id](StmtCache& sc) -> Status {
+  VIGIL_RETURN_IF_ERROR(WriteSync([e, id](StmtCache& sc) -> Status { return InsertAudit(sc, e, id.get()); }));
+  return *id;
+}
+
+namespace {
+
+Status InsertAudit(StmtCache& sc, const AuditEntry& e, int64_t* id_out) {
+  {
     // One writer thread: the last row read here is the last row when this one is inserted.
     VIGIL_ASSIGN_OR_RETURN(Stmt * last, sc.Get("SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1"));
     int64_t next = 1;
@@ -442,11 +480,12 @@ Result<int64_t> SqliteStore::AppendAudit(const AuditEntry& e) {
     s->Bind(1, next).Bind(2, e.time_ns).Bind(3, e.who).Bind(4, e.action).Bind(5, e.detail);
     s->Bind(6, e.result_sha256).Bind(7, e.role).Bind(8, hash);
     VIGIL_RETURN_IF_ERROR(s->Run());
-    *id = next;
+    if (id_out) *id_out = next;
     return Status::Ok();
-  }));
-  return *id;
+  }
 }
+
+}  // namespace
 
 Result<AuditVerification> SqliteStore::VerifyAudit() {
   std::lock_guard lock(read_mu_);

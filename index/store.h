@@ -105,6 +105,10 @@ class Store {
 
   // ---- Audit (durable): who asked for what, when, and the hash of what they got.
   virtual Result<int64_t> AppendAudit(const AuditEntry& entry) = 0;
+  // The same, queued: committed with the writer's next batch (in order with every other audit row),
+  // without waiting. Returns the error of an earlier queued row that could not be written, until one
+  // is written again: a caller that must not act unaudited stops acting. By default: AppendAudit.
+  virtual Status QueueAudit(const AuditEntry& entry) { return AppendAudit(entry).status(); }
   virtual Result<Page<AuditEntry>> Audit(const AuditQuery& query) = 0;
   // Recomputes every row's hash in id order: a row changed, inserted or removed in the file breaks
   // the chain there (removing the newest rows shows only against a head hash noted elsewhere).

@@ -335,6 +335,7 @@ Response Handle(const Request& q, const Identity& who, index::Store& reader, ind
     case Request::kAudit:
       return Answer(id, [&](Response& r) -> Status {
         const auto& a = q.audit();
+        VIGIL_RETURN_IF_ERROR(writer.Flush());  // every row queued before this request, committed
         index::AuditQuery aq;
         aq.range = FromPb(a.range());
         aq.who = a.user();
@@ -694,10 +695,12 @@ Status Server::Impl::Audit(const Identity& who, const std::string& action, const
   e.role = std::string(RoleName(who.role));
   e.action = action;
   e.detail = detail;
-  auto appended = store->AppendAudit(e);
-  if (!appended.ok()) {
+  // Queued with the writer's next batch; once a row could not be written, requests are refused
+  // (and their rows written synchronously) until the trail can be written again.
+  Status queued = store->QueueAudit(e);
+  if (!queued.ok()) {
     return Status::Unavailable(fmt::format(
-        "cannot write the audit trail, so nothing is answered: {}", appended.error().message()));
+        "cannot write the audit trail, so nothing is answered: {}", queued.message()));
   }
   return Status::Ok();
 }

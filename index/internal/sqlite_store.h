@@ -102,6 +102,7 @@ class SqliteStore final : public Store {
   Result<std::vector<AlertStats>> AlertStatistics(const AlertStatsQuery& query) override;
 
   Result<int64_t> AppendAudit(const AuditEntry& entry) override;
+  Status QueueAudit(const AuditEntry& entry) override;
   Result<Page<AuditEntry>> Audit(const AuditQuery& query) override;
   Result<AuditVerification> VerifyAudit() override;
 
@@ -125,6 +126,8 @@ class SqliteStore final : public Store {
   };
 
   Status WriteSync(WriteFn fn);
+  std::mutex audit_mu_;
+  Status audit_error_;  // of the last queued audit row that failed; guarded by audit_mu_
   Status WriteAsync(WriteFn fn);
   Status Enqueue(Op op);
   Status ClosedError() const;
