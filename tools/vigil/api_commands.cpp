@@ -23,6 +23,7 @@
 #include "proto/access.h"
 #include "proto/client.h"
 #include "proto/convert.h"
+#include "tools/vigil/output_names.h"
 #include "tools/vigil/time_input.h"
 
 namespace vigil::cli {
@@ -37,23 +38,6 @@ constexpr int kExitPartial = 3;
 constexpr int kExitDenied = 4;
 
 std::string OneLineJson(const google::protobuf::Message& m) { return api::ToJson(m); }
-
-// A file name for something the server named (a clip, a camera): whatever the server sends, the
-// file lands in the directory the user chose. Letters, digits, '-', '_', '.' and non-ASCII (camera
-// names in Chinese) are kept, anything else becomes '_'; no leading dots; at most 100 bytes; `ext`
-// appended when missing; `fallback` when nothing is left.
-std::string SafeFileName(std::string_view name, std::string_view fallback, std::string_view ext) {
-  std::string out;
-  for (unsigned char ch : name) {
-    if (out.size() >= 100) break;
-    bool keep = std::isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch >= 0x80;
-    out += keep ? static_cast<char>(ch) : '_';
-  }
-  while (!out.empty() && out.front() == '.') out.erase(out.begin());
-  if (out.empty() || out.find_first_not_of("._") == std::string::npos) out = std::string(fallback);
-  if (!out.ends_with(ext)) out += ext;
-  return out;
-}
 
 int Fail(const Status& st) {
   std::cerr << "vigil: " << st.message() << "\n";
