@@ -562,7 +562,7 @@ TEST_CASE("watchlist, alert states and audit trail keep their history") {
   CHECK(s.Watchlist()->empty());
 
   for (int i = 0; i < 25; ++i) {
-    REQUIRE(s.AppendAudit({0, 1000 + i, i % 2 ? "inv.chen" : "inv.liu", "footage", "cams c00001", ""}).ok());
+    REQUIRE(s.AppendAudit({0, 1000 + i, i % 2 ? "inv.chen" : "inv.liu", "footage", "cams c00001", "", "investigator", ""}).ok());
   }
   AuditQuery q;
   q.range = {0, 5000};
