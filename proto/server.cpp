@@ -7,6 +7,12 @@
 #include <optional>
 #include <set>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
 #include <google/protobuf/text_format.h>
 
 #include <fmt/format.h>
@@ -399,6 +405,15 @@ struct Server::Impl {
   std::set<std::string> pub_keys;  // keys in force when the subscribers were last checked
   int64_t keys_generation = -1;
   std::atomic<int64_t> refused_handshakes{0}, refused_subscriptions{0};
+  // Connections of both sockets, watched through socket monitors: beyond the caps per peer address
+  // and in all, a new connection is shut down at once (libzmq closes it), so that nobody can hold
+  // the file descriptors recording needs. Front thread only.
+  zmq::socket_t monitor_router{ctx, zmq::socket_type::pair};
+  zmq::socket_t monitor_pub{ctx, zmq::socket_type::pair};
+  std::map<int, std::string> connection_peer;  // fd -> peer address
+  std::map<std::string, int> connections_of;   // peer address -> open connections
+  std::atomic<int64_t> refused_connections{0};
+  void TakeMonitorEvents(zmq::socket_t& monitor);
   // Workers are DEALERs on this inproc ROUTER: a request goes to a worker that said it is idle, so
   // one slow request never holds up others queued behind it on the same worker.
   zmq::socket_t backend{ctx, zmq::socket_type::router};
@@ -467,6 +482,8 @@ void Server::Impl::FrontLoop() {
       {backend.handle(), 0, ZMQ_POLLIN, 0},
       {wake_recv.handle(), 0, ZMQ_POLLIN, 0},
       {pub.handle(), 0, ZMQ_POLLIN, 0},
+      {monitor_router.handle(), 0, ZMQ_POLLIN, 0},
+      {monitor_pub.handle(), 0, ZMQ_POLLIN, 0},
   };
   auto dispatch = [&](std::string worker, std::vector<zmq::message_t>& frames) {
     backend.send(zmq::buffer(worker), zmq::send_flags::sndmore);
@@ -565,6 +582,8 @@ void Server::Impl::FrontLoop() {
       }
     }
     if (items[3].revents & ZMQ_POLLIN) TakeSubscriptions();
+    if (items[4].revents & ZMQ_POLLIN) TakeMonitorEvents(monitor_router);
+    if (items[5].revents & ZMQ_POLLIN) TakeMonitorEvents(monitor_pub);
     DropRevokedSubscribers();
     std::deque<std::pair<std::string, std::string>> pending;
     {
@@ -752,6 +771,51 @@ void Server::Impl::ZapLoop() {
   }
 }
 
+void Server::Impl::TakeMonitorEvents(zmq::socket_t& monitor) {
+  for (;;) {
+    zmq::message_t event, address;
+    if (!monitor.recv(event, zmq::recv_flags::dontwait)) return;
+    if (event.more()) (void)monitor.recv(address);
+    if (event.size() < 6) continue;
+    uint16_t kind;
+    int32_t fd;
+    std::memcpy(&kind, event.data(), 2);
+    std::memcpy(&fd, static_cast<const char*>(event.data()) + 2, 4);
+    if (kind == ZMQ_EVENT_ACCEPTED) {
+      sockaddr_storage sa{};
+      socklen_t len = sizeof(sa);
+      std::string peer = "?";
+      if (::getpeername(fd, reinterpret_cast<sockaddr*>(&sa), &len) == 0) {
+        char host[INET6_ADDRSTRLEN] = {};
+        const void* a = sa.ss_family == AF_INET6
+                            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&sa)->sin6_addr)
+                            : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&sa)->sin_addr);
+        if (::inet_ntop(sa.ss_family, a, host, sizeof(host))) peer = host;
+      }
+      const int mine = connections_of[peer];
+      if (mine >= options.max_connections_per_peer ||
+          static_cast<int>(connection_peer.size()) >= options.max_connections) {
+        refused_connections.fetch_add(1);
+        if (refused_connections.load() % 100 == 1) {
+          log->warn("refused a connection from {}: it holds {} (at most {}), {} in all (at most {}); "
+                    "{} refused so far",
+                    peer, mine, options.max_connections_per_peer, connection_peer.size(),
+                    options.max_connections, refused_connections.load());
+        }
+        ::shutdown(fd, SHUT_RDWR);  // libzmq sees the end of the stream and closes it
+        continue;
+      }
+      connection_peer[fd] = peer;
+      ++connections_of[peer];
+    } else if (kind == ZMQ_EVENT_DISCONNECTED || kind == ZMQ_EVENT_CLOSED) {
+      auto it = connection_peer.find(fd);
+      if (it == connection_peer.end()) continue;
+      if (--connections_of[it->second] <= 0) connections_of.erase(it->second);
+      connection_peer.erase(it);
+    }
+  }
+}
+
 // A subscription message: [1 or 0, topic prefix]. Applied (to that subscriber's pipe) only when the
 // key's role may see every topic the prefix matches; otherwise it delivers nothing, and the refusal
 // is logged and audited.
@@ -863,6 +927,17 @@ Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options, inde
       s->set(zmq::sockopt::zap_domain, "vigil");
     }
     impl->pub.set(zmq::sockopt::xpub_manual, true);
+    for (auto [socket, monitor, name] :
+         {std::tuple{&impl->router, &impl->monitor_router, "router"},
+          std::tuple{&impl->pub, &impl->monitor_pub, "pub"}}) {
+      std::string endpoint = fmt::format("inproc://api-monitor-{}-{}", name, n);
+      if (zmq_socket_monitor(socket->handle(), endpoint.c_str(),
+                             ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CLOSED) != 0) {
+        return Status::Internal("cannot watch the API's connections");
+      }
+      monitor->set(zmq::sockopt::linger, 0);
+      monitor->connect(endpoint);
+    }
     // A connection that does not complete its handshake within this is closed: idle or anonymous
     // connections cannot pile up towards the process's file limit, which recording shares.
     impl->router.set(zmq::sockopt::handshake_ivl, 5000);

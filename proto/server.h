@@ -50,6 +50,10 @@ struct ServerOptions {
   // Largest request accepted; larger ones are answered RESOURCE_EXHAUSTED (ZeroMQ drops the peer
   // beyond 4x this, before reading it into memory).
   int64_t max_request_bytes = 1 << 20;
+  // Connections (both sockets together) one peer address may hold, and all peers together; beyond
+  // either, a new connection is closed as soon as it is accepted.
+  int max_connections_per_peer = 256;
+  int max_connections = 4096;
   StatusFiller status;  // may be empty
   SnapshotTaker snapshot;  // may be empty: snapshots refused
   ExportOptions exports;  // data_dir empty: exports refused

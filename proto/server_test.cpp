@@ -3,7 +3,13 @@
 
 #include "proto/server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <functional>
 #include <map>
 #include <set>
 #include <random>
@@ -45,7 +51,7 @@ struct Fixture {
   std::map<std::string, UserKey> users;
   std::unique_ptr<Server> server;
 
-  Fixture() {
+  explicit Fixture(const std::function<void(ServerOptions&)>& adjust = {}) {
     store = std::move(index::OpenSqliteStore(dir / "index.db").value());
     for (const auto& c : city.cameras()) REQUIRE(store->UpsertCamera(c).ok());
     city.Events([&](const index::Event& e) { REQUIRE(store->AddEvent(e).ok()); });
@@ -58,6 +64,7 @@ struct Fixture {
     so.max_request_bytes = 64 * 1024;
     so.server_key = keys.server;
     so.keyring = keys.keyring;
+    if (adjust) adjust(so);
     const std::string path = dir / "index.db";
     auto started = Server::Start(so, *store, [path]() {
       index::SqliteOptions ro;
@@ -826,6 +833,46 @@ TEST_CASE("hostile field values are refused by name, and nothing grows with them
   auto rows = f.store->Audit(aq);
   REQUIRE(rows.ok());
   for (const auto& e : rows->items) CHECK(e.detail.size() <= 2100);
+}
+
+TEST_CASE("connections beyond the cap per peer are closed at once; authorised clients still connect") {
+  Fixture f([](ServerOptions& so) { so.max_connections_per_peer = 20; });
+  const std::string ep = f.server->requests_endpoint();  // tcp://127.0.0.1:PORT
+  const int port = std::stoi(ep.substr(ep.rfind(':') + 1));
+  // 60 idle TCP connections that never say a word, as an attacker's would.
+  std::vector<int> fds;
+  for (int i = 0; i < 60; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+    fds.push_back(fd);
+  }
+  // Those beyond the cap are closed by the server: the next read sees the end of the stream (the
+  // ones within it are left alone until their handshake times out).
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  int closed = 0;
+  for (int fd : fds) {
+    char buf[64];
+    timeval tv{0, 200'000};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    // ZMTP greets first (a few bytes), then the end of the stream when it was refused.
+    while (n > 0) n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n == 0) ++closed;
+  }
+  CHECK(closed >= 40);
+  CHECK(closed <= 41);
+  for (int fd : fds) ::close(fd);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // The attacker's connections are gone: an authorised client connects and is answered.
+  auto client = f.NewClient("op.after", Role::kOperator);
+  v1::Request q;
+  q.mutable_cameras();
+  CHECK(client->Call(q).ok());
 }
 
 }  // namespace
