@@ -1,9 +1,15 @@
 // Bad input at run time: cameras that cannot be reached, speak the wrong codec, freeze, or write to a
 // broken or full disk are each reported with a reason while the other cameras keep recording.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -172,6 +178,95 @@ TEST_CASE("unreachable, non-H.264/H.265, frozen, unwritable and full-disk camera
     CheckSegmentsMatchFiles(data, segs);
     }
   }
+}
+
+// The process's resident memory in bytes (VmRSS).
+int64_t ResidentBytes() {
+  std::string status = ReadFile("/proc/self/status");
+  auto at = status.find("VmRSS:");
+  if (at == std::string::npos) return -1;
+  return std::atoll(status.c_str() + at + 6) * 1024;
+}
+
+// A hostile camera: accepts, never reads, and sends RTSP requests as fast as the socket takes them.
+struct FloodingCamera {
+  FloodingCamera() {
+    listen_fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(listen_fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0);
+    socklen_t len = sizeof(a);
+    ::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&a), &len);
+    port = ntohs(a.sin_port);
+    REQUIRE(::listen(listen_fd, 16) == 0);
+    thread = std::thread([this] {
+      std::string flood;
+      for (int i = 0; i < 200; ++i) {
+        flood += "GET_PARAMETER rtsp://127.0.0.1/x RTSP/1.0\r\nCSeq: " + std::to_string(i) + "\r\n\r\n";
+      }
+      while (!stop) {
+        pollfd p{listen_fd, POLLIN, 0};
+        if (::poll(&p, 1, 100) <= 0) continue;
+        int fd = ::accept(listen_fd, nullptr, nullptr);
+        if (fd < 0) continue;
+        ++connections;
+        timeval tv{0, 100'000};
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        while (!stop) {
+          ssize_t n = ::send(fd, flood.data(), flood.size(), MSG_NOSIGNAL);
+          if (n > 0) {
+            sent += n;
+          } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            break;  // vigil hung up
+          }
+        }
+        ::close(fd);
+      }
+    });
+  }
+  ~FloodingCamera() {
+    stop = true;
+    thread.join();
+    ::close(listen_fd);
+  }
+  int listen_fd = -1;
+  int port = 0;
+  std::atomic<bool> stop{false};
+  std::atomic<int> connections{0};
+  std::atomic<int64_t> sent{0};
+  std::thread thread;
+};
+
+TEST_CASE("a camera flooding RTSP requests is disconnected with the reason, and memory stays bounded") {
+  FloodingCamera camera;
+  TempDir dir;
+  ingest::RecordingOptions opt;
+  opt.data_dir = dir / "data";
+  opt.connect_timeout_ns = 5 * kNsPerSec;
+  opt.retry_initial_ns = 250 * kNsPerMs;
+  opt.retry_max_ns = 1 * kNsPerSec;
+  auto store = index::OpenSqliteStore(dir / "index.db");
+  REQUIRE(store.ok());
+  const int64_t before = ResidentBytes();
+  auto rec = ingest::Recorder::Start({Cam("flood", fmt::format("rtsp://127.0.0.1:{}/x", camera.port))},
+                                     opt, **store);
+  REQUIRE_MESSAGE(rec.ok(), rec.status().ToString());
+  int64_t peak = before;
+  for (int i = 0; i < 50; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    peak = std::max(peak, ResidentBytes());
+  }
+  auto health = (*rec)->Health();
+  (*rec)->Stop();
+  MESSAGE("flood: " << camera.sent.load() / 1'000'000 << " MB of requests over " << camera.connections.load()
+                    << " connections; resident memory " << before / 1'000'000 << " -> peak "
+                    << peak / 1'000'000 << " MB");
+  CHECK(camera.sent.load() > 10'000'000);  // it did flood
+  CHECK(camera.connections.load() >= 2);  // disconnected, and retried
+  CAPTURE(HealthOf(health, "flood").last_error);
+  CHECK(HealthOf(health, "flood").last_error.find("faster than it read the answers") != std::string::npos);
+  CHECK(peak - before < 64'000'000);  // the answers waiting are bounded, not the flood
 }
 
 }  // namespace

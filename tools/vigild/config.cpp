@@ -257,7 +257,7 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
             fmt::format("{}: [api] {}: {}", Where(path, n ? *n : *api), key, st.message()));
       }
     }
-    if (cfg.api.requests == cfg.api.events) {
+    if (cfg.api.requests == cfg.api.events && !cfg.api.requests.ends_with(":*")) {  // "*": two free ports
       return Status::InvalidArgument(fmt::format(
           "{}: [api] requests and events are both {}: they need two endpoints",
           Where(path, *api), cfg.api.events));

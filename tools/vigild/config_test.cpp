@@ -215,5 +215,13 @@ TEST_CASE("byte sizes take SI and binary units") {
   CHECK_FALSE(ParseByteSize("-5GB").ok());
 }
 
+TEST_CASE("both API endpoints may ask for any free port") {
+  auto cfg = ParseConfig("data_dir = \"d\"\n[api]\nrequests = \"tcp://127.0.0.1:*\"\n"
+                         "events = \"tcp://127.0.0.1:*\"\n[[cameras]]\nid = \"a\"\nmain = \"rtsp://h/x\"\n"
+                         "lat = 1.0\nlon = 2.0\n", "c.toml");
+  REQUIRE_MESSAGE(cfg.ok(), cfg.status().ToString());
+  CHECK(cfg->api.requests == "tcp://127.0.0.1:*");
+}
+
 }  // namespace
 }  // namespace vigil::vigild
