@@ -244,7 +244,10 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
     TomlReader r(path, *t, "[api]");
     VIGIL_RETURN_IF_ERROR(
         r.CheckKeys({"requests", "events", "workers", "max_clip_minutes", "export_concurrency", "keys",
-                     "exports_per_user", "export_quota", "export_days"}));
+                     "exports_per_user", "export_quota", "export_days", "connections_per_peer",
+                     "max_connections"}));
+    VIGIL_RETURN_IF_ERROR(r.Int("connections_per_peer", cfg.api.connections_per_peer, 1, 100'000));
+    VIGIL_RETURN_IF_ERROR(r.Int("max_connections", cfg.api.max_connections, 1, 1'000'000));
     VIGIL_RETURN_IF_ERROR(r.Int("exports_per_user", cfg.api.exports_per_user, 1, 1000));
     VIGIL_RETURN_IF_ERROR(r.Bytes("export_quota", cfg.api.export_quota_bytes, 1 << 20));
     VIGIL_RETURN_IF_ERROR(r.Int("export_days", cfg.api.export_days, 0, 3650));

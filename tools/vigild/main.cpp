@@ -331,6 +331,8 @@ int main(int argc, char** argv) {
   api_options.exports.max_clip_ns = cfg->api.max_clip_ns;
   api_options.exports.concurrent = static_cast<int>(cfg->api.export_concurrency);
   api_options.exports.max_per_user = static_cast<int>(cfg->api.exports_per_user);
+  api_options.max_connections_per_peer = static_cast<int>(cfg->api.connections_per_peer);
+  api_options.max_connections = static_cast<int>(cfg->api.max_connections);
   api_options.exports.max_area_bytes = cfg->api.export_quota_bytes;
   api_options.exports.expire_ns = cfg->api.export_days * 86400 * kNsPerSec;
   {
