@@ -149,7 +149,11 @@ polygon = [[24.87, 102.82], [24.87, 102.84], [24.89, 102.84], [24.89, 102.82]]
   drain();
 
   // One alert, for the watched plate, with the dispatch payload.
-  REQUIRE_MESSAGE(alerts_seen.size() == 1, ReadFile(dir / "vigild.log"));
+  // (When this fails: did the subscriber hear plate reads at all, and when did the entry go in?)
+  REQUIRE_MESSAGE(alerts_seen.size() == 1,
+                  "plate reads heard: " << plates_seen << ", alert messages: " << alert_topics.size()
+                                        << "\nwatchlist: " << ReadFile(dir / "watchlist.log")
+                                        << "\n" << ReadFile(dir / "vigild.log"));
   const auto& alert = alerts_seen[0];
   CHECK(alert.plate() == wanted);
   CHECK(alert.camera() == "cam1");
