@@ -111,21 +111,31 @@ std::string Mutate(std::string s, std::mt19937& rng) {
   return s;
 }
 
-TEST_CASE("100,000 mutated requests each get a response and the server still answers") {
-  vigil::testing::TempDir dir;
+// A generated city of 20 cameras over one day, and an index holding it.
+index::testing::CityOptions CityOf(uint64_t seed, int events, int plate_reads, int vehicles) {
   index::testing::CityOptions o;
-  o.seed = 8;
+  o.seed = seed;
   o.cameras = 20;
   o.days = 1;
-  o.events = 3000;
-  o.plate_reads = 1000;
-  o.vehicles = 100;
-  index::testing::City city(o);
-  auto store = std::move(index::OpenSqliteStore(dir / "index.db").value());
+  o.events = events;
+  o.plate_reads = plate_reads;
+  o.vehicles = vehicles;
+  return o;
+}
+
+std::unique_ptr<index::Store> StoreOf(const index::testing::City& city, const std::string& path) {
+  auto store = std::move(index::OpenSqliteStore(path).value());
   for (const auto& c : city.cameras()) REQUIRE(store->UpsertCamera(c).ok());
   city.Events([&](const index::Event& e) { REQUIRE(store->AddEvent(e).ok()); });
   city.PlateReads([&](const index::PlateRead& r) { REQUIRE(store->AddPlateRead(r).ok()); });
   REQUIRE(store->Flush().ok());
+  return store;
+}
+
+TEST_CASE("100,000 mutated requests each get a response and the server still answers") {
+  vigil::testing::TempDir dir;
+  index::testing::City city(CityOf(8, 3000, 1000, 100));
+  auto store = StoreOf(city, dir / "index.db");
   index::SqliteOptions ro;
   ro.read_only = true;
   auto reader = std::move(index::OpenSqliteStore(dir / "index.db", ro).value());
@@ -182,19 +192,8 @@ TEST_CASE("100,000 mutated requests each get a response and the server still ans
 // 1,000,000-request run under AddressSanitizer and UBSan, and tools/test runs 100,000 of them).
 TEST_CASE("mutated requests over authenticated connections, every role: each answered, the server stands") {
   vigil::testing::TempDir dir;
-  index::testing::CityOptions o;
-  o.seed = 9;
-  o.cameras = 20;
-  o.days = 1;
-  o.events = 2000;
-  o.plate_reads = 500;
-  o.vehicles = 50;
-  index::testing::City city(o);
-  auto store = std::move(index::OpenSqliteStore(dir / "index.db").value());
-  for (const auto& c : city.cameras()) REQUIRE(store->UpsertCamera(c).ok());
-  city.Events([&](const index::Event& e) { REQUIRE(store->AddEvent(e).ok()); });
-  city.PlateReads([&](const index::PlateRead& r) { REQUIRE(store->AddPlateRead(r).ok()); });
-  REQUIRE(store->Flush().ok());
+  index::testing::City city(CityOf(9, 2000, 500, 50));
+  auto store = StoreOf(city, dir / "index.db");
   testing::TestKeys keys(dir / "keys");
   ServerOptions so;
   so.requests = "tcp://127.0.0.1:*";
