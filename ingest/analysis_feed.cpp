@@ -183,7 +183,7 @@ void AnalysisFeed::StartPipeline() {
   }
   pipeline_.reset(gst_pipeline_new((camera_.id + "-" + spec_.purpose).c_str()));
   g_object_ref_sink(pipeline_.get());
-  GstElement* src = MakeRtspSource(url_, options_, G_CALLBACK(&AnalysisFeed::OnPadAdded), this);
+  GstElement* src = MakeRtspSource(url_, camera_.allow_basic_auth, options_, G_CALLBACK(&AnalysisFeed::OnPadAdded), this);
   if (!src) {
     Fail("GStreamer element rtspsrc missing (tools/setup)", true);
     return;
@@ -372,6 +372,10 @@ void AnalysisFeed::Tick() {
         return;
       case GST_MESSAGE_APPLICATION: {
         const GstStructure* s = gst_message_get_structure(msg.get());
+        if (gst_structure_has_name(s, "vigil-rtsp-refused")) {
+          Fail(gst_structure_get_string(s, "reason"), false);
+          return;
+        }
         if (gst_structure_has_name(s, "vigil-unsupported-codec")) {
           Fail(fmt::format("cannot decode {} for analysis (H.264, H.265, JPEG)",
                            gst_structure_get_string(s, "encoding")),

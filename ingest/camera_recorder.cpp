@@ -124,7 +124,7 @@ Status CameraRecorder::StartPipeline() {
   pipeline_.reset(gst_pipeline_new(camera_.id.c_str()));
   g_object_ref_sink(pipeline_.get());
   GstElement* src =
-      MakeRtspSource(camera_.main_url, options_, G_CALLBACK(&CameraRecorder::OnPadAdded), this,
+      MakeRtspSource(camera_.main_url, camera_.allow_basic_auth, options_, G_CALLBACK(&CameraRecorder::OnPadAdded), this,
                      G_CALLBACK(&CameraRecorder::OnSelectStream));
   if (!src) return Status::FailedPrecondition("GStreamer element rtspsrc missing (tools/setup)");
   gst_bin_add(GST_BIN(pipeline_.get()), src);
@@ -591,6 +591,10 @@ void CameraRecorder::Tick() {
         return;
       case GST_MESSAGE_APPLICATION: {
         const GstStructure* s = gst_message_get_structure(msg.get());
+        if (gst_structure_has_name(s, "vigil-rtsp-refused")) {
+          Fail(gst_structure_get_string(s, "reason"), false);
+          return;
+        }
         if (gst_structure_has_name(s, "vigil-unsupported-codec")) {
           Fail(fmt::format("unsupported codec {}: vigil records H.264 and H.265",
                            gst_structure_get_string(s, "encoding")),

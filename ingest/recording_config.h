@@ -36,8 +36,8 @@ struct CameraConfig {
   // are small), handed to RecordingOptions::on_plate_frame. 0: no plate reading.
   double plates_fps = 0;
   // Answer a camera's Basic authentication challenge over plain rtsp:// (the password crosses the
-  // network in clear). Off: such a camera is reported, not answered, by vigil's RTSP client (the
-  // default); GStreamer's rtspsrc answers Basic by itself. Digest is always fine.
+  // network in clear). Off: such a camera is reported and sent nothing, by either RTSP client (for
+  // rtspsrc, ingest/internal/rtsp_source.h probes first). Digest is always fine.
   bool allow_basic_auth = false;
 };
 

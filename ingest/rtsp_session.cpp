@@ -286,6 +286,14 @@ Result<std::string> Authorization(const std::string& challenge, const std::strin
   return out;
 }
 
+std::string BasicAuthRefused(std::string_view what) {
+  return fmt::format(
+      "{}: 401 Unauthorized: the camera offers only Basic authentication, which would send the "
+      "password in clear over plain RTSP: enable Digest on the camera, use rtsps://, or set "
+      "allow_basic_auth = true for this camera",
+      what);
+}
+
 RtspSession::RtspSession(RtspUrl url, std::string user_agent)
     : url_(std::move(url)), user_agent_(std::move(user_agent)) {}
 
@@ -488,11 +496,7 @@ Status RtspSession::OnResponse(const Response& r, int64_t now_mono_ns) {
                                                     url_.user));
     }
     if (Lower(Trim(chosen)).rfind("basic", 0) == 0 && !url_.allow_basic) {
-      return Status::FailedPrecondition(fmt::format(
-          "{}: 401 Unauthorized: the camera offers only Basic authentication, which would send the "
-          "password in clear over plain RTSP: enable Digest on the camera, use rtsps://, or set "
-          "allow_basic_auth = true for this camera",
-          what));
+      return Status::FailedPrecondition(BasicAuthRefused(what));
     }
     auto check = Authorization(chosen, url_.user, url_.password, pending_method_, pending_uri_, "0", 1);
     if (!check.ok()) return check.error().WithContext(what);

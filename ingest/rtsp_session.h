@@ -58,6 +58,9 @@ Sdp ParseSdp(std::string_view text, const std::string& base_url);
 // An a=control value relative to `base` ("trackID=1", "rtsp://...", "*").
 std::string ResolveControl(const std::string& base, const std::string& control);
 
+// Why a camera offering only Basic authentication over plain rtsp:// is not answered; `what` names
+// the request ("RTSP DESCRIBE rtsp://...").
+std::string BasicAuthRefused(std::string_view what);
 // The Authorization header value answering a WWW-Authenticate challenge (Basic or Digest with MD5,
 // qop "auth" or none), or an error naming the unsupported scheme.
 Result<std::string> Authorization(const std::string& challenge, const std::string& user,

@@ -1,10 +1,16 @@
 #include "ingest/internal/rtsp_source.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+#include <vector>
+
+#include <gst/rtsp/rtsp.h>
 
 #include "base/gst_ptr.h"
 #include "ingest/internal/rtp_pass.h"
+#include "ingest/rtsp_session.h"
 
 namespace vigil::ingest::internal {
 namespace {
@@ -26,6 +32,75 @@ gboolean OnSelectStream(GstElement*, guint, GstCaps* caps, gpointer) {
   return media && std::strcmp(media, "video") == 0;
 }
 
+// The password of a camera on plain rtsp:// is kept from rtspsrc until a DESCRIBE without it shows
+// that the camera offers Digest: rtspsrc answers whichever challenge comes, Basic too (the password
+// in clear), and its connection adds the header after any hook vigil has. The probe runs in
+// rtspsrc's own thread, from its first "before-send", so that no supervisor waits on a camera.
+struct CredentialGuard {
+  std::string url;  // without credentials
+  std::string user, password;
+  gint64 timeout_us = 0;
+  std::atomic<bool> probed{false};
+};
+
+// The WWW-Authenticate challenges a DESCRIBE of `url` without credentials is answered with (none:
+// the camera asks for no password, or could not be reached: rtspsrc will say so itself).
+std::vector<std::string> ProbeChallenges(const std::string& url, gint64 timeout_us) {
+  std::vector<std::string> out;
+  GstRTSPUrl* parsed = nullptr;
+  if (gst_rtsp_url_parse(url.c_str(), &parsed) != GST_RTSP_OK) return out;
+  GstRTSPConnection* conn = nullptr;
+  const bool made = gst_rtsp_connection_create(parsed, &conn) == GST_RTSP_OK;
+  gst_rtsp_url_free(parsed);
+  if (!made) return out;
+  GstRTSPMessage* req = nullptr;
+  GstRTSPMessage* resp = nullptr;
+  if (gst_rtsp_connection_connect_usec(conn, timeout_us) == GST_RTSP_OK &&
+      gst_rtsp_message_new_request(&req, GST_RTSP_DESCRIBE, url.c_str()) == GST_RTSP_OK) {
+    gst_rtsp_message_add_header(req, GST_RTSP_HDR_CSEQ, "1");
+    gst_rtsp_message_add_header(req, GST_RTSP_HDR_ACCEPT, "application/sdp");
+    gst_rtsp_message_add_header(req, GST_RTSP_HDR_USER_AGENT, "vigil");
+    gst_rtsp_message_new(&resp);
+    if (gst_rtsp_connection_send_usec(conn, req, timeout_us) == GST_RTSP_OK &&
+        gst_rtsp_connection_receive_usec(conn, resp, timeout_us) == GST_RTSP_OK) {
+      GstRTSPStatusCode code = GST_RTSP_STS_INVALID;
+      gst_rtsp_message_parse_response(resp, &code, nullptr, nullptr);
+      gchar* value = nullptr;
+      for (gint i = 0; code == GST_RTSP_STS_UNAUTHORIZED &&
+                       gst_rtsp_message_get_header(resp, GST_RTSP_HDR_WWW_AUTHENTICATE, &value, i) == GST_RTSP_OK;
+           ++i) {
+        out.emplace_back(value);
+      }
+    }
+  }
+  if (req) gst_rtsp_message_free(req);
+  if (resp) gst_rtsp_message_free(resp);
+  gst_rtsp_connection_close(conn);
+  gst_rtsp_connection_free(conn);
+  return out;
+}
+
+gboolean OnBeforeSend(GstElement* src, GstRTSPMessage*, gpointer data) {
+  auto* guard = static_cast<CredentialGuard*>(data);
+  if (guard->probed.exchange(true)) return TRUE;
+  bool digest = false, basic = false;
+  for (const std::string& c : ProbeChallenges(guard->url, guard->timeout_us)) {
+    const std::string scheme = c.substr(0, c.find(' '));
+    digest = digest || g_ascii_strcasecmp(scheme.c_str(), "digest") == 0;
+    basic = basic || g_ascii_strcasecmp(scheme.c_str(), "basic") == 0;
+  }
+  if (digest) {
+    // rtspsrc prefers Digest whenever it is offered.
+    g_object_set(src, "user-id", guard->user.c_str(), "user-pw", guard->password.c_str(), nullptr);
+  } else if (basic) {
+    GstStructure* st = gst_structure_new(
+        "vigil-rtsp-refused", "reason", G_TYPE_STRING,
+        BasicAuthRefused("RTSP DESCRIBE " + guard->url).c_str(), nullptr);
+    gst_element_post_message(src, gst_message_new_application(GST_OBJECT(src), st));
+  }
+  return TRUE;
+}
+
 }  // namespace
 
 const RtpVideoElements* RtpVideoElementsFor(const char* enc, bool decoding) {
@@ -36,11 +111,25 @@ const RtpVideoElements* RtpVideoElementsFor(const char* enc, bool decoding) {
   return nullptr;
 }
 
-GstElement* MakeRtspSource(const std::string& url, const RecordingOptions& options, GCallback pad_added,
-                           gpointer owner, GCallback select_stream) {
+GstElement* MakeRtspSource(const std::string& url, bool allow_basic_auth, const RecordingOptions& options,
+                           GCallback pad_added, gpointer owner, GCallback select_stream) {
   GstElement* src = gst_element_factory_make("rtspsrc", nullptr);
   if (!src) return nullptr;
-  g_object_set(src, "location", url.c_str(), "latency", static_cast<guint>(options.latency_ms), nullptr);
+  auto parsed = ParseRtspUrl(url);  // rtsp:// only: over rtsps:// Basic is as safe as the TLS
+  if (parsed.ok() && !parsed->user.empty() && !allow_basic_auth) {
+    auto* guard = new CredentialGuard;
+    guard->url = parsed->url;
+    guard->user = parsed->user;
+    guard->password = parsed->password;
+    guard->timeout_us = options.connect_timeout_ns / 1000;
+    g_object_set_data_full(G_OBJECT(src), "vigil-credential-guard", guard,
+                           [](gpointer p) { delete static_cast<CredentialGuard*>(p); });
+    g_signal_connect(src, "before-send", G_CALLBACK(&OnBeforeSend), guard);
+    g_object_set(src, "location", parsed->url.c_str(), nullptr);
+  } else {
+    g_object_set(src, "location", url.c_str(), nullptr);
+  }
+  g_object_set(src, "latency", static_cast<guint>(options.latency_ms), nullptr);
   gst_util_set_object_arg(G_OBJECT(src), "protocols", options.tcp ? "tcp" : "udp");
   // Timestamps from the camera's RTP clock, not arrival: a burst of frames after a (re)connect keeps
   // its true spacing. Wall time is mapped by the writer (ingest/wall_clock.h).

@@ -137,54 +137,72 @@ TEST_CASE("cameras behind Digest or Basic authentication record; a wrong or miss
   auto with = [](const std::string& url, const std::string& cred) {
     return "rtsp://" + cred + "@" + url.substr(std::string("rtsp://").size());
   };
-  TempDir dir;
-  std::string data = dir / "data";
-  Vigild vigild(dir, VigildConfig(data, "segment_seconds = 4\nretry_max_ms = 2000",
-                                  {{"cam1", with(digest->Url(1, true), "op:s3cr%3At")},
-                                   {"cam2", with(basic->Url(1, true), "op:s3cr%3At")},
-                                   {"cam3", with(digest->Url(1, true), "op:wrong")},
-                                   {"cam4", digest->Url(1, true)},
-                                   // Refused: not sent in clear, reported.
-                                   {"cam5", with(basic_only->Url(1, true), "op:s3cr%3At")},
-                                   // Allowed for this camera by its config.
-                                   {"cam6", with(basic_only->Url(1, true), "op:s3cr%3At"),
-                                    "allow_basic_auth = true"}}));
-  auto proc = vigild.Start();
-  Sleep(11);
-  REQUIRE(StopCleanly(*proc, 30, vigild.log) == 0);
-  const std::string log = ReadFile(vigild.log);
-  INFO(log);
-  for (const char* cam : {"cam1", "cam2", "cam6"}) {
-    CAPTURE(cam);
-    auto segs = IndexSegments(data, cam);
-    REQUIRE(segs.size() >= 2);
-    CheckContiguous(segs);
-    CheckSegmentsMatchFiles(data, segs);
-    CHECK(segs.front().width == 1280);
-  }
-  CHECK(IndexSegments(data, "cam3").empty());
-  CHECK(IndexSegments(data, "cam4").empty());
-  CHECK(IndexSegments(data, "cam5").empty());
-  CHECK(log.find("camera cam5: RTSP DESCRIBE rtsp://127.0.0.1:") != std::string::npos);
-  CHECK(log.find("401 Unauthorized: the camera offers only Basic authentication, which would send the "
-                 "password in clear") != std::string::npos);
-  // (GStreamer's rtspsrc, rtsp_client = "gstreamer" and the analysis streams, still answers Basic
-  // by itself: its connection adds the header after any hook vigil has. See docs/config.md.)
-  CHECK(log.find("camera cam3: RTSP DESCRIBE rtsp://127.0.0.1:") != std::string::npos);
-  CHECK(log.find("401 Unauthorized: the camera refused user 'op'") != std::string::npos);
-  CHECK(log.find("401 Unauthorized: the camera requires a user and password") != std::string::npos);
-  // The password never reaches the log, nor the index (which the API serves).
-  CHECK(log.find("s3cr") == std::string::npos);
-  auto store = index::OpenSqliteStore(data + "/index.db");
-  REQUIRE(store.ok());
-  auto cams = (*store)->Cameras();
-  REQUIRE(cams.ok());
-  REQUIRE(cams->size() == 6);
-  for (const auto& c : *cams) {
-    CAPTURE(c.main_url);
-    CHECK(c.main_url.find("s3cr") == std::string::npos);
-    CHECK(c.main_url.find("wrong") == std::string::npos);
-    if (c.id != "cam4") CHECK(c.main_url.rfind("rtsp://op:***@127.0.0.1:", 0) == 0);
+  // Both RTSP clients of recording; the analysed sub streams always go through GStreamer's rtspsrc.
+  for (const char* client : {"vigil", "gstreamer"}) {
+    CAPTURE(client);
+    TempDir dir;
+    std::string data = dir / "data";
+    const std::string analysed_sub = "\n[cameras.analytics]\nfps = 2";
+    Vigild vigild(
+        dir, VigildConfig(data, fmt::format("segment_seconds = 4\nretry_max_ms = 2000\nrtsp_client = \"{}\"", client),
+                          {{"cam1", with(digest->Url(1, true), "op:s3cr%3At")},
+                           {"cam2", with(basic->Url(1, true), "op:s3cr%3At")},
+                           {"cam3", with(digest->Url(1, true), "op:wrong")},
+                           {"cam4", digest->Url(1, true)},
+                           // Refused: not sent in clear, reported.
+                           {"cam5", with(basic_only->Url(1, true), "op:s3cr%3At")},
+                           // Allowed for this camera by its config.
+                           {"cam6", with(basic_only->Url(1, true), "op:s3cr%3At"), "allow_basic_auth = true"},
+                           // Recorded through Digest; its analysed sub stream offers only Basic.
+                           {"cam7", with(digest->Url(1, true), "op:s3cr%3At"),
+                            "sub = \"" + with(basic_only->Url(1, false), "op:s3cr%3At") + "\"" + analysed_sub},
+                           // The sub stream through Digest is analysed.
+                           {"cam8", with(digest->Url(1, true), "op:s3cr%3At"),
+                            "sub = \"" + with(digest->Url(1, false), "op:s3cr%3At") + "\"" + analysed_sub}}));
+    auto proc = vigild.Start();
+    Sleep(11);
+    REQUIRE(StopCleanly(*proc, 30, vigild.log) == 0);
+    const std::string log = ReadFile(vigild.log);
+    INFO(log);
+    for (const char* cam : {"cam1", "cam2", "cam6", "cam7", "cam8"}) {
+      CAPTURE(cam);
+      auto segs = IndexSegments(data, cam);
+      REQUIRE(segs.size() >= 2);
+      CheckContiguous(segs);
+      CheckSegmentsMatchFiles(data, segs);
+      CHECK(segs.front().width == 1280);
+    }
+    CHECK(IndexSegments(data, "cam3").empty());
+    CHECK(IndexSegments(data, "cam4").empty());
+    CHECK(IndexSegments(data, "cam5").empty());
+    const std::string refused =
+        "401 Unauthorized: the camera offers only Basic authentication, which would send the password in clear";
+    CHECK(log.find("camera cam5: RTSP DESCRIBE rtsp://127.0.0.1:") != std::string::npos);
+    CHECK(log.find("camera cam5: RTSP DESCRIBE rtsp://127.0.0.1:" + std::to_string(basic_only->port())) !=
+          std::string::npos);
+    // The analysis branch of cam7 is refused the same way, recording goes on.
+    const size_t cam7 = log.find("camera cam7: analysis stream");
+    REQUIRE(cam7 != std::string::npos);
+    CHECK(log.find(refused, cam7) != std::string::npos);
+    CHECK(log.find("camera cam8: analysis stream") == std::string::npos);
+    if (std::string(client) == "vigil") {
+      CHECK(log.find("camera cam3: RTSP DESCRIBE rtsp://127.0.0.1:") != std::string::npos);
+      CHECK(log.find("401 Unauthorized: the camera refused user 'op'") != std::string::npos);
+      CHECK(log.find("401 Unauthorized: the camera requires a user and password") != std::string::npos);
+    }
+    // The password never reaches the log, nor the index (which the API serves).
+    CHECK(log.find("s3cr") == std::string::npos);
+    auto store = index::OpenSqliteStore(data + "/index.db");
+    REQUIRE(store.ok());
+    auto cams = (*store)->Cameras();
+    REQUIRE(cams.ok());
+    REQUIRE(cams->size() == 8);
+    for (const auto& c : *cams) {
+      CAPTURE(c.main_url);
+      CHECK(c.main_url.find("s3cr") == std::string::npos);
+      CHECK(c.main_url.find("wrong") == std::string::npos);
+      if (c.id != "cam4") CHECK(c.main_url.rfind("rtsp://op:***@127.0.0.1:", 0) == 0);
+    }
   }
 }
 

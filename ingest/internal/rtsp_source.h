@@ -32,8 +32,11 @@ const RtpVideoElements* RtpVideoElementsFor(const char* encoding, bool decoding)
 // set up. `pad_added(rtspsrc, pad, owner)` links what comes. Returns a floating element to add to a
 // bin, or nullptr when GStreamer's RTSP plugin is missing.
 // `select_stream(rtspsrc, index, caps, owner)`: which streams to set up; by default video only.
-GstElement* MakeRtspSource(const std::string& url, const RecordingOptions& options, GCallback pad_added,
-                           gpointer owner, GCallback select_stream = nullptr);
+// A password in a plain rtsp:// `url` reaches rtspsrc only once a DESCRIBE without it shows the
+// camera offers Digest (unless `allow_basic_auth`); a camera offering only Basic gets nothing and
+// the application message "vigil-rtsp-refused" (field "reason") is posted on the bus.
+GstElement* MakeRtspSource(const std::string& url, bool allow_basic_auth, const RecordingOptions& options,
+                           GCallback pad_added, gpointer owner, GCallback select_stream = nullptr);
 
 // Links `pad` to a fakesink added to `bin`: a stream nobody reads.
 void SinkAway(GstBin* bin, GstPad* pad);
