@@ -1,5 +1,8 @@
 #include "proto/access.h"
 
+#include <optional>
+#include <utility>
+
 #include <fmt/format.h>
 
 namespace vigil::api {
@@ -11,7 +14,7 @@ const std::vector<AccessRule>& AccessRules() {
   static const std::vector<AccessRule> rules = {
       {K::kStatus, "status", true, true, true, true, "version, camera health"},
       {K::kCameras, "cameras", true, true, true, true, "the camera list"},
-      {K::kUpsertCamera, "upsert_camera", false, false, false, true, "adds or changes a camera"},
+      {K::kUpsertCamera, "upsert_camera", false, false, false, true, "adds or changes a camera (empty fields keep their value; URLs carry no password)"},
       {K::kEvents, "events", true, true, false, true, "events (personal data: audited)"},
       {K::kFootage, "footage", false, true, false, true, "recorded spans and gaps (audited)"},
       {K::kPlace, "place", true, true, true, true, "cameras in an area or nearest a point"},
@@ -133,6 +136,46 @@ Status CheckMessage(const google::protobuf::Message& m, const std::string& prefi
 
 Status CheckFieldLimits(const google::protobuf::Message& message) {
   return CheckMessage(message, "", 0);
+}
+
+namespace {
+
+// Where the password of the URL whose "://" is at `scheme_end` lies: [first, last) or nothing.
+std::optional<std::pair<size_t, size_t>> PasswordAt(std::string_view text, size_t scheme_end) {
+  const size_t start = scheme_end + 3;
+  size_t at = std::string_view::npos;
+  for (size_t i = start; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '/' || c == '?' || c == '#' || c == '"' || c == ' ' || c == '\'') break;
+    if (c == '@') at = i;  // the last '@' before the path ends the user part
+  }
+  if (at == std::string_view::npos) return std::nullopt;
+  const size_t colon = text.find(':', start);
+  if (colon == std::string_view::npos || colon >= at) return std::nullopt;
+  return std::make_pair(colon + 1, at);
+}
+
+}  // namespace
+
+std::string RedactUrlPasswords(std::string_view text) {
+  std::string out;
+  size_t from = 0;
+  for (size_t p = text.find("://"); p != std::string_view::npos; p = text.find("://", p + 3)) {
+    if (auto pw = PasswordAt(text, p); pw && pw->first >= from) {
+      out.append(text.substr(from, pw->first - from));
+      out += "***";
+      from = pw->second;
+    }
+  }
+  out.append(text.substr(from));
+  return out;
+}
+
+bool HasUrlPassword(std::string_view text) {
+  for (size_t p = text.find("://"); p != std::string_view::npos; p = text.find("://", p + 3)) {
+    if (PasswordAt(text, p)) return true;
+  }
+  return false;
 }
 
 std::string Printable(std::string_view text, size_t max) {

@@ -43,6 +43,10 @@ std::string WhatRoleMay(Role role);
 // control characters (notes: all but newline and tab), and lists of more than 10,000 items, naming
 // the field: nothing a client sends grows the index, the audit trail or the log without bound.
 Status CheckFieldLimits(const google::protobuf::Message& message);
+// `text` with the password of every "scheme://user:password@" replaced by "***" (a camera URL in
+// a request is written to the audit trail). HasUrlPassword: whether there is one to replace.
+std::string RedactUrlPasswords(std::string_view text);
+bool HasUrlPassword(std::string_view text);
 // `text` fit for one log line: control characters escaped, at most `max` bytes (then "…").
 std::string Printable(std::string_view text, size_t max = 200);
 

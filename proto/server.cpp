@@ -46,6 +46,7 @@ std::string Describe(const Request& q) {
   std::string out;
   printer.PrintToString(q.GetReflection()->GetMessage(q, kind), &out);
   while (!out.empty() && out.back() == ' ') out.pop_back();
+  out = RedactUrlPasswords(out);
   return out.size() > 2048 ? out.substr(0, 2048) + "…" : out;
 }
 
@@ -135,7 +136,33 @@ Response Handle(const Request& q, const Identity& who, index::Store& reader, ind
       });
     case Request::kUpsertCamera:
       return Answer(id, [&](Response& r) -> Status {
-        VIGIL_RETURN_IF_ERROR(writer.UpsertCamera(FromPb(q.upsert_camera().camera())));
+        index::Camera cam = FromPb(q.upsert_camera().camera());
+        for (const std::string* url : {&cam.main_url, &cam.sub_url}) {
+          if (HasUrlPassword(*url)) {
+            // Cameras are listed to every role; credentials belong in vigild's config.
+            return Status::InvalidArgument(fmt::format(
+                "camera {}: a URL over the API carries no password (every user sees camera "
+                "addresses): put the credentials in vigild's config",
+                Printable(cam.id)));
+          }
+        }
+        // A change names only what changes: empty fields, no tags and an unplaced (0, 0)
+        // position keep what the camera has (a rename does not unplace it from its zones).
+        VIGIL_ASSIGN_OR_RETURN(auto cams, reader.Cameras());
+        for (const auto& old : cams) {
+          if (old.id != cam.id) continue;
+          for (auto [field, was] : {std::pair{&cam.name, &old.name}, {&cam.main_url, &old.main_url},
+                                    {&cam.sub_url, &old.sub_url}, {&cam.place, &old.place},
+                                    {&cam.district, &old.district}}) {
+            if (field->empty()) *field = *was;
+          }
+          if (cam.tags.empty()) cam.tags = old.tags;
+          if (cam.lat == 0 && cam.lon == 0) {
+            cam.lat = old.lat;
+            cam.lon = old.lon;
+          }
+        }
+        VIGIL_RETURN_IF_ERROR(writer.UpsertCamera(cam));
         r.mutable_upsert_camera();
         return Status::Ok();
       });

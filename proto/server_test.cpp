@@ -809,6 +809,84 @@ TEST_CASE("the audit trail is hash-chained: an edit in the database is found, an
   CHECK(after->first_bad_id == 3);
 }
 
+TEST_CASE("a camera changed over the API keeps what the change does not name; no password is stored") {
+  Fixture f;
+  auto admin = f.NewClient("admin.ma", Role::kAdmin);
+  const index::Camera before = f.city.cameras()[3];
+  REQUIRE((before.lat != 0 || before.lon != 0));
+  auto find = [&](const std::string& id) {
+    auto cams = f.store->Cameras();
+    REQUIRE(cams.ok());
+    for (const auto& c : *cams) {
+      if (c.id == id) return c;
+    }
+    FAIL("camera " << id << " not found");
+    return index::Camera{};
+  };
+  // A rename names only the name: the camera stays where it is (in its response zone), with its URLs.
+  v1::Request rename;
+  rename.mutable_upsert_camera()->mutable_camera()->set_id(before.id);
+  rename.mutable_upsert_camera()->mutable_camera()->set_name("North gate, renamed");
+  REQUIRE(admin->Call(rename).ok());
+  index::Camera now = find(before.id);
+  CHECK(now.name == "North gate, renamed");
+  CHECK(now.lat == before.lat);
+  CHECK(now.lon == before.lon);
+  CHECK(now.main_url == before.main_url);
+  CHECK(now.tags == before.tags);
+  // A move names only the position.
+  v1::Request move;
+  move.mutable_upsert_camera()->mutable_camera()->set_id(before.id);
+  move.mutable_upsert_camera()->mutable_camera()->set_lat(before.lat + 0.001);
+  move.mutable_upsert_camera()->mutable_camera()->set_lon(before.lon);
+  REQUIRE(admin->Call(move).ok());
+  now = find(before.id);
+  CHECK(now.name == "North gate, renamed");
+  CHECK(now.lat == doctest::Approx(before.lat + 0.001));
+  // A password in a camera URL is refused (every role lists cameras), and the audit row of the
+  // refused request does not keep it either.
+  v1::Request pw;
+  auto* cam = pw.mutable_upsert_camera()->mutable_camera();
+  cam->set_id("cam-new");
+  cam->set_main_url("rtsp://admin:Hik12345@10.1.4.31:554/Streaming/Channels/101");
+  cam->set_lat(24.88);
+  cam->set_lon(102.83);
+  auto refused = admin->Call(pw);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().code() == StatusCode::kInvalidArgument);
+  CHECK(refused.error().message().find("carries no password") != std::string::npos);
+  CHECK(refused.error().message().find("Hik12345") == std::string::npos);
+  auto cams = f.store->Cameras();
+  REQUIRE(cams.ok());
+  for (const auto& c : *cams) CHECK(c.id != "cam-new");
+  v1::Request audit;
+  audit.mutable_audit()->mutable_range()->set_from_ns(0);
+  audit.mutable_audit()->mutable_range()->set_to_ns(INT64_MAX);
+  auto rows = admin->Call(audit);
+  REQUIRE(rows.ok());
+  bool seen = false;
+  for (const auto& row : rows->audit().rows()) {
+    CHECK(row.detail().find("Hik12345") == std::string::npos);
+    if (row.detail().find("cam-new") != std::string::npos) {
+      seen = true;
+      CHECK(row.detail().find("rtsp://admin:***@10.1.4.31:554/") != std::string::npos);
+    }
+  }
+  CHECK(seen);
+}
+
+TEST_CASE("RedactUrlPasswords hides passwords in any URL of a text and nothing else") {
+  CHECK(RedactUrlPasswords("main_url: \"rtsp://op:s3cr%3At@cam/x\" sub_url: \"rtsp://cam/y\"") ==
+        "main_url: \"rtsp://op:***@cam/x\" sub_url: \"rtsp://cam/y\"");
+  CHECK(RedactUrlPasswords("rtsp://a:b@h rtsp://c:d@e/f") == "rtsp://a:***@h rtsp://c:***@e/f");
+  CHECK(RedactUrlPasswords("rtsp://user@h/x") == "rtsp://user@h/x");
+  CHECK(RedactUrlPasswords("note: 10:30 a@b") == "note: 10:30 a@b");
+  CHECK(RedactUrlPasswords("rtsp://h:554/x@y") == "rtsp://h:554/x@y");
+  CHECK(RedactUrlPasswords("rtsp://u:p@ss@h/x") == "rtsp://u:***@h/x");
+  CHECK_FALSE(HasUrlPassword("rtsp://10.0.0.1:554/live"));
+  CHECK(HasUrlPassword("rtsps://u:p@10.0.0.1/live"));
+}
+
 TEST_CASE("hostile field values are refused by name, and nothing grows with them") {
   Fixture f;
   auto inv = f.NewClient("inv.chen", Role::kInvestigator);
