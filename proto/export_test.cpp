@@ -213,6 +213,7 @@ TEST_CASE("an exported clip downloads while written, starts on a key frame, matc
   int requested = 0, written = 0;
   for (const auto& a : audit->items) {
     if (a.action != "export" || a.who != "inv.chen") continue;
+    CHECK(a.role == "investigator");
     if (a.detail.find(plan.export_id() + " requested") != std::string::npos) ++requested;
     if (a.result_sha256 == m->sha256()) ++written;
   }

@@ -146,6 +146,7 @@ Status PlanSources(const std::string& data_dir, const std::string& camera, int64
 struct Job {
   std::string id;
   std::string user;
+  std::string role;
   // A range ending in the future: the job runs at this monotonic time (0: at once), planning its
   // sources again then.
   int64_t run_at_mono_ns = 0;
@@ -265,8 +266,9 @@ int Exporter::active() const {
   return static_cast<int>(impl_->queue.size()) + impl_->running;
 }
 
-Result<v1::ExportResult> Exporter::Start(const v1::ExportRequest& request, const std::string& user,
+Result<v1::ExportResult> Exporter::Start(const v1::ExportRequest& request, const Identity& who,
                                          index::Store& reader) {
+  const std::string& user = who.user;
   Impl& im = *impl_;
   const ExportOptions& o = im.options;
   if (o.data_dir.empty()) {
@@ -334,7 +336,8 @@ Result<v1::ExportResult> Exporter::Start(const v1::ExportRequest& request, const
   }
 
   auto job = std::make_shared<Job>();
-  job->user = user;
+  job->user = who.user;
+  job->role = std::string(RoleName(who.role));
   const int64_t now = im.clock->WallNs();
   // A range that ends in the future (a dispatch system asking for the clip of an alert at once)
   // waits for its footage, within max_wait_ns; it is never cut at the moment of the request.
@@ -440,7 +443,8 @@ Result<v1::ExportResult> Exporter::Start(const v1::ExportRequest& request, const
   }
   index::AuditEntry audit;
   audit.time_ns = now;
-  audit.who = user;
+  audit.who = who.user;
+  audit.role = job->role;
   audit.action = "export";
   audit.detail = fmt::format("export {} requested: cameras {} from {} to {}{}", job->id,
                              fmt::join(wanted, ","), FormatUtc(from), FormatUtc(to),
@@ -559,6 +563,7 @@ void Exporter::Impl::WriteOne(Job& job, size_t index) {
   index::AuditEntry audit;
   audit.time_ns = m.finished_ns();
   audit.who = job.user;
+  audit.role = job.role;
   audit.action = "export";
   audit.detail = st.ok() ? fmt::format("export {} clip {}: {} bytes covering {} .. {}", job.id,
                                        m.path(), m.bytes(), FormatUtc(m.start_ns()),

@@ -20,6 +20,7 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "index/store.h"
+#include "proto/access.h"
 #include "proto/vigil.pb.h"
 
 namespace vigil::api {
@@ -60,7 +61,8 @@ class Exporter {
   // Validates and plans `request` against `reader`, queues the export and returns the plan.
   // InvalidArgument (range, no cameras named), NotFound (unknown camera, no footage at all),
   // ResourceExhausted (longer than max_clip_ns, too many cameras), FailedPrecondition (disabled).
-  Result<v1::ExportResult> Start(const v1::ExportRequest& request, const std::string& user,
+  // The audit rows it writes (requested, each clip written) name `who`.
+  Result<v1::ExportResult> Start(const v1::ExportRequest& request, const Identity& who,
                                  index::Store& reader);
 
   // Answers `request` of `user` through `reply` now or later (see ExportFetchRequest in

@@ -244,7 +244,7 @@ Response Handle(const Request& q, const Identity& who, index::Store& reader, ind
           VIGIL_RETURN_IF_ERROR(CheckDispatchClip(q.export_clip(), reader));
         }
         VIGIL_ASSIGN_OR_RETURN(*r.mutable_export_clip(),
-                               exporter->Start(q.export_clip(), who.user, reader));
+                               exporter->Start(q.export_clip(), who, reader));
         return Status::Ok();
       });
     case Request::kExportFetch:
