@@ -31,4 +31,21 @@ void SetLogLevel(const std::string& level) {
   spdlog::apply_all([](std::shared_ptr<spdlog::logger> l) { l->set_level(g_level); });
 }
 
+bool LogLimiter::Allow(int64_t now_ns, int64_t* held_back) {
+  std::lock_guard lock(mu_);
+  *held_back = 0;
+  if (window_start_ns_ == INT64_MIN || now_ns - window_start_ns_ >= window_ns_) {
+    window_start_ns_ = now_ns;
+    in_window_ = 0;
+  }
+  if (in_window_ >= burst_) {
+    ++held_back_;
+    return false;
+  }
+  ++in_window_;
+  *held_back = held_back_;
+  held_back_ = 0;
+  return true;
+}
+
 }  // namespace vigil

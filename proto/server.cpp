@@ -50,6 +50,11 @@ std::string Describe(const Request& q) {
   return out.size() > 2048 ? out.substr(0, 2048) + "…" : out;
 }
 
+// The tail of a rate-limited warning: how many like it were not logged.
+std::string HeldBack(int64_t held) {
+  return held > 0 ? fmt::format(" ({} more like this not logged since the last one)", held) : "";
+}
+
 Response Malformed(const std::string& why) {
   Response r;
   r.mutable_error()->set_code(v1::Error::MALFORMED);
@@ -432,6 +437,8 @@ struct Server::Impl {
   std::set<std::string> pub_keys;  // keys in force when the subscribers were last checked
   int64_t keys_generation = -1;
   std::atomic<int64_t> refused_handshakes{0}, refused_subscriptions{0};
+  // Anyone who can reach the port can cause these warnings: at most 20 a minute each.
+  LogLimiter refusal_log{20, 60 * kNsPerSec}, subscription_log{20, 60 * kNsPerSec};
   // Connections of both sockets, watched through socket monitors: beyond the caps per peer address
   // and in all, a new connection is shut down at once (libzmq closes it), so that nobody can hold
   // the file descriptors recording needs. Front thread only.
@@ -776,12 +783,16 @@ void Server::Impl::ZapLoop() {
         user = z85;
       } else {
         refused_handshakes.fetch_add(1);
-        log->warn("refused a connection from {}: key {}… is not authorised", Printable(address, 64),
-                  std::string(z85).substr(0, 8));
+        if (int64_t held = 0; refusal_log.Allow(clock->MonotonicNs(), &held)) {
+          log->warn("refused a connection from {}: key {}… is not authorised{}", Printable(address, 64),
+                    std::string(z85).substr(0, 8), HeldBack(held));
+        }
       }
     } else {
       refused_handshakes.fetch_add(1);
-      log->warn("refused a connection from {}: not a CURVE handshake", Printable(address, 64));
+      if (int64_t held = 0; refusal_log.Allow(clock->MonotonicNs(), &held)) {
+        log->warn("refused a connection from {}: not a CURVE handshake{}", Printable(address, 64), HeldBack(held));
+      }
     }
     std::string version = frames[0].to_string();
     std::string request_id = frames.size() > 1 ? frames[1].to_string() : "";
@@ -871,8 +882,10 @@ void Server::Impl::TakeSubscriptions() {
     refused_subscriptions.fetch_add(1);
     std::string user = who ? who->user : "a revoked key";
     std::string sees = who ? fmt::format("{}", fmt::join(AllowedTopicFamilies(who->role), " ")) : "";
-    log->warn("refused {}'s subscription to '{}': {} sees only '{}'", user, Printable(prefix, 64),
-              who ? RoleName(who->role) : "nobody", sees);
+    if (int64_t held = 0; subscription_log.Allow(clock->MonotonicNs(), &held)) {
+      log->warn("refused {}'s subscription to '{}': {} sees only '{}'{}", user, Printable(prefix, 64),
+                who ? RoleName(who->role) : "nobody", sees, HeldBack(held));
+    }
     if (who) (void)Audit(*who, "denied:subscribe", Printable(prefix, 256));
   }
 }
