@@ -115,6 +115,7 @@ struct Fixture {
     so.server_key = keys.server;
     so.keyring = keys.keyring;
     so.exports.max_area_bytes = area_quota;
+    so.exports.max_user_bytes = user_quota;
     const std::string path = dir / "index.db";
     auto started = Server::Start(so, *store, [path]() {
       index::SqliteOptions ro;
@@ -136,6 +137,7 @@ struct Fixture {
   testing::TestKeys keys{dir / "keys"};
   std::map<std::string, UserKey> users;
   int64_t area_quota = 50LL << 30;
+  int64_t user_quota = 10LL << 30;
 };
 
 v1::Request ExportOf(std::vector<std::string> cameras, int64_t from, int64_t to) {
@@ -415,6 +417,32 @@ TEST_CASE("a full export area refuses new exports until old ones expire or are r
   REQUIRE_FALSE(second.ok());
   CHECK(second.error().code() == StatusCode::kResourceExhausted);
   CHECK(second.error().message().find("the export area holds") != std::string::npos);
+}
+
+TEST_CASE("one user's exports fill only that user's share: others still export, also after a restart") {
+  Fixture f;
+  f.user_quota = 1;  // one byte: a user is at the limit after their first clip
+  f.Serve();
+  auto chen = f.NewClient("inv.chen");
+  auto first = chen->Call(ExportOf({"cam1"}, kT0, kT0 + 2 * kSec));
+  REQUIRE(first.ok());
+  REQUIRE(WaitForClip(*chen, first->export_clip().export_id(), 0).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));  // past the size cache
+  auto again = chen->Call(ExportOf({"cam1"}, kT0, kT0 + 2 * kSec));
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error().code() == StatusCode::kResourceExhausted);
+  CHECK(again.error().message().find("inv.chen's exports hold") != std::string::npos);
+  CHECK(again.error().message().find("export_user_quota") != std::string::npos);
+  auto liu = f.NewClient("inv.liu");
+  auto other = liu->Call(ExportOf({"cam1"}, kT0, kT0 + 2 * kSec));
+  REQUIRE(other.ok());
+  REQUIRE(WaitForClip(*liu, other->export_clip().export_id(), 0).ok());
+  // A restarted server knows whose exports are on disk from their manifests.
+  f.Serve();
+  chen = f.NewClient("inv.chen");
+  auto after = chen->Call(ExportOf({"cam1"}, kT0, kT0 + 2 * kSec));
+  REQUIRE_FALSE(after.ok());
+  CHECK(after.error().message().find("inv.chen's exports hold") != std::string::npos);
 }
 
 }  // namespace

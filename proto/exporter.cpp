@@ -180,11 +180,20 @@ struct Exporter::Impl {
   v1::Response Chunk(Clip& clip, size_t index, uint64_t request_id, int64_t offset, int32_t max_bytes);
   void Reap();
   std::shared_ptr<Job> Load(const std::string& id);
-  // The export area's size (cached a few seconds), and the sweep of expired exports.
-  int64_t AreaBytes();
+  // The export area's size in all and by the user who asked each export (cached a few seconds),
+  // and the sweep of expired exports.
+  struct AreaUsage {
+    int64_t total = 0;
+    std::map<std::string, int64_t> by_user;
+  };
+  AreaUsage Usage();
+  // Who asked export `id` ("" if no manifest says); area_mu held.
+  std::string OwnerOf(const std::string& id);
   void Expire();
   std::mutex area_mu;
-  int64_t area_bytes = 0, area_checked_mono = -1, expired_checked_mono = -1;  // guarded by area_mu
+  AreaUsage area;                                             // guarded by area_mu
+  std::map<std::string, std::string> owners;                  // export id -> user; guarded by area_mu
+  int64_t area_checked_mono = -1, expired_checked_mono = -1;  // guarded by area_mu
 };
 
 Exporter::Exporter(ExportOptions options, index::Store& writer, Clock& clock)
@@ -304,12 +313,20 @@ Result<v1::ExportResult> Exporter::Start(const v1::ExportRequest& request, const
           "{} has {} exports in progress, the most one user may have: wait for one to finish", user, mine));
     }
   }
-  if (int64_t held = im.AreaBytes(); held >= o.max_area_bytes) {
+  const Impl::AreaUsage usage = im.Usage();
+  if (usage.total >= o.max_area_bytes) {
     return Status::ResourceExhausted(fmt::format(
         "the export area holds {:.3f} GB, its quota is {:.3f} GB: exports expire after {} days, or an "
         "admin removes old ones from {}/exports",
-        static_cast<double>(held) / 1e9, static_cast<double>(o.max_area_bytes) / 1e9,
+        static_cast<double>(usage.total) / 1e9, static_cast<double>(o.max_area_bytes) / 1e9,
         o.expire_ns / (86400 * kNsPerSec), o.data_dir));
+  }
+  if (auto it = usage.by_user.find(user); it != usage.by_user.end() && it->second >= o.max_user_bytes) {
+    return Status::ResourceExhausted(fmt::format(
+        "{}'s exports hold {:.3f} GB, the most one user may hold is {:.3f} GB (export_user_quota): "
+        "exports expire after {} days, or an admin removes old ones",
+        user, static_cast<double>(it->second) / 1e9, static_cast<double>(o.max_user_bytes) / 1e9,
+        o.expire_ns / (86400 * kNsPerSec)));
   }
   if (request.cameras().empty() && !request.has_area()) {
     return Status::InvalidArgument("an export names cameras or an area");
@@ -635,19 +652,48 @@ void Exporter::Impl::AnswerParked(Clip& clip, size_t index, bool force, int64_t 
   clip.parked = std::move(keep);
 }
 
-int64_t Exporter::Impl::AreaBytes() {
+Exporter::Impl::AreaUsage Exporter::Impl::Usage() {
   std::lock_guard lock(area_mu);
   const int64_t now = clock->MonotonicNs();
-  if (area_checked_mono >= 0 && now - area_checked_mono < 2 * kNsPerSec) return area_bytes;
+  if (area_checked_mono >= 0 && now - area_checked_mono < 2 * kNsPerSec) return area;
   area_checked_mono = now;
-  int64_t total = 0;
+  AreaUsage usage;
   std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(JoinPath(options.data_dir, "exports"), ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-    if (it->is_regular_file(ec)) total += static_cast<int64_t>(it->file_size(ec));
+  for (auto dir = std::filesystem::directory_iterator(JoinPath(options.data_dir, "exports"), ec);
+       !ec && dir != std::filesystem::directory_iterator(); dir.increment(ec)) {
+    int64_t bytes = 0;
+    std::error_code ec2;
+    if (dir->is_directory(ec2)) {
+      for (auto it = std::filesystem::recursive_directory_iterator(dir->path(), ec2);
+           !ec2 && it != std::filesystem::recursive_directory_iterator(); it.increment(ec2)) {
+        if (it->is_regular_file(ec2)) bytes += static_cast<int64_t>(it->file_size(ec2));
+      }
+      usage.by_user[OwnerOf(dir->path().filename().string())] += bytes;
+    } else if (dir->is_regular_file(ec2)) {
+      bytes = static_cast<int64_t>(dir->file_size(ec2));
+    }
+    usage.total += bytes;
   }
-  area_bytes = total;
-  return total;
+  area = std::move(usage);
+  return area;
+}
+
+std::string Exporter::Impl::OwnerOf(const std::string& id) {
+  if (auto it = owners.find(id); it != owners.end()) return it->second;
+  std::shared_ptr<Job> job;
+  {
+    std::lock_guard lock(mu);
+    if (auto j = jobs.find(id); j != jobs.end()) job = j->second;
+  }
+  std::string owner;
+  if (job) {
+    std::lock_guard jl(job->mu);
+    owner = job->user;
+  } else if (auto loaded = Load(id); loaded && !loaded->clips.empty()) {
+    owner = loaded->clips[0].manifest.requested_by();
+  }
+  if (!owner.empty()) owners[id] = owner;  // a manifest not yet written is read again next time
+  return owner;
 }
 
 void Exporter::Impl::Expire() {
@@ -679,6 +725,10 @@ void Exporter::Impl::Expire() {
       log->warn("cannot remove expired export {}: {}", id, rm.message());
     } else {
       log->info("export {} expired ({} files removed)", id, removed);
+      {
+        std::lock_guard lock(area_mu);
+        owners.erase(id);
+      }
       std::lock_guard lock(mu);
       jobs.erase(id);
     }

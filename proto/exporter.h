@@ -42,6 +42,9 @@ struct ExportOptions {
   // deleted (0: never).
   int max_per_user = 4;
   int64_t max_area_bytes = 50LL << 30;
+  // Bytes one user's exports may hold in the area (new exports of that user are refused beyond it),
+  // so that one investigator cannot fill the area for everyone.
+  int64_t max_user_bytes = 10LL << 30;
   int64_t expire_ns = 30LL * 86400 * 1'000'000'000;
 };
 

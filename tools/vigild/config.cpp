@@ -244,12 +244,13 @@ Result<Config> ParseConfig(std::string_view text, const std::string& path) {
     TomlReader r(path, *t, "[api]");
     VIGIL_RETURN_IF_ERROR(
         r.CheckKeys({"requests", "events", "workers", "max_clip_minutes", "export_concurrency", "keys",
-                     "exports_per_user", "export_quota", "export_days", "connections_per_peer",
+                     "exports_per_user", "export_quota", "export_user_quota", "export_days", "connections_per_peer",
                      "max_connections"}));
     VIGIL_RETURN_IF_ERROR(r.Int("connections_per_peer", cfg.api.connections_per_peer, 1, 100'000));
     VIGIL_RETURN_IF_ERROR(r.Int("max_connections", cfg.api.max_connections, 1, 1'000'000));
     VIGIL_RETURN_IF_ERROR(r.Int("exports_per_user", cfg.api.exports_per_user, 1, 1000));
     VIGIL_RETURN_IF_ERROR(r.Bytes("export_quota", cfg.api.export_quota_bytes, 1 << 20));
+    VIGIL_RETURN_IF_ERROR(r.Bytes("export_user_quota", cfg.api.export_user_quota_bytes, 1 << 20));
     VIGIL_RETURN_IF_ERROR(r.Int("export_days", cfg.api.export_days, 0, 3650));
     VIGIL_RETURN_IF_ERROR(r.String("requests", cfg.api.requests));
     VIGIL_RETURN_IF_ERROR(r.String("events", cfg.api.events));

@@ -29,6 +29,7 @@ struct ApiConfig {
   std::string keys_dir;
   int64_t exports_per_user = 4;                 // exports one user may have in progress
   int64_t export_quota_bytes = 50LL << 30;      // the export area's size limit
+  int64_t export_user_quota_bytes = 10LL << 30;  // what one user's exports may hold of it
   int64_t export_days = 30;                     // exports older are deleted (0: kept)
   int64_t connections_per_peer = 256;           // API connections one address may hold
   int64_t max_connections = 4096;               // API connections in all

@@ -334,6 +334,7 @@ int main(int argc, char** argv) {
   api_options.max_connections_per_peer = static_cast<int>(cfg->api.connections_per_peer);
   api_options.max_connections = static_cast<int>(cfg->api.max_connections);
   api_options.exports.max_area_bytes = cfg->api.export_quota_bytes;
+  api_options.exports.max_user_bytes = cfg->api.export_user_quota_bytes;
   api_options.exports.expire_ns = cfg->api.export_days * 86400 * kNsPerSec;
   {
     char host[256] = {};
