@@ -457,9 +457,14 @@ struct Server::Impl {
   // waits behind its own requests, not in front of everyone else's. Front thread only.
   std::map<std::string, std::deque<std::vector<zmq::message_t>>> waiting;
   std::deque<std::string> rotation;  // clients with something waiting, in turn
-  size_t waiting_total = 0;
+  std::map<std::string, size_t> waiting_bytes_of;  // the bodies' bytes in `waiting`, per client
+  size_t waiting_total = 0, waiting_bytes = 0;
   static constexpr size_t kMaxWaiting = 10'000;
   static constexpr size_t kMaxWaitingPerClient = 1'000;
+  // Requests are up to max_request_bytes (1 MiB): held in count alone, 1,000 of one client would
+  // be a GiB. Bytes waiting are bounded too, in all and per client.
+  static constexpr size_t kMaxWaitingBytes = 256u << 20;
+  static constexpr size_t kMaxWaitingBytesPerClient = 32u << 20;
 
   std::mutex pub_mu;
   std::deque<std::pair<std::string, std::string>> pub_queue;  // guarded by pub_mu
@@ -548,25 +553,41 @@ void Server::Impl::FrontLoop() {
         frames.insert(frames.begin(), zmq::message_t(std::string(key ? key : "")));
         std::string client = frames[1].to_string();
         auto& mine = waiting[client];
-        if (!idle_workers.empty() && waiting_total == 0) {
-          std::string w = std::move(idle_workers.front());
-          idle_workers.pop_front();
-          dispatch(std::move(w), frames);
-        } else if (waiting_total < kMaxWaiting && mine.size() < kMaxWaitingPerClient) {
-          if (mine.empty()) rotation.push_back(client);
-          mine.push_back(std::move(frames));
-          ++waiting_total;
-        } else {
-          Response busy = ErrorResponse(0, Status::Unavailable(fmt::format(
-              "{} requests are waiting ({} of them yours): try again shortly", waiting_total,
-              mine.size())));
-          std::string bytes = busy.SerializeAsString();
+        const size_t body_bytes = frames.back().size();
+        size_t& mine_bytes = waiting_bytes_of[client];
+        auto refuse = [&](const Status& why) {
+          std::string bytes = ErrorResponse(0, why).SerializeAsString();
           for (size_t i = 1; i + 1 < frames.size(); ++i) {
             (void)router.send(frames[i], zmq::send_flags::sndmore | zmq::send_flags::dontwait);
           }
           (void)router.send(zmq::buffer(bytes), zmq::send_flags::dontwait);
+        };
+        if (static_cast<int64_t>(body_bytes) > options.max_request_bytes) {
+          // Refused here, not held for a worker to refuse.
+          refuse(Status::ResourceExhausted(fmt::format("request of {} bytes is over the limit of {} bytes",
+                                                       body_bytes, options.max_request_bytes)));
+        } else if (!idle_workers.empty() && waiting_total == 0) {
+          std::string w = std::move(idle_workers.front());
+          idle_workers.pop_front();
+          dispatch(std::move(w), frames);
+        } else if (waiting_total < kMaxWaiting && mine.size() < kMaxWaitingPerClient &&
+                   waiting_bytes + body_bytes <= kMaxWaitingBytes &&
+                   mine_bytes + body_bytes <= kMaxWaitingBytesPerClient) {
+          if (mine.empty()) rotation.push_back(client);
+          mine.push_back(std::move(frames));
+          ++waiting_total;
+          waiting_bytes += body_bytes;
+          mine_bytes += body_bytes;
+        } else {
+          refuse(Status::Unavailable(fmt::format(
+              "{} requests ({:.1f} MB) are waiting, {} of them ({:.1f} MB) yours: try again shortly",
+              waiting_total, static_cast<double>(waiting_bytes) / 1e6, mine.size(),
+              static_cast<double>(mine_bytes) / 1e6)));
         }
-        if (mine.empty()) waiting.erase(client);
+        if (mine.empty()) {
+          waiting.erase(client);
+          waiting_bytes_of.erase(client);
+        }
       } else if (frames.size() == 1) {
         log->warn("dropped a request with no body frame");
       }
@@ -597,11 +618,15 @@ void Server::Impl::FrontLoop() {
           std::string client = std::move(rotation.front());
           rotation.pop_front();
           auto it = waiting.find(client);
+          const size_t body_bytes = it->second.front().back().size();
           dispatch(std::move(worker), it->second.front());
           it->second.pop_front();
           --waiting_total;
+          waiting_bytes -= body_bytes;
+          waiting_bytes_of[client] -= body_bytes;
           if (it->second.empty()) {
             waiting.erase(it);
+            waiting_bytes_of.erase(client);
           } else {
             rotation.push_back(std::move(client));
           }

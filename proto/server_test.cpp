@@ -332,6 +332,54 @@ TEST_CASE("50 clients at once: one floods requests and never reads its replies, 
   CHECK(answered == 490);
 }
 
+TEST_CASE("a client sending large requests faster than they are served: the server holds at most 32 MB of them") {
+  Fixture f;
+  zmq::context_t ctx(1);
+  zmq::socket_t greedy(ctx, zmq::socket_type::dealer);
+  REQUIRE(UseKey(greedy, f.Key("inv.greedy", Role::kInvestigator)).ok());
+  greedy.set(zmq::sockopt::linger, 0);
+  greedy.connect(f.server->requests_endpoint());
+  v1::Request ev;
+  *ev.mutable_events()->mutable_range() = f.All();
+  ev.mutable_events()->mutable_page()->set_limit(500);
+  // 60 zone names of 1,000 bytes: within every field limit and under max_request_bytes (64 KiB).
+  for (int i = 0; i < 60; ++i) ev.mutable_events()->add_zones(std::string(1000, 'a' + i % 26));
+  const std::string big = ev.SerializeAsString();
+  REQUIRE(big.size() > 60'000);
+  REQUIRE(big.size() <= 64 * 1024);
+  // 900 requests: under the count limit (1,000 waiting per client), 54 MB in all.
+  const int kSent = 900;
+  for (int i = 0; i < kSent; ++i) REQUIRE(greedy.send(zmq::buffer(big), zmq::send_flags::none));
+  int busy = 0, other = 0, replies = 0;
+  std::string busy_message;
+  while (replies < kSent) {
+    zmq::pollitem_t item{greedy.handle(), 0, ZMQ_POLLIN, 0};
+    if (zmq::poll(&item, 1, std::chrono::seconds(60)) == 0) break;
+    zmq::message_t m;
+    REQUIRE(greedy.recv(m));
+    ++replies;
+    v1::Response r;
+    REQUIRE(r.ParseFromArray(m.data(), static_cast<int>(m.size())));
+    if (r.has_error() && r.error().code() == v1::Error::UNAVAILABLE) {
+      ++busy;
+      busy_message = r.error().message();
+    } else {
+      ++other;
+    }
+  }
+  INFO(busy_message);
+  CHECK(replies == kSent);  // every request is answered: served, or refused at once
+  CHECK(busy > 0);
+  CHECK(busy_message.find("of them") != std::string::npos);
+  CHECK(busy_message.find("MB) yours") != std::string::npos);
+  MESSAGE(busy << " of " << kSent << " large requests refused while waiting; " << other << " served");
+  // Others are still served.
+  auto op = f.NewClient("op.after", Role::kOperator);
+  v1::Request st;
+  st.mutable_status();
+  CHECK(op->Call(st).ok());
+}
+
 TEST_CASE("subscribers get live messages by topic, numbered in order") {
   Fixture f;
   zmq::context_t ctx(1);
