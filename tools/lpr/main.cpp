@@ -97,7 +97,12 @@ int main(int argc, char** argv) {
   app.add_flag("--crops", crops, "the pictures are plate crops (a plate filling the picture)");
   app.add_option("--fps", fps, "video frames searched a second")->check(CLI::Range(0.1, 60.0));
   app.add_option("--eval", eval_dir, "measure accuracy on a vigil-plategen data set");
-  app.add_option("--eval-photos", photos_dir, "measure accuracy on labelled photographs");
+  app.add_option("--eval-photos", photos_dir,
+                 "measure accuracy on labelled photographs (labels.csv: file,plate[,corners_rb_lb_lt_rt]): "
+                 "finder and reader, and the reader alone on crops from labelled corners");
+  std::string split_file, subset = "val";
+  app.add_option("--split", split_file, "with --eval-photos: only the photos of this split file (file,plate,split)");
+  app.add_option("--subset", subset, "with --split: which split (default val)");
   std::string provinces;
   double province_weight = 4;
   app.add_option("--province", provinces, "local province(s), e.g. 云: an uncertain first character goes there");
@@ -113,8 +118,49 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "vigil-lpr: --province: {}\n", st.message());
     return 2;
   }
-  if (!eval_dir.empty() || !photos_dir.empty()) {
-    auto set = !eval_dir.empty() ? plates::LoadDataset(eval_dir) : plates::LoadLabeledPhotos(photos_dir);
+  if (!photos_dir.empty()) {
+    auto photos = plates::LoadPhotos(photos_dir, split_file, subset);
+    if (!photos.ok()) {
+      fmt::print(stderr, "vigil-lpr: {}\n", photos.error().message());
+      return 2;
+    }
+    const bool all_crops = std::all_of(photos->begin(), photos->end(), [](const auto& p) { return p.is_crop; });
+    std::vector<plates::LabeledCrop> as_crops;
+    if (crops || all_crops) {
+      for (auto& p : *photos) {
+        as_crops.push_back({p.image, p.plate, "", "real", "real", p.name});
+      }
+    } else {
+      analytics::PlateFinder finder(std::move(*reader));
+      auto report = plates::EvaluatePhotos(finder, *photos);
+      if (!report.ok()) {
+        fmt::print(stderr, "vigil-lpr: {}\n", report.error().message());
+        return 2;
+      }
+      fmt::print("{}", plates::FormatPhotoReport(photos_dir + " (finder and reader)", *report));
+      for (const auto& m : report->misses) fmt::print("  miss {}\n", m);
+      as_crops = plates::CropsFromCorners(*photos);
+      if (as_crops.empty()) return 0;
+      auto alone = plates::Evaluate(finder.reader(), as_crops);
+      if (!alone.ok()) {
+        fmt::print(stderr, "vigil-lpr: {}\n", alone.error().message());
+        return 2;
+      }
+      fmt::print("{}", plates::FormatReport(photos_dir + " (reader alone, crops from the labelled corners)", *alone));
+      for (const auto& m : alone->misreads) fmt::print("  misread {}\n", m);
+      return 0;
+    }
+    auto report = plates::Evaluate(**reader, as_crops);
+    if (!report.ok()) {
+      fmt::print(stderr, "vigil-lpr: {}\n", report.error().message());
+      return 2;
+    }
+    fmt::print("{}", plates::FormatReport(photos_dir, *report));
+    for (const auto& m : report->misreads) fmt::print("  misread {}\n", m);
+    return 0;
+  }
+  if (!eval_dir.empty()) {
+    auto set = plates::LoadDataset(eval_dir);
     if (!set.ok()) {
       fmt::print(stderr, "vigil-lpr: {}\n", set.error().message());
       return 2;
@@ -124,7 +170,7 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "vigil-lpr: {}\n", report.error().message());
       return 2;
     }
-    fmt::print("{}", plates::FormatReport(!eval_dir.empty() ? eval_dir : photos_dir, *report));
+    fmt::print("{}", plates::FormatReport(eval_dir, *report));
     for (const auto& m : report->misreads) fmt::print("  misread {}\n", m);
     return 0;
   }

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "base/plate_text.h"
 #include "tools/plates/plate_synth.h"
@@ -25,7 +26,238 @@ std::vector<std::string> Split(const std::string& line, char sep) {
   return out;
 }
 
+// One CSV record's fields ("..." quoting with "" for a quote, as RFC 4180).
+std::vector<std::string> CsvFields(const std::string& line) {
+  std::vector<std::string> out(1);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        out.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        out.back() += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      out.emplace_back();
+    } else if (c != '\r') {
+      out.back() += c;
+    }
+  }
+  return out;
+}
+
+// Levenshtein distance over characters.
+size_t EditDistance(const std::u32string& a, const std::u32string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
 }  // namespace
+
+double QuadIou(const std::array<cv::Point2f, 4>& a, const std::array<cv::Point2f, 4>& b) {
+  std::vector<cv::Point2f> pa(a.begin(), a.end()), pb(b.begin(), b.end()), inter;
+  const double area_a = std::abs(cv::contourArea(pa)), area_b = std::abs(cv::contourArea(pb));
+  // intersectConvexConvex wants both in the same orientation.
+  if (cv::contourArea(pa, true) < 0) std::reverse(pa.begin(), pa.end());
+  if (cv::contourArea(pb, true) < 0) std::reverse(pb.begin(), pb.end());
+  const double i = cv::intersectConvexConvex(pa, pb, inter, true);
+  const double u = area_a + area_b - i;
+  return u > 0 ? i / u : 0;
+}
+
+Result<std::vector<LabeledPhoto>> LoadPhotos(const std::string& dir, const std::string& split_file,
+                                             const std::string& split) {
+  std::map<std::string, std::string> wanted;  // file -> plate, when a split is given
+  if (!split_file.empty()) {
+    std::ifstream in(split_file);
+    if (!in) return Status::NotFound(fmt::format("{} cannot be read", split_file));
+    std::string line;
+    int lineno = 0;
+    while (std::getline(in, line)) {
+      if (++lineno == 1) continue;
+      auto f = CsvFields(line);
+      if (f.size() < 3) {
+        return Status::InvalidArgument(fmt::format("{}:{}: expected file,plate,split", split_file, lineno));
+      }
+      if (f[2] == split) wanted[f[0]] = f[1];
+    }
+    if (wanted.empty()) {
+      return Status::InvalidArgument(fmt::format("{}: no photo is in split '{}'", split_file, split));
+    }
+  }
+  std::ifstream csv(dir + "/labels.csv");
+  if (!csv) return Status::NotFound(fmt::format("{}/labels.csv cannot be read", dir));
+  std::string line;
+  std::getline(csv, line);
+  const auto header = CsvFields(line);
+  auto column = [&](std::initializer_list<const char*> names) -> int {
+    for (size_t i = 0; i < header.size(); ++i) {
+      for (const char* n : names) {
+        if (header[i] == n) return static_cast<int>(i);
+      }
+    }
+    return -1;
+  };
+  const int file_col = column({"file"}), plate_col = column({"plate", "plate_text"});
+  const int corners_col = column({"corners_rb_lb_lt_rt"}), bbox_col = column({"bbox"});
+  if (file_col < 0 || plate_col < 0) {
+    return Status::InvalidArgument(fmt::format("{}/labels.csv: the header names no 'file' and 'plate' columns", dir));
+  }
+  std::vector<LabeledPhoto> out;
+  int lineno = 1;
+  while (std::getline(csv, line)) {
+    ++lineno;
+    if (line.empty()) continue;
+    auto f = CsvFields(line);
+    if (static_cast<int>(f.size()) <= std::max({file_col, plate_col, corners_col, bbox_col})) {
+      return Status::InvalidArgument(fmt::format("{}/labels.csv:{}: too few fields", dir, lineno));
+    }
+    LabeledPhoto p;
+    p.name = f[file_col];
+    p.plate = plate::Encode(plate::Normalize(f[plate_col]));
+    if (!wanted.empty()) {
+      auto it = wanted.find(p.name);
+      if (it == wanted.end()) continue;
+      if (plate::Encode(plate::Normalize(it->second)) != p.plate) {
+        return Status::InvalidArgument(fmt::format("{}: {} is {} there but {} in {}/labels.csv", split_file,
+                                                   p.name, it->second, p.plate, dir));
+      }
+    }
+    if (corners_col >= 0 && !f[corners_col].empty()) {
+      std::array<cv::Point2f, 4> ccpd;  // rb, lb, lt, rt
+      auto pts = Split(f[corners_col], ';');
+      if (pts.size() != 4) {
+        return Status::InvalidArgument(fmt::format("{}/labels.csv:{}: corners need 4 points", dir, lineno));
+      }
+      for (size_t k = 0; k < 4; ++k) {
+        auto xy = Split(pts[k], ',');
+        if (xy.size() != 2) {
+          return Status::InvalidArgument(fmt::format("{}/labels.csv:{}: corner '{}' is not x,y", dir, lineno, pts[k]));
+        }
+        ccpd[k] = {std::strtof(xy[0].c_str(), nullptr), std::strtof(xy[1].c_str(), nullptr)};
+      }
+      p.corners = std::array<cv::Point2f, 4>{ccpd[2], ccpd[3], ccpd[0], ccpd[1]};
+    }
+    p.is_crop = bbox_col >= 0 && f[bbox_col] == "full_image";
+    p.image = cv::imread(dir + "/" + p.name, cv::IMREAD_COLOR);
+    if (p.image.empty()) return Status::DataLoss(fmt::format("{}/{} cannot be decoded", dir, p.name));
+    out.push_back(std::move(p));
+  }
+  if (!wanted.empty() && out.size() != wanted.size()) {
+    return Status::InvalidArgument(fmt::format("{} names {} photos of split '{}', {}/labels.csv has {} of them",
+                                               split_file, wanted.size(), split, dir, out.size()));
+  }
+  return out;
+}
+
+std::vector<LabeledCrop> CropsFromCorners(const std::vector<LabeledPhoto>& photos) {
+  std::vector<LabeledCrop> out;
+  for (const auto& p : photos) {
+    if (!p.corners) continue;
+    LabeledCrop c;
+    c.crop = analytics::RectifyPlate(p.image, *p.corners);
+    c.plate = p.plate;
+    c.kind = "real";
+    c.difficulty = "real";
+    c.name = p.name;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<PhotoReport> EvaluatePhotos(analytics::PlateFinder& finder, const std::vector<LabeledPhoto>& photos) {
+  PhotoReport r;
+  double seconds = 0;
+  for (const auto& p : photos) {
+    ++r.photos;
+    auto t0 = std::chrono::steady_clock::now();
+    VIGIL_ASSIGN_OR_RETURN(auto found, finder.Find(p.image));
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const std::u32string want = plate::Decode(p.plate);
+    r.chars += static_cast<int64_t>(want.size());
+    bool exact = false;
+    size_t best_distance = want.size();
+    std::u32string best;
+    std::string reads;
+    for (const auto& f : found) {
+      if (f.text.plate == p.plate) {
+        exact = true;
+      } else {
+        ++r.false_reads;
+      }
+      const std::u32string got = plate::Decode(f.text.plate);
+      const size_t d = EditDistance(want, got);
+      if (d < best_distance || best.empty()) {
+        best_distance = std::min(d, want.size());
+        best = got;
+      }
+      reads += (reads.empty() ? "" : " ") + f.text.plate;
+    }
+    r.exact += exact;
+    r.not_read += found.empty();
+    r.chars_right += static_cast<int64_t>(want.size() - best_distance);
+    if (!exact && best.size() == want.size()) {
+      for (size_t k = 0; k < want.size(); ++k) {
+        if (want[k] != best[k]) ++r.confusions[{plate::Encode(want.substr(k, 1)), plate::Encode(best.substr(k, 1))}];
+      }
+    }
+    if (p.corners) {
+      ++r.labelled;
+      bool found_here = false;
+      for (const auto& f : found) found_here = found_here || QuadIou(f.where.corners, *p.corners) >= 0.7;
+      r.found += found_here;
+      bool candidate = false;
+      for (const auto& c : analytics::FindPlateCandidates(p.image, {})) {
+        candidate = candidate || QuadIou(c.corners, *p.corners) >= 0.7;
+      }
+      r.candidates += candidate;
+    }
+    if ((!exact || found.size() > 1) && r.misses.size() < 40) {
+      r.misses.push_back(fmt::format("{}: {} -> {}", p.name, p.plate, reads.empty() ? "(nothing)" : reads));
+    }
+  }
+  r.ms_per_photo = photos.empty() ? 0 : seconds * 1000 / static_cast<double>(photos.size());
+  return r;
+}
+
+std::string FormatPhotoReport(const std::string& title, const PhotoReport& r) {
+  auto pct = [](int64_t a, int64_t b) { return b ? 100.0 * static_cast<double>(a) / static_cast<double>(b) : 0.0; };
+  std::string out = fmt::format(
+      "{}: {} photos, exact {:.2f} % ({}), characters {:.2f} %, false reads {} ({:.2f} per 100 photos), "
+      "nothing read {}, {:.1f} ms per photo\n",
+      title, r.photos, pct(r.exact, r.photos), r.exact, pct(r.chars_right, r.chars), r.false_reads,
+      pct(r.false_reads, r.photos), r.not_read, r.ms_per_photo);
+  if (r.labelled) {
+    out += fmt::format("  plates found at their labelled corners (IoU >= 0.7): {:.2f} % ({} of {}); a candidate "
+                       "region there before reading: {:.2f} %\n",
+                       pct(r.found, r.labelled), r.found, r.labelled, pct(r.candidates, r.labelled));
+  }
+  if (!r.confusions.empty()) {
+    std::vector<std::pair<int64_t, std::string>> pairs;
+    for (const auto& [k, n] : r.confusions) pairs.push_back({n, k.first + "→" + k.second});
+    std::sort(pairs.begin(), pairs.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    out += "  most confused:";
+    for (size_t i = 0; i < std::min<size_t>(16, pairs.size()); ++i) {
+      out += fmt::format(" {} ×{}", pairs[i].second, pairs[i].first);
+    }
+    out += "\n";
+  }
+  return out;
+}
 
 std::string SharedDataDir() {
   if (const char* env = std::getenv("VIGIL_SHARED_DATA"); env && *env) return env;

@@ -3,13 +3,16 @@
 // from an in-process held-out generator, or from real photographs (../shared/data/plates-real-crops),
 // and a report of exact-plate and colour accuracy per plate kind and per difficulty.
 
+#include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <opencv2/core.hpp>
 
+#include "analytics/plate_finder.h"
 #include "analytics/plate_reader.h"
 #include "base/status.h"
 
@@ -54,5 +57,46 @@ struct Report {
 
 Result<Report> Evaluate(analytics::PlateReader& reader, const std::vector<LabeledCrop>& crops);
 std::string FormatReport(const std::string& title, const Report& report);
+
+// A labelled photograph: a whole picture with one plate in it.
+struct LabeledPhoto {
+  std::string name;   // the file, relative to the folder
+  std::string plate;  // normalised UTF-8
+  // The plate's corners when labelled (top-left, top-right, bottom-right, bottom-left).
+  std::optional<std::array<cv::Point2f, 4>> corners;
+  bool is_crop = false;  // the label's `bbox` says "full_image": the picture is the plate
+  cv::Mat image;      // BGR
+};
+
+// A folder of photographs with labels.csv: a header naming at least `file` and `plate` (or
+// `plate_text`), optionally `bbox` ("full_image": the picture is a plate crop) and `corners_rb_lb_lt_rt` ("x,y;x,y;x,y;x,y" in CCPD's order:
+// right-bottom, left-bottom, left-top, right-top); fields may be quoted. With `split_file` (a CSV of
+// file,plate,split) only the photos whose split is `split` are kept, and a photo whose plate
+// differs between the two files is an error.
+Result<std::vector<LabeledPhoto>> LoadPhotos(const std::string& dir, const std::string& split_file = "",
+                                             const std::string& split = "");
+// The reader's input for each labelled photo, rectified from its labelled corners exactly as the
+// finder rectifies a candidate (photos without corners are skipped).
+std::vector<LabeledCrop> CropsFromCorners(const std::vector<LabeledPhoto>& photos);
+
+// The whole path — finder and reader — on photographs.
+struct PhotoReport {
+  int64_t photos = 0;
+  int64_t exact = 0;          // the plate was reported with its exact text
+  int64_t labelled = 0;       // photos with corners
+  int64_t found = 0;          // a report's quadrilateral overlaps the labelled one (IoU >= 0.7)
+  int64_t candidates = 0;     // a candidate region (before reading) overlaps it with IoU >= 0.7
+  int64_t false_reads = 0;    // reports that are not the plate's exact text
+  int64_t not_read = 0;       // photos with no report at all
+  int64_t chars = 0, chars_right = 0;  // of the labelled texts; right: length - edit distance of the best report
+  std::map<std::pair<std::string, std::string>, int64_t> confusions;  // same-length best reports
+  std::vector<std::string> misses;  // "name: truth -> reports", the first 40
+  double ms_per_photo = 0;
+};
+Result<PhotoReport> EvaluatePhotos(analytics::PlateFinder& finder, const std::vector<LabeledPhoto>& photos);
+std::string FormatPhotoReport(const std::string& title, const PhotoReport& report);
+
+// Intersection over union of two convex quadrilaterals.
+double QuadIou(const std::array<cv::Point2f, 4>& a, const std::array<cv::Point2f, 4>& b);
 
 }  // namespace vigil::plates

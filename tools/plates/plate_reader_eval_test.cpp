@@ -15,6 +15,8 @@
 #include "base/plate_text.h"
 #include "tools/plates/evaluation.h"
 #include "tools/plates/plate_synth.h"
+#include "base/fs.h"
+#include "tests/support/temp_dir.h"
 
 namespace vigil::plates {
 namespace {
@@ -62,6 +64,41 @@ TEST_CASE("real plate photographs are read (synthetic-to-real gap measured)") {
   MESSAGE(FormatReport("real crops, local province 皖", *local));
   CHECK(local->all.exact > report->all.exact);
   CHECK(local->province_only < report->province_only);
+}
+
+void WriteText(const std::string& path, const std::string& text) {
+  REQUIRE(WriteFile(path, text.data(), text.size()).ok());
+}
+
+TEST_CASE("quadrilateral overlap and labelled photographs with quoted CCPD corners") {
+  std::array<cv::Point2f, 4> a{cv::Point2f{0, 0}, {100, 0}, {100, 30}, {0, 30}};
+  CHECK(QuadIou(a, a) == doctest::Approx(1.0));
+  std::array<cv::Point2f, 4> half{cv::Point2f{50, 0}, {150, 0}, {150, 30}, {50, 30}};
+  CHECK(QuadIou(a, half) == doctest::Approx(1.0 / 3.0).epsilon(0.01));
+  std::array<cv::Point2f, 4> reversed{a[3], a[2], a[1], a[0]};  // orientation does not matter
+  CHECK(QuadIou(a, reversed) == doctest::Approx(1.0));
+  vigil::testing::TempDir dir;
+  cv::imwrite(dir / "p.jpg", cv::Mat(60, 200, CV_8UC3, cv::Scalar(120, 60, 20)));
+  WriteText(dir / "labels.csv",
+            "file,plate,kind,corners_rb_lb_lt_rt\n"
+            "p.jpg,皖A12345,blue,\"150,40;20,42;22,10;148,8\"\n");
+  WriteText(dir / "split.csv", "file,plate,split\np.jpg,皖A12345,val\n");
+  auto photos = LoadPhotos(dir.path(), dir / "split.csv", "val");
+  REQUIRE_MESSAGE(photos.ok(), photos.error().message());
+  REQUIRE(photos->size() == 1);
+  const auto& p = photos->front();
+  CHECK(p.plate == "皖A12345");
+  REQUIRE(p.corners.has_value());
+  CHECK((*p.corners)[0] == cv::Point2f(22, 10));   // left-top first
+  CHECK((*p.corners)[2] == cv::Point2f(150, 40));  // right-bottom third
+  CHECK(CropsFromCorners(*photos).front().crop.size() == cv::Size(analytics::kPlateInputWidth,
+                                                                  analytics::kPlateInputHeight));
+  auto none = LoadPhotos(dir.path(), dir / "split.csv", "train");
+  CHECK(none.error().message().find("no photo is in split 'train'") != std::string::npos);
+  WriteText(dir / "split.csv", "file,plate,split\np.jpg,皖A99999,val\n");
+  auto differ = LoadPhotos(dir.path(), dir / "split.csv", "val");
+  REQUIRE_FALSE(differ.ok());
+  CHECK(differ.error().message().find("p.jpg is 皖A99999 there") != std::string::npos);
 }
 
 TEST_CASE("local provinces must be provinces, with a sane weight") {
