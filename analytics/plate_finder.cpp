@@ -1,6 +1,7 @@
 #include "analytics/plate_finder.h"
 
 #include <algorithm>
+#include <optional>
 
 #include <opencv2/imgproc.hpp>
 
@@ -21,6 +22,34 @@ std::array<cv::Point2f, 4> OrderedCorners(const cv::RotatedRect& r) {
   return {pts[0], pts[1], pts[2], pts[3]};
 }
 
+// The contour's four corners when its convex hull is nearly a quadrilateral — a plate seen in
+// perspective is a skewed quad, which its rotated rectangle fits loosely — ordered top-left,
+// top-right, bottom-right, bottom-left; nothing when the hull is no such quad.
+std::optional<std::array<cv::Point2f, 4>> HullQuad(const std::vector<cv::Point>& contour, double rect_area) {
+  std::vector<cv::Point> hull, approx;
+  cv::convexHull(contour, hull);
+  const double perimeter = cv::arcLength(hull, true);
+  for (double eps = 0.015; eps <= 0.08; eps += 0.005) {
+    cv::approxPolyDP(hull, approx, eps * perimeter, true);
+    if (approx.size() <= 4) break;
+  }
+  if (approx.size() != 4) return std::nullopt;
+  const double area = cv::contourArea(approx), hull_area = cv::contourArea(hull);
+  if (area < 0.9 * hull_area || area < 0.75 * rect_area) return std::nullopt;
+  std::array<cv::Point2f, 4> p;
+  for (size_t i = 0; i < 4; ++i) p[i] = cv::Point2f(approx[i]);
+  std::sort(p.begin(), p.end(), [](auto a, auto b) { return a.y < b.y; });
+  if (p[0].x > p[1].x) std::swap(p[0], p[1]);
+  if (p[2].x < p[3].x) std::swap(p[2], p[3]);
+  // Still a plate: the top edge left of right, both sides of similar length.
+  const double top = cv::norm(p[1] - p[0]), bottom = cv::norm(p[2] - p[3]);
+  const double left = cv::norm(p[3] - p[0]), right = cv::norm(p[2] - p[1]);
+  if (std::min(top, bottom) < 0.7 * std::max(top, bottom) || std::min(left, right) < 0.6 * std::max(left, right)) {
+    return std::nullopt;
+  }
+  return p;
+}
+
 double Iou(const cv::Rect& a, const cv::Rect& b) {
   double inter = (a & b).area();
   double uni = a.area() + b.area() - inter;
@@ -28,7 +57,13 @@ double Iou(const cv::Rect& a, const cv::Rect& b) {
 }
 
 // Regions of `mask` (8-bit) shaped like a plate, scored by how well they fill their rectangle.
-void PlateShapedRegions(const cv::Mat& mask, double scale, double bonus,
+// How wide a region may be, as a share of the picture's width: the work size looks for plates as a
+// street camera sees them, the coarse look only for close-ups (a plate across much of the picture).
+struct WidthBand {
+  double min = 0, max = 0.5;
+};
+
+void PlateShapedRegions(const cv::Mat& mask, double scale, double bonus, WidthBand band,
                         std::vector<PlateCandidate>& out) {
   std::vector<std::vector<cv::Point>> contours;
   cv::findContours(mask, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
@@ -36,7 +71,8 @@ void PlateShapedRegions(const cv::Mat& mask, double scale, double bonus,
     if (c.size() < 4) continue;
     cv::RotatedRect r = cv::minAreaRect(c);
     float w = std::max(r.size.width, r.size.height), h = std::min(r.size.width, r.size.height);
-    if (h < 9 || w < 30 || h > mask.rows * 0.2 || w > mask.cols * 0.5) continue;
+    if (h < 9 || w < 30 || w < mask.cols * band.min || w > mask.cols * band.max) continue;
+    if (h > mask.rows * (band.max > 0.5 ? 0.45 : 0.2)) continue;
     double aspect = w / h;
     if (aspect < 1.8 || aspect > 6.5) continue;
     double fill = cv::contourArea(c) / (static_cast<double>(w) * h);
@@ -48,9 +84,18 @@ void PlateShapedRegions(const cv::Mat& mask, double scale, double bonus,
     if (std::abs(angle) > 30) continue;
     PlateCandidate cand;
     // Grow a little: blobs stop short of the plate's rim.
-    r.size.width *= 1.04f;
-    r.size.height *= 1.08f;
-    auto corners = OrderedCorners(r);
+    std::array<cv::Point2f, 4> corners;
+    if (auto quad = HullQuad(c, static_cast<double>(w) * h)) {
+      const cv::Point2f centre = ((*quad)[0] + (*quad)[1] + (*quad)[2] + (*quad)[3]) * 0.25f;
+      for (size_t k = 0; k < 4; ++k) {
+        const cv::Point2f d = (*quad)[k] - centre;
+        corners[k] = centre + cv::Point2f(d.x * 1.04f, d.y * 1.08f);
+      }
+    } else {
+      r.size.width *= 1.04f;
+      r.size.height *= 1.08f;
+      corners = OrderedCorners(r);
+    }
     for (int i = 0; i < 4; ++i) cand.corners[static_cast<size_t>(i)] = corners[static_cast<size_t>(i)] * static_cast<float>(1 / scale);
     std::vector<cv::Point2f> pts(cand.corners.begin(), cand.corners.end());
     cand.box = cv::boundingRect(pts);
@@ -58,6 +103,48 @@ void PlateShapedRegions(const cv::Mat& mask, double scale, double bonus,
     cand.score = fill + 0.5 * aspect_fit + bonus;
     out.push_back(cand);
   }
+}
+
+}  // namespace
+
+namespace {
+
+// Candidates of the picture `small` (the frame scaled by `scale`).
+void FindAtScale(const cv::Mat& small, double scale, WidthBand band, std::vector<PlateCandidate>& found) {
+  // Plate colours (OpenCV hue 0..180).
+  cv::Mat hsv;
+  cv::cvtColor(small, hsv, cv::COLOR_BGR2HSV);
+  const cv::Mat close = cv::getStructuringElement(cv::MORPH_RECT, {9, 3});
+  struct Range {
+    cv::Scalar lo, hi;
+  };
+  const Range ranges[] = {{{100, 90, 50}, {125, 255, 255}},   // blue
+                          {{15, 90, 90}, {34, 255, 255}},     // yellow
+                          {{35, 50, 70}, {85, 255, 255}},     // green
+                          {{90, 90, 50}, {110, 255, 255}},    // blue towards cyan (real plates in sun)
+                          {{100, 120, 100}, {125, 255, 255}}}; // bright blue only (a plate on a dark blue car)
+  cv::Mat yellow_green;
+  for (size_t i = 0; i < std::size(ranges); ++i) {
+    cv::Mat m;
+    cv::inRange(hsv, ranges[i].lo, ranges[i].hi, m);
+    if (i == 1) yellow_green = m.clone();
+    if (i == 2) yellow_green |= m;
+    cv::morphologyEx(m, m, cv::MORPH_CLOSE, close);
+    PlateShapedRegions(m, scale, 0.5, band, found);
+  }
+  // Large new-energy plates are yellow under the province and green under the serial: one plate.
+  cv::morphologyEx(yellow_green, yellow_green, cv::MORPH_CLOSE, close);
+  PlateShapedRegions(yellow_green, scale, 0.45, band, found);
+  // Dense vertical edges: characters on any background.
+  cv::Mat grey, gx, edges;
+  cv::cvtColor(small, grey, cv::COLOR_BGR2GRAY);
+  cv::Sobel(grey, gx, CV_16S, 1, 0, 3);
+  cv::convertScaleAbs(gx, gx);
+  cv::threshold(gx, edges, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+  int kw = std::max(9, small.cols / 60);
+  cv::morphologyEx(edges, edges, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_RECT, {kw, 3}));
+  cv::morphologyEx(edges, edges, cv::MORPH_OPEN, cv::getStructuringElement(cv::MORPH_RECT, {kw / 2, 5}));
+  PlateShapedRegions(edges, scale, 0.0, band, found);
 }
 
 }  // namespace
@@ -72,38 +159,14 @@ std::vector<PlateCandidate> FindPlateCandidates(const cv::Mat& bgr, const PlateF
   } else {
     small = bgr;
   }
-  // Plate colours (OpenCV hue 0..180).
-  cv::Mat hsv;
-  cv::cvtColor(small, hsv, cv::COLOR_BGR2HSV);
-  const cv::Mat close = cv::getStructuringElement(cv::MORPH_RECT, {9, 3});
-  struct Range {
-    cv::Scalar lo, hi;
-  };
-  const Range ranges[] = {{{100, 90, 50}, {125, 255, 255}},   // blue
-                          {{15, 90, 90}, {34, 255, 255}},     // yellow
-                          {{35, 50, 70}, {85, 255, 255}}};    // green
-  cv::Mat yellow_green;
-  for (size_t i = 0; i < std::size(ranges); ++i) {
-    cv::Mat m;
-    cv::inRange(hsv, ranges[i].lo, ranges[i].hi, m);
-    if (i == 1) yellow_green = m.clone();
-    if (i == 2) yellow_green |= m;
-    cv::morphologyEx(m, m, cv::MORPH_CLOSE, close);
-    PlateShapedRegions(m, scale, 0.5, found);
+  FindAtScale(small, scale, {0, 0.5}, found);
+  // A coarser look for plates too large for the work size's morphology (close-ups): the gaps
+  // between their characters are wider than the edge closing bridges.
+  if (small.cols * 0.4 >= 240) {
+    cv::Mat coarse;
+    cv::resize(small, coarse, {}, 0.4, 0.4, cv::INTER_AREA);
+    FindAtScale(coarse, scale * 0.4, {0.3, 0.95}, found);
   }
-  // Large new-energy plates are yellow under the province and green under the serial: one plate.
-  cv::morphologyEx(yellow_green, yellow_green, cv::MORPH_CLOSE, close);
-  PlateShapedRegions(yellow_green, scale, 0.45, found);
-  // Dense vertical edges: characters on any background.
-  cv::Mat grey, gx, edges;
-  cv::cvtColor(small, grey, cv::COLOR_BGR2GRAY);
-  cv::Sobel(grey, gx, CV_16S, 1, 0, 3);
-  cv::convertScaleAbs(gx, gx);
-  cv::threshold(gx, edges, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
-  int kw = std::max(9, small.cols / 60);
-  cv::morphologyEx(edges, edges, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_RECT, {kw, 3}));
-  cv::morphologyEx(edges, edges, cv::MORPH_OPEN, cv::getStructuringElement(cv::MORPH_RECT, {kw / 2, 5}));
-  PlateShapedRegions(edges, scale, 0.0, found);
 
   // Best first, overlapping duplicates dropped.
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.score > b.score; });
@@ -118,6 +181,25 @@ std::vector<PlateCandidate> FindPlateCandidates(const cv::Mat& bgr, const PlateF
 
 cv::Mat RectifyPlate(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& corners) {
   std::vector<cv::Point2f> src(corners.begin(), corners.end());
+  // A plate much larger than the reader's input (a close-up, a 4K frame) is first scaled down with
+  // area averaging: a perspective warp samples without prefiltering and would alias its strokes.
+  const double w = std::max(cv::norm(corners[1] - corners[0]), cv::norm(corners[2] - corners[3]));
+  const double h = std::max(cv::norm(corners[3] - corners[0]), cv::norm(corners[2] - corners[1]));
+  const double s = std::max(2.0 * kPlateInputWidth / std::max(1.0, w), 2.0 * kPlateInputHeight / std::max(1.0, h));
+  if (s < 0.8) {
+    cv::Rect roi = cv::boundingRect(src);
+    roi = cv::Rect(roi.x - 2, roi.y - 2, roi.width + 4, roi.height + 4) & cv::Rect(0, 0, bgr.cols, bgr.rows);
+    if (!roi.empty()) {
+      cv::Mat small;
+      cv::resize(bgr(roi), small, cv::Size(), s, s, cv::INTER_AREA);
+      for (auto& p : src) {
+        p = (p - cv::Point2f(static_cast<float>(roi.x), static_cast<float>(roi.y))) * static_cast<float>(s);
+      }
+      std::array<cv::Point2f, 4> scaled;
+      std::copy(src.begin(), src.end(), scaled.begin());
+      return RectifyPlate(small, scaled);
+    }
+  }
   std::vector<cv::Point2f> dst = {{0, 0},
                                   {float(kPlateInputWidth), 0},
                                   {float(kPlateInputWidth), float(kPlateInputHeight)},

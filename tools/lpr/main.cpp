@@ -17,6 +17,7 @@
 #include <opencv2/videoio.hpp>
 
 #include "analytics/plate_finder.h"
+#include "base/plate_text.h"
 #include "analytics/plate_reader.h"
 #include "analytics/plate_tracker.h"
 #include "tools/plates/evaluation.h"
@@ -128,7 +129,8 @@ int main(int argc, char** argv) {
     std::vector<plates::LabeledCrop> as_crops;
     if (crops || all_crops) {
       for (auto& p : *photos) {
-        as_crops.push_back({p.image, p.plate, "", "real", "real", p.name});
+        as_crops.push_back({p.image, p.plate, p.color, "province " + plate::Encode(plate::Decode(p.plate).substr(0, 1)),
+                            "real", p.name});
       }
     } else {
       analytics::PlateFinder finder(std::move(*reader));

@@ -114,6 +114,7 @@ Result<std::vector<LabeledPhoto>> LoadPhotos(const std::string& dir, const std::
   };
   const int file_col = column({"file"}), plate_col = column({"plate", "plate_text"});
   const int corners_col = column({"corners_rb_lb_lt_rt"}), bbox_col = column({"bbox"});
+  const int color_col = column({"plate_color", "kind"});
   if (file_col < 0 || plate_col < 0) {
     return Status::InvalidArgument(fmt::format("{}/labels.csv: the header names no 'file' and 'plate' columns", dir));
   }
@@ -123,7 +124,7 @@ Result<std::vector<LabeledPhoto>> LoadPhotos(const std::string& dir, const std::
     ++lineno;
     if (line.empty()) continue;
     auto f = CsvFields(line);
-    if (static_cast<int>(f.size()) <= std::max({file_col, plate_col, corners_col, bbox_col})) {
+    if (static_cast<int>(f.size()) <= std::max({file_col, plate_col, corners_col, bbox_col, color_col})) {
       return Status::InvalidArgument(fmt::format("{}/labels.csv:{}: too few fields", dir, lineno));
     }
     LabeledPhoto p;
@@ -153,6 +154,7 @@ Result<std::vector<LabeledPhoto>> LoadPhotos(const std::string& dir, const std::
       p.corners = std::array<cv::Point2f, 4>{ccpd[2], ccpd[3], ccpd[0], ccpd[1]};
     }
     p.is_crop = bbox_col >= 0 && f[bbox_col] == "full_image";
+    if (color_col >= 0) p.color = f[color_col].substr(0, f[color_col].find('('));  // "blue(7-char)"
     p.image = cv::imread(dir + "/" + p.name, cv::IMREAD_COLOR);
     if (p.image.empty()) return Status::DataLoss(fmt::format("{}/{} cannot be decoded", dir, p.name));
     out.push_back(std::move(p));
@@ -171,7 +173,8 @@ std::vector<LabeledCrop> CropsFromCorners(const std::vector<LabeledPhoto>& photo
     LabeledCrop c;
     c.crop = analytics::RectifyPlate(p.image, *p.corners);
     c.plate = p.plate;
-    c.kind = "real";
+    c.color = p.color;
+    c.kind = "province " + plate::Encode(plate::Decode(p.plate).substr(0, 1));
     c.difficulty = "real";
     c.name = p.name;
     out.push_back(std::move(c));
@@ -209,6 +212,17 @@ Result<PhotoReport> EvaluatePhotos(analytics::PlateFinder& finder, const std::ve
     }
     r.exact += exact;
     r.not_read += found.empty();
+    std::vector<std::string> groups = {"province " + plate::Encode(want.substr(0, 1))};
+    if (!p.color.empty()) groups.push_back("colour " + p.color);
+    if (p.corners) {
+      const auto& q = *p.corners;
+      const double w = std::max(cv::norm(q[1] - q[0]), cv::norm(q[2] - q[3]));
+      groups.push_back(w < 150 ? "width <150 px" : w < 300 ? "width 150-300 px" : "width >=300 px");
+    }
+    for (const auto& g : groups) {
+      ++r.by_group[g].n;
+      r.by_group[g].exact += exact;
+    }
     r.chars_right += static_cast<int64_t>(want.size() - best_distance);
     if (!exact && best.size() == want.size()) {
       for (size_t k = 0; k < want.size(); ++k) {
@@ -225,6 +239,26 @@ Result<PhotoReport> EvaluatePhotos(analytics::PlateFinder& finder, const std::ve
         candidate = candidate || QuadIou(c.corners, *p.corners) >= 0.7;
       }
       r.candidates += candidate;
+    }
+    if (const char* debug = std::getenv("VIGIL_PLATE_DEBUG"); debug && !exact) {
+      // The photo with its candidate regions (red), reports (blue) and label (green), and each
+      // candidate as the reader saw it.
+      cv::Mat shown = p.image.clone();
+      const std::string base = std::filesystem::path(p.name).stem().string();
+      int n = 0;
+      for (const auto& c : analytics::FindPlateCandidates(p.image, {})) {
+        std::vector<cv::Point> poly;
+        for (const auto& q : c.corners) poly.emplace_back(q);
+        cv::polylines(shown, poly, true, {0, 0, 255}, 2);
+        cv::imwrite(fmt::format("{}/{}-cand{}.png", debug, base, n++), analytics::RectifyPlate(p.image, c.corners));
+      }
+      for (const auto& f : found) cv::rectangle(shown, f.where.box, {255, 0, 0}, 2);
+      if (p.corners) {
+        std::vector<cv::Point> poly;
+        for (const auto& q : *p.corners) poly.emplace_back(q);
+        cv::polylines(shown, poly, true, {0, 255, 0}, 1);
+      }
+      cv::imwrite(fmt::format("{}/{}.jpg", debug, base), shown);
     }
     if ((!exact || found.size() > 1) && r.misses.size() < 40) {
       r.misses.push_back(fmt::format("{}: {} -> {}", p.name, p.plate, reads.empty() ? "(nothing)" : reads));
@@ -246,6 +280,11 @@ std::string FormatPhotoReport(const std::string& title, const PhotoReport& r) {
                        "region there before reading: {:.2f} %\n",
                        pct(r.found, r.labelled), r.found, r.labelled, pct(r.candidates, r.labelled));
   }
+  if (r.by_group.size() > 1) {
+    out += "  by";
+    for (const auto& [g, t] : r.by_group) out += fmt::format(" | {}: {:.1f} % of {}", g, 100 * t.exact_rate(), t.n);
+    out += "\n";
+  }
   if (!r.confusions.empty()) {
     std::vector<std::pair<int64_t, std::string>> pairs;
     for (const auto& [k, n] : r.confusions) pairs.push_back({n, k.first + "→" + k.second});
@@ -263,6 +302,8 @@ std::string SharedDataDir() {
   if (const char* env = std::getenv("VIGIL_SHARED_DATA"); env && *env) return env;
   return std::filesystem::weakly_canonical(std::string(VIGIL_SOURCE_DIR) + "/../shared/data").string();
 }
+
+std::string CcpdSplitFile() { return std::string(VIGIL_SOURCE_DIR) + "/tools/plates/real/ccpd-split.csv"; }
 
 Result<std::vector<LabeledCrop>> LoadDataset(const std::string& dir) {
   std::ifstream tsv(dir + "/labels.tsv");
@@ -331,7 +372,7 @@ Result<std::vector<LabeledCrop>> LoadLabeledPhotos(const std::string& dir) {
     }
     c.plate = plate::Encode(plate::Normalize(f[1]));
     c.color = f.size() > 2 ? f[2] : "";
-    c.kind = "real";
+    c.kind = "province " + plate::Encode(plate::Decode(c.plate).substr(0, 1));  // real crops: by province
     c.difficulty = "real";
     out.push_back(std::move(c));
   }

@@ -20,6 +20,8 @@ namespace vigil::plates {
 
 // ../shared/data beside the source tree ($VIGIL_SHARED_DATA when set): real data the tests may read.
 std::string SharedDataDir();
+// The fixed training / validation split of ../shared/data/plates-real-ccpd, in the source tree.
+std::string CcpdSplitFile();
 
 struct LabeledCrop {
   cv::Mat crop;            // BGR
@@ -62,6 +64,7 @@ std::string FormatReport(const std::string& title, const Report& report);
 struct LabeledPhoto {
   std::string name;   // the file, relative to the folder
   std::string plate;  // normalised UTF-8
+  std::string color;  // background when labelled ("blue", ...; from `plate_color` or `kind`), else ""
   // The plate's corners when labelled (top-left, top-right, bottom-right, bottom-left).
   std::optional<std::array<cv::Point2f, 4>> corners;
   bool is_crop = false;  // the label's `bbox` says "full_image": the picture is the plate
@@ -92,6 +95,9 @@ struct PhotoReport {
   std::map<std::pair<std::string, std::string>, int64_t> confusions;  // same-length best reports
   std::vector<std::string> misses;  // "name: truth -> reports", the first 40
   double ms_per_photo = 0;
+  // Photos and exact reads by province, colour and plate width in the photo ("province 皖",
+  // "colour blue", "width 150-300 px").
+  std::map<std::string, Tally> by_group;
 };
 Result<PhotoReport> EvaluatePhotos(analytics::PlateFinder& finder, const std::vector<LabeledPhoto>& photos);
 std::string FormatPhotoReport(const std::string& title, const PhotoReport& report);

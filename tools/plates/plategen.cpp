@@ -5,6 +5,11 @@
 // DIR/images.u8: count x height x width x 3 bytes (BGR, row-major), DIR/labels.tsv: one line per
 // image: index, plate text, background, kind, difficulty, plate width in camera pixels, night,
 // occluded. Sample i depends only on (seed, i), so any thread count gives the same file.
+//
+//   vigil-plategen --real DIR --split FILE --subset train --variants 60 --seed 1 --out DIR
+//
+// Crops from real labelled photographs instead (tools/plates/real_crops.h): `variants` per photo
+// (0: one plain rectification from the labelled corners), kind "real", difficulty "real".
 
 #include <atomic>
 #include <cstdio>
@@ -19,6 +24,7 @@
 
 #include "base/plate_text.h"
 #include "tools/plates/plate_synth.h"
+#include "tools/plates/real_crops.h"
 
 using namespace vigil;
 
@@ -38,7 +44,30 @@ int main(int argc, char** argv) {
   app.add_option("--png", png, "also write the first N crops as PNG files, for looking at");
   app.add_option("--threads", threads, "worker threads")->check(CLI::Range(1, 64));
   app.add_flag("--mix", mix, "also glyph styles and upright-box crops (towards real photographs)");
+  std::string real_dir, split_file, subset = "train";
+  int variants = 0;
+  app.add_option("--real", real_dir, "crops from the labelled photographs of this folder (labels.csv with corners)");
+  app.add_option("--split", split_file, "with --real: only the photos of this split file (file,plate,split)");
+  app.add_option("--subset", subset, "with --split: which split (default train)");
+  app.add_option("--variants", variants, "with --real: augmented crops per photo (0: the plain crop)")
+      ->check(CLI::Range(0, 10000));
   CLI11_PARSE(app, argc, argv);
+  std::vector<plates::LabeledPhoto> photos;
+  if (!real_dir.empty()) {
+    auto loaded = plates::LoadPhotos(real_dir, split_file, subset);
+    if (!loaded.ok()) {
+      fmt::print(stderr, "vigil-plategen: {}\n", loaded.error().message());
+      return 2;
+    }
+    for (auto& p : *loaded) {
+      if (p.corners) photos.push_back(std::move(p));
+    }
+    if (photos.empty()) {
+      fmt::print(stderr, "vigil-plategen: {}: no photo has labelled corners\n", real_dir);
+      return 2;
+    }
+    count = static_cast<int64_t>(photos.size()) * std::max(1, variants);
+  }
 
   std::error_code ec;
   std::filesystem::create_directories(out, ec);
@@ -71,6 +100,16 @@ int main(int argc, char** argv) {
         }
         for (int64_t j; (j = next++) < n;) {
           int64_t i = start + j;
+          if (!photos.empty()) {
+            const int64_t per = std::max(1, variants);
+            const auto& photo = photos[static_cast<size_t>(i / per)];
+            cv::Mat crop = plates::RealVariant(photo, seed, i / per, i % per, variants > 0, {width, height});
+            std::memcpy(pixels.data() + static_cast<size_t>(j) * frame, crop.data, frame);
+            labels[static_cast<size_t>(i)] = fmt::format("{}\t{}\t{}\treal\treal\t0\t0\t0", i, photo.plate,
+                                                         photo.color.empty() ? "blue" : photo.color);
+            if (i < png) cv::imwrite(fmt::format("{}/{:06}_{}.png", out, i, photo.plate), crop);
+            continue;
+          }
           auto sample = plates::MakeSample(**renderer, seed, i, {width, height}, mix);
           if (!sample.ok()) {
             fmt::print(stderr, "vigil-plategen: {}\n", sample.error().message());

@@ -78,6 +78,46 @@ class PlateNet(nn.Module):
         return chars, color
 
 
+def load_onnx(model, path):
+    """Starts `model` from exported weights (BatchNorm was folded into the convolutions on export):
+    each convolution gets the folded kernel, its BatchNorm becomes the identity carrying the folded
+    bias. Read with OpenCV's dnn module (python3-opencv), which vigil itself runs them with."""
+    import cv2
+    net = cv2.dnn.readNetFromONNX(path)
+    convs = [(model.features[0], "features/features.0/features.0.0"),
+             (model.features[2], "features/features.2/features.2.0"),
+             (model.features[4], "features/features.4/features.4.0"),
+             (model.features[5], "features/features.5/features.5.0"),
+             (model.features[7], "features/features.7/features.7.0"),
+             (model.column, "column/column.0")]
+
+    def param(name, k):
+        return torch.from_numpy(net.getParam(net.getLayerId(f"onnx_node!/{name}"), k).copy())
+
+    with torch.no_grad():
+        for seq, name in convs:
+            conv, bn = seq[0], seq[1]
+            conv.weight.copy_(param(name + "/Conv", 0))
+            bn.weight.fill_(1.0)
+            bn.bias.copy_(param(name + "/Conv", 1).flatten())
+            bn.running_mean.zero_()
+            bn.running_var.fill_(1.0 - bn.eps)
+        model.chars.weight.copy_(param("chars/Conv", 0))
+        model.chars.bias.copy_(param("chars/Conv", 1).flatten())
+        model.color.weight.copy_(param("color/Gemm", 0))
+        model.color.bias.copy_(param("color/Gemm", 1).flatten())
+
+
+def set_training(model, freeze_bn):
+    """Training mode; with `freeze_bn` the BatchNorm layers keep their statistics (fine-tuning a
+    model whose statistics were folded away) and learn only their scale and shift."""
+    model.train()
+    if freeze_bn:
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.eval()
+
+
 def decode(chars):
     """Greedy CTC: best class per column, repeats merged, blanks dropped."""
     best = chars.argmax(1).squeeze(1).cpu().numpy()  # N x T
@@ -92,7 +132,7 @@ def decode(chars):
     return out
 
 
-def evaluate(model, data, batch=512):
+def evaluate(model, data, batch=512, freeze_bn=False):
     images, targets, lengths, colors, rows = data
     model.eval()
     exact = color_ok = 0
@@ -112,15 +152,16 @@ def evaluate(model, data, batch=512):
                     a = by_kind.setdefault(key, [0, 0])
                     a[0] += ok
                     a[1] += 1
-    model.train()
+    set_training(model, freeze_bn)
     n = len(rows)
     return exact / n, color_ok / n, {k: v[0] / v[1] for k, v in sorted(by_kind.items())}
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--train", required=True)
-    ap.add_argument("--val", required=True)
+    ap.add_argument("--train", required=True, action="append",
+                    help="a data set, DIR or DIR:REPEAT (drawn REPEAT times as often); may be repeated")
+    ap.add_argument("--val", required=True, action="append", help="a validation set; may be repeated")
     ap.add_argument("--out", required=True)
     ap.add_argument("--epochs", type=float, default=4)
     ap.add_argument("--batch", type=int, default=128)
@@ -128,22 +169,54 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--checkpoint", default="")
+    ap.add_argument("--eval-every", type=int, default=2000)
+    ap.add_argument("--warmup", type=float, default=0.15, help="share of the steps the learning rate rises")
     ap.add_argument("--init", default="", help="start from these weights (a --checkpoint file)")
+    ap.add_argument("--init-onnx", default="", help="start from exported weights (BatchNorm then frozen)")
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    train = load(args.train)
-    val = load(args.val)
-    images, targets, lengths, colors, rows = train
-    n = len(rows)
+    sets = []  # (data, repeat)
+    for spec in args.train:
+        d, _, rep = spec.partition(":")
+        sets.append((load(d), int(rep) if rep else 1))
+        print(f"train set {d}: {len(sets[-1][0][4])} crops, drawn x{sets[-1][1]}", flush=True)
+    vals = [(v, load(v)) for v in args.val]
+    # One virtual index space: set k holds n_k * repeat_k slots, slot j is its crop j % n_k.
+    sizes = [len(d[4]) * rep for d, rep in sets]
+    offsets = np.cumsum([0] + sizes)
+    n = int(offsets[-1])
     steps = int(math.ceil(args.epochs * n / args.batch))
+
+    def batch_of(virtual):
+        xs, tgs, tls, cols = [], [], [], []
+        for k, (d, rep) in enumerate(sets):
+            sel = virtual[(virtual >= offsets[k]) & (virtual < offsets[k + 1])] - offsets[k]
+            if len(sel) == 0:
+                continue
+            local = np.sort(sel % len(d[4]))
+            xs.append(torch.from_numpy(np.ascontiguousarray(d[0][local])))
+            tgs.append(torch.from_numpy(d[1][local]))
+            tls.append(torch.from_numpy(d[2][local]))
+            cols.append(torch.from_numpy(d[3][local]))
+        return (torch.cat(xs).permute(0, 3, 1, 2).float(), torch.cat(tgs), torch.cat(tls), torch.cat(cols))
+
     model = PlateNet()
+    freeze_bn = False
     if args.init:
         model.load_state_dict(torch.load(args.init))
         print(f"starting from {args.init}", flush=True)
+    elif args.init_onnx:
+        load_onnx(model, args.init_onnx)
+        freeze_bn = True
+        print(f"starting from {args.init_onnx} (BatchNorm statistics frozen)", flush=True)
+    set_training(model, freeze_bn)
+    for name, val in vals:
+        acc, cacc, _ = evaluate(model, val, freeze_bn=freeze_bn)
+        print(f"val {name} before training: exact {acc:.4f} colour {cacc:.4f}", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=0.15)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps, pct_start=args.warmup)
     ctc = nn.CTCLoss(blank=0, zero_infinity=True)
     rng = np.random.default_rng(args.seed)
     order = rng.permutation(n)
@@ -154,15 +227,13 @@ def main():
         if pos + args.batch > n:
             order = rng.permutation(n)
             pos = 0
-        idx = np.sort(order[pos:pos + args.batch])
+        idx = order[pos:pos + args.batch]
         pos += args.batch
-        x = torch.from_numpy(images[idx]).permute(0, 3, 1, 2).float()
+        x, tg, tl, col = batch_of(idx)
         chars, color = model(x)
         logp = F.log_softmax(chars.squeeze(2), 1).permute(2, 0, 1)  # T x N x C
-        tl = torch.from_numpy(lengths[idx])
-        tg = torch.from_numpy(targets[idx])
         loss = ctc(logp, tg, torch.full((len(idx),), logp.shape[0], dtype=torch.long), tl)
-        loss = loss + 0.3 * F.cross_entropy(color, torch.from_numpy(colors[idx]))
+        loss = loss + 0.3 * F.cross_entropy(color, col)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -170,10 +241,11 @@ def main():
         if step % 200 == 0 or step == steps - 1:
             print(f"step {step}/{steps} loss {loss.item():.4f} lr {sched.get_last_lr()[0]:.5f} "
                   f"{time.time() - t0:.0f}s", flush=True)
-        if (step + 1) % 2000 == 0 or step == steps - 1:
-            acc, cacc, parts = evaluate(model, val)
-            print(f"val exact {acc:.4f} colour {cacc:.4f} " +
-                  " ".join(f"{k}={v:.3f}" for k, v in parts.items()), flush=True)
+        if (step + 1) % args.eval_every == 0 or step == steps - 1:
+            for name, val in vals:
+                acc, cacc, parts = evaluate(model, val, freeze_bn=freeze_bn)
+                print(f"val {name}: exact {acc:.4f} colour {cacc:.4f} " +
+                      " ".join(f"{k}={v:.3f}" for k, v in parts.items()), flush=True)
             if args.checkpoint:
                 torch.save(model.state_dict(), args.checkpoint)
 
