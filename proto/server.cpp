@@ -1,11 +1,14 @@
 #include "proto/server.h"
 
+#include <cerrno>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -487,6 +490,8 @@ struct Server::Impl {
   void ZapLoop();
   void TakeSubscriptions();
   void DropRevokedSubscribers();
+  void RebindPub();
+  bool pub_rebind_pending = false, pub_rebind_warned = false;  // front thread only
   std::optional<Identity> Find(const std::string& key) {
     auto k = options.keyring->Find(key);
     if (!k) return std::nullopt;
@@ -919,6 +924,7 @@ void Server::Impl::TakeSubscriptions() {
 // authorised keys, every subscriber is disconnected (the listener is re-bound); the others reconnect
 // and resubscribe by themselves within ZeroMQ's reconnect interval, the revoked key cannot.
 void Server::Impl::DropRevokedSubscribers() {
+  if (pub_rebind_pending) RebindPub();
   int64_t generation = options.keyring->generation();
   if (generation == keys_generation) return;
   keys_generation = generation;
@@ -932,12 +938,35 @@ void Server::Impl::DropRevokedSubscribers() {
   if (!revoked || pub_endpoint.empty()) return;
   try {
     pub.unbind(pub_endpoint);
-    pub.bind(pub_endpoint);
-    log->info("a key was revoked: subscribers to {} were disconnected to authenticate again",
-              pub_endpoint);
   } catch (const zmq::error_t& e) {
-    log->error("cannot re-bind {} after a revocation: {}", pub_endpoint, e.what());
+    log->error("cannot unbind {} after a revocation: {}", pub_endpoint, e.what());
+    return;
   }
+  pub_rebind_pending = true;
+  RebindPub();
+}
+
+// ZeroMQ closes an unbound listener in its I/O thread: the port may still be taken for a moment.
+// Tried for up to 100 ms here, then again on every turn of the front loop until it binds.
+void Server::Impl::RebindPub() {
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    try {
+      pub.bind(pub_endpoint);
+      pub_rebind_pending = false;
+      pub_rebind_warned = false;
+      log->info("a key was revoked: subscribers to {} were disconnected to authenticate again",
+                pub_endpoint);
+      return;
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EADDRINUSE) {
+        log->error("cannot re-bind {} after a revocation: {}", pub_endpoint, e.what());
+        return;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (!pub_rebind_warned) log->warn("{} is not free yet after a revocation; binding again shortly", pub_endpoint);
+  pub_rebind_warned = true;
 }
 
 // An alert changed state through the API: every monitoring room and unit watching it hears so.

@@ -249,6 +249,13 @@ TEST_CASE("camera states reach a subscriber in order and vigil export downloads 
     const std::string big = ev.SerializeAsString();
     REQUIRE(big.size() > 900'000);
     auto burster = api::LoadUserKey(MakeKey(dir / "vigild.toml", "inv.burst", "investigator", dir.path())).value();
+    // vigild takes a new key when it next reads the authorised keys: wait until it answers it.
+    REQUIRE(WaitFor([&] {
+      auto c = api::Client::Connect(requests, burster);
+      api::v1::Request st;
+      st.mutable_status();
+      return c.ok() && (*c)->Call(st, std::chrono::seconds(2)).ok();
+    }, 20));
     std::atomic<int> replies = 0;
     std::atomic<bool> done = false;
     std::thread watch([&] {
@@ -263,6 +270,7 @@ TEST_CASE("camera states reach a subscriber in order and vigil export downloads 
         zmq::socket_t d(ctx, zmq::socket_type::dealer);
         if (!api::UseKey(d, burster).ok()) return;
         d.set(zmq::sockopt::linger, 0);
+        d.set(zmq::sockopt::sndtimeo, 30'000);  // a refused connection must not hold a send forever
         d.connect(requests);
         for (int i = 0; i < 60; ++i) (void)d.send(zmq::buffer(big), zmq::send_flags::none);
         for (int i = 0; i < 60; ++i) {
