@@ -165,7 +165,7 @@ std::vector<PlateCandidate> FindPlateCandidates(const cv::Mat& bgr, const PlateF
   if (small.cols * 0.4 >= 240) {
     cv::Mat coarse;
     cv::resize(small, coarse, {}, 0.4, 0.4, cv::INTER_AREA);
-    FindAtScale(coarse, scale * 0.4, {0.3, 0.95}, found);
+    FindAtScale(coarse, scale * 0.4, {0.3, 1.0}, found);
   }
 
   // Best first, overlapping duplicates dropped.
@@ -179,35 +179,108 @@ std::vector<PlateCandidate> FindPlateCandidates(const cv::Mat& bgr, const PlateF
   return kept;
 }
 
-cv::Mat RectifyPlate(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& corners) {
+cv::Mat RectifyQuad(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& corners, cv::Size size,
+                    cv::Matx33d* transform) {
   std::vector<cv::Point2f> src(corners.begin(), corners.end());
-  // A plate much larger than the reader's input (a close-up, a 4K frame) is first scaled down with
-  // area averaging: a perspective warp samples without prefiltering and would alias its strokes.
+  cv::Matx33d pre = cv::Matx33d::eye();  // frame -> the picture warped from
+  cv::Mat from = bgr;
+  // A quad much larger than the output (a close-up, a 4K frame) is first scaled down with area
+  // averaging: a perspective warp samples without prefiltering and would alias the strokes.
   const double w = std::max(cv::norm(corners[1] - corners[0]), cv::norm(corners[2] - corners[3]));
   const double h = std::max(cv::norm(corners[3] - corners[0]), cv::norm(corners[2] - corners[1]));
-  const double s = std::max(2.0 * kPlateInputWidth / std::max(1.0, w), 2.0 * kPlateInputHeight / std::max(1.0, h));
+  const double s = std::max(2.0 * size.width / std::max(1.0, w), 2.0 * size.height / std::max(1.0, h));
   if (s < 0.8) {
     cv::Rect roi = cv::boundingRect(src);
     roi = cv::Rect(roi.x - 2, roi.y - 2, roi.width + 4, roi.height + 4) & cv::Rect(0, 0, bgr.cols, bgr.rows);
     if (!roi.empty()) {
-      cv::Mat small;
-      cv::resize(bgr(roi), small, cv::Size(), s, s, cv::INTER_AREA);
+      cv::resize(bgr(roi), from, cv::Size(), s, s, cv::INTER_AREA);
       for (auto& p : src) {
         p = (p - cv::Point2f(static_cast<float>(roi.x), static_cast<float>(roi.y))) * static_cast<float>(s);
       }
-      std::array<cv::Point2f, 4> scaled;
-      std::copy(src.begin(), src.end(), scaled.begin());
-      return RectifyPlate(small, scaled);
+      pre = cv::Matx33d(s, 0, -roi.x * s, 0, s, -roi.y * s, 0, 0, 1);
     }
   }
   std::vector<cv::Point2f> dst = {{0, 0},
-                                  {float(kPlateInputWidth), 0},
-                                  {float(kPlateInputWidth), float(kPlateInputHeight)},
-                                  {0, float(kPlateInputHeight)}};
+                                  {float(size.width), 0},
+                                  {float(size.width), float(size.height)},
+                                  {0, float(size.height)}};
+  const cv::Mat m = cv::getPerspectiveTransform(src, dst);
   cv::Mat out;
-  cv::warpPerspective(bgr, out, cv::getPerspectiveTransform(src, dst),
-                      {kPlateInputWidth, kPlateInputHeight}, cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  cv::warpPerspective(from, out, m, size, cv::INTER_LINEAR, cv::BORDER_REPLICATE);
+  if (transform) *transform = cv::Matx33d(m) * pre;
   return out;
+}
+
+cv::Mat RectifyPlate(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& corners) {
+  return RectifyQuad(bgr, corners, {kPlateInputWidth, kPlateInputHeight});
+}
+
+namespace {
+
+// The corner network's view of a quad: the quad's own frame grown by these fractions of its width on
+// each side and of its height above and below (tools/plates/train_corners.py: MARGIN_X, MARGIN_Y).
+constexpr double kCornerMarginX = 0.2, kCornerMarginY = 0.5;
+
+std::array<cv::Point2f, 4> MapPoints(const cv::Matx33d& h, const std::array<cv::Point2f, 4>& pts) {
+  std::vector<cv::Point2f> in(pts.begin(), pts.end()), out;
+  cv::perspectiveTransform(in, out, cv::Mat(h));
+  return {out[0], out[1], out[2], out[3]};
+}
+
+cv::Matx33d UnitToQuad(const std::array<cv::Point2f, 4>& q) {
+  const std::vector<cv::Point2f> unit = {{0, 0}, {1, 0}, {1, 1}, {0, 1}};
+  return cv::Matx33d(cv::getPerspectiveTransform(unit, std::vector<cv::Point2f>(q.begin(), q.end())));
+}
+
+// Corner quads this alike (intersection over union) rectify to nearly the same crop.
+constexpr double kSameQuadIou = 0.85;
+
+double QuadOverlap(const std::array<cv::Point2f, 4>& a, const std::array<cv::Point2f, 4>& b) {
+  std::vector<cv::Point2f> pa(a.begin(), a.end()), pb(b.begin(), b.end()), inter;
+  const double i = cv::intersectConvexConvex(pa, pb, inter);
+  const double u = cv::contourArea(pa) + cv::contourArea(pb) - i;
+  return u > 0 ? i / u : 0;
+}
+
+cv::Rect BoundingBox(const std::array<cv::Point2f, 4>& q) {
+  return cv::boundingRect(std::vector<cv::Point2f>(q.begin(), q.end()));
+}
+
+// A quad that can be a plate: convex, its top edge left of right, not degenerate.
+bool PlausibleQuad(const std::array<cv::Point2f, 4>& q, const std::array<cv::Point2f, 4>& was) {
+  std::vector<cv::Point2f> v(q.begin(), q.end()), w(was.begin(), was.end());
+  if (!cv::isContourConvex(v)) return false;
+  const double a = cv::contourArea(v), b = cv::contourArea(w);
+  if (!(a > 0.25 * b && a < 4 * b)) return false;
+  return q[1].x > q[0].x && q[2].x > q[3].x && q[3].y > q[0].y && q[2].y > q[1].y;
+}
+
+}  // namespace
+
+Result<std::vector<std::array<cv::Point2f, 4>>> RefineCorners(PlateReader& reader, const cv::Mat& bgr,
+                                                             std::vector<std::array<cv::Point2f, 4>> quads,
+                                                             int iterations) {
+  if (!reader.has_corner_model()) return Status::FailedPrecondition("no plate corner model loaded");
+  const float mx = static_cast<float>(kCornerMarginX), my = static_cast<float>(kCornerMarginY);
+  for (int it = 0; it < iterations && !quads.empty(); ++it) {
+    std::vector<cv::Mat> crops;
+    std::vector<cv::Matx33d> to_crop;
+    for (const auto& q : quads) {
+      const auto around = MapPoints(UnitToQuad(q), {cv::Point2f(-mx, -my), cv::Point2f(1 + mx, -my),
+                                                    cv::Point2f(1 + mx, 1 + my), cv::Point2f(-mx, 1 + my)});
+      cv::Matx33d t;
+      crops.push_back(RectifyQuad(bgr, around, {kCornerInputWidth, kCornerInputHeight}, &t));
+      to_crop.push_back(t);
+    }
+    VIGIL_ASSIGN_OR_RETURN(auto found, reader.Corners(crops));
+    for (size_t i = 0; i < quads.size(); ++i) {
+      auto p = found[i];
+      for (auto& c : p) c = {c.x * kCornerInputWidth, c.y * kCornerInputHeight};
+      const auto q = MapPoints(to_crop[i].inv(), p);
+      if (PlausibleQuad(q, quads[i])) quads[i] = q;
+    }
+  }
+  return quads;
 }
 
 namespace {
@@ -285,6 +358,51 @@ Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) {
   for (const auto& c : candidates) crops.push_back(RectifyPlate(bgr, c.corners));
   auto reads = reader_->Read(crops);
   if (!reads.ok()) return reads.error();
+  // The corner network finds again the corners of every region read as a plate: the detectors'
+  // blobs and boxes fit a plate loosely (a tilted plate's upright box, a blob that stops short of the
+  // rim), and tight corners both read better and say where the plate is. The new corners are kept
+  // when they read the same plate or a more certain one.
+  if (options_.refine_corners && reader_->has_corner_model()) {
+    std::vector<size_t> which;
+    std::vector<std::array<cv::Point2f, 4>> quads;
+    int unread = 0;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      if ((*reads)[i].plate.empty() && unread++ >= options_.refine_unread) continue;
+      which.push_back(i);
+      quads.push_back(candidates[i].corners);
+    }
+    if (!which.empty()) {
+      VIGIL_ASSIGN_OR_RETURN(auto refined, RefineCorners(*reader_, bgr, std::move(quads)));
+      // A quad the network hardly moved reads as before: only the moved ones are read again.
+      std::vector<size_t> moved;
+      std::vector<cv::Mat> again;
+      for (size_t k = 0; k < refined.size(); ++k) {
+        if (QuadOverlap(refined[k], candidates[which[k]].corners) >= kSameQuadIou) {
+          candidates[which[k]].corners = refined[k];
+          candidates[which[k]].box = BoundingBox(refined[k]);
+          continue;
+        }
+        moved.push_back(k);
+        again.push_back(RectifyPlate(bgr, refined[k]));
+      }
+      VIGIL_ASSIGN_OR_RETURN(auto more, reader_->Read(again));
+      for (size_t m = 0; m < moved.size(); ++m) {
+        const size_t k = moved[m];
+        PlateText& was = (*reads)[which[k]];
+        // Kept when it reads the same plate (tight corners say where it is) without falling below the
+        // acceptance threshold the old read passed, or a more certain one, and its crop has the
+        // plate's colour.
+        const bool same = more[m].plate == was.plate &&
+                          more[m].confidence >= std::min(was.confidence, options_.min_confidence);
+        if (more[m].plate.empty() || !(same || more[m].confidence > was.confidence)) continue;
+        if (!ColourPlausible(again[m], more[m].color, more[m].plate)) continue;
+        was = std::move(more[m]);
+        crops[which[k]] = again[m];
+        candidates[which[k]].corners = refined[k];
+        candidates[which[k]].box = BoundingBox(refined[k]);
+      }
+    }
+  }
   // Second looks at the doubtful ones: the region a little larger, or completed to a plate's shape.
   std::vector<cv::Mat> again;
   std::vector<std::pair<size_t, std::array<cv::Point2f, 4>>> again_of;

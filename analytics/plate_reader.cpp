@@ -144,7 +144,46 @@ Result<std::unique_ptr<PlateReader>> PlateReader::Load(const std::string& path) 
   }
   net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
   net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
-  return std::unique_ptr<PlateReader>(new PlateReader(std::move(net)));
+  std::unique_ptr<PlateReader> reader(new PlateReader(std::move(net)));
+  const auto corners = std::filesystem::path(path).parent_path() / "plate_corners.onnx";
+  if (std::filesystem::exists(corners)) {
+    try {
+      reader->corner_net_ = cv::dnn::readNetFromONNX(corners.string());
+    } catch (const cv::Exception& e) {
+      return Status::InvalidArgument(fmt::format("plate corner model {}: {}", corners.string(), e.what()));
+    }
+    if (reader->corner_net_.empty() || reader->corner_net_.getUnconnectedOutLayersNames().size() != 1) {
+      return Status::InvalidArgument(fmt::format("plate corner model {}: expected 1 output (corners)", corners.string()));
+    }
+    reader->corner_net_.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+    reader->corner_net_.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+  }
+  return reader;
+}
+
+Result<std::vector<std::array<cv::Point2f, 4>>> PlateReader::Corners(const std::vector<cv::Mat>& crops) {
+  std::vector<std::array<cv::Point2f, 4>> out;
+  if (corner_net_.empty()) return Status::FailedPrecondition("no plate corner model loaded");
+  if (crops.empty()) return out;
+  for (size_t i = 0; i < crops.size(); ++i) {
+    if (crops[i].empty() || crops[i].type() != CV_8UC3) {
+      return Status::InvalidArgument(fmt::format("corner crop {} is empty or not 8-bit BGR", i));
+    }
+  }
+  cv::Mat result;
+  try {
+    cv::Mat blob = cv::dnn::blobFromImages(crops, 1.0 / 255, {kCornerInputWidth, kCornerInputHeight}, cv::Scalar(),
+                                           false, false, CV_32F);
+    corner_net_.setInput(blob, "crop");
+    result = corner_net_.forward("corners");
+  } catch (const cv::Exception& e) {
+    return Status::Internal(fmt::format("plate corner network: {}", e.what()));
+  }
+  for (size_t n = 0; n < crops.size(); ++n) {
+    const float* v = result.ptr<float>(static_cast<int>(n));
+    out.push_back({cv::Point2f(v[0], v[1]), cv::Point2f(v[2], v[3]), cv::Point2f(v[4], v[5]), cv::Point2f(v[6], v[7])});
+  }
+  return out;
 }
 
 Status PlateReader::SetLocalProvinces(std::string_view provinces, double weight) {

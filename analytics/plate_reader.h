@@ -11,6 +11,7 @@
 // Thread-safety: a PlateReader is bound to one thread (cv::dnn::Net is not thread-safe); load one
 // per worker.
 
+#include <array>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,11 @@ namespace vigil::analytics {
 inline constexpr int kPlateInputWidth = 128;
 inline constexpr int kPlateInputHeight = 32;
 
+// The corner network's input (BGR, this size): the region around a loose quad, see
+// analytics/plate_finder.cpp (RefineCorners).
+inline constexpr int kCornerInputWidth = 128;
+inline constexpr int kCornerInputHeight = 40;
+
 // The committed model: $VIGIL_PLATE_MODEL when set, else samples/models/plate_reader.onnx in the
 // source tree vigil was built from.
 std::string DefaultPlateModel();
@@ -42,9 +48,19 @@ struct PlateText {
 
 class PlateReader {
  public:
-  // Loads the network. NotFound naming the file when it is missing, InvalidArgument when OpenCV
-  // cannot read it or its outputs are not the reader's.
+  // Loads the network, and the corner network plate_corners.onnx when the reader's directory has
+  // one (made by tools/plates/train_corners.py; without it the finder uses its detectors' corners).
+  // NotFound naming the file when the reader is missing, InvalidArgument when OpenCV cannot read
+  // either network or its outputs are not what they should be.
   static Result<std::unique_ptr<PlateReader>> Load(const std::string& model_path);
+
+  bool has_corner_model() const { return !corner_net_.empty(); }
+
+  // The plate's corners in each crop (kCornerInputWidth x kCornerInputHeight, BGR 8-bit; other
+  // sizes are resized) as fractions of the crop's width and height, top-left, top-right,
+  // bottom-right, bottom-left. FailedPrecondition without the corner network, InvalidArgument for an
+  // empty or non-BGR crop.
+  Result<std::vector<std::array<cv::Point2f, 4>>> Corners(const std::vector<cv::Mat>& crops);
 
   // Reads crops (BGR, 8-bit). One PlateText per crop, in order; an empty plate where no
   // grammatical plate could be read. InvalidArgument for an empty or non-BGR crop.
@@ -60,6 +76,7 @@ class PlateReader {
  private:
   explicit PlateReader(cv::dnn::Net net) : net_(std::move(net)) {}
   cv::dnn::Net net_;
+  cv::dnn::Net corner_net_;  // empty when no corner network was found
   std::vector<int> local_classes_;  // class ids of the local provinces
   double local_weight_ = 1;
 };

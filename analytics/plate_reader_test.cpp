@@ -1,9 +1,11 @@
 #include "analytics/plate_reader.h"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include <doctest/doctest.h>
+#include <opencv2/imgproc.hpp>
 
 #include "base/plate_text.h"
 
@@ -92,6 +94,48 @@ TEST_CASE("the committed model loads and refuses bad crops") {
   auto blank = (*reader)->Read({cv::Mat(32, 128, CV_8UC3, cv::Scalar(90, 90, 90))});
   REQUIRE(blank.ok());
   CHECK(blank->front().plate.empty());
+}
+
+TEST_CASE("the corner network beside the reader: loaded when there, refused by name when broken") {
+  const auto tmp = std::filesystem::temp_directory_path() / "vigil_plate_corner_test";
+  std::filesystem::remove_all(tmp);
+  std::filesystem::create_directories(tmp);
+  std::filesystem::copy_file(DefaultPlateModel(), tmp / "plate_reader.onnx");
+  auto alone = PlateReader::Load((tmp / "plate_reader.onnx").string());
+  REQUIRE_MESSAGE(alone.ok(), alone.error().message());
+  CHECK_FALSE((*alone)->has_corner_model());
+  auto none = (*alone)->Corners({cv::Mat(40, 128, CV_8UC3, cv::Scalar(0))});
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.error().code() == StatusCode::kFailedPrecondition);
+  std::ofstream(tmp / "plate_corners.onnx") << "not a network";
+  auto broken = PlateReader::Load((tmp / "plate_reader.onnx").string());
+  REQUIRE_FALSE(broken.ok());
+  CHECK(broken.error().code() == StatusCode::kInvalidArgument);
+  CHECK(broken.error().message().find("plate_corners.onnx") != std::string::npos);
+  std::filesystem::remove_all(tmp);
+
+  auto committed = PlateReader::Load(DefaultPlateModel());
+  REQUIRE_MESSAGE(committed.ok(), committed.error().message());
+  REQUIRE((*committed)->has_corner_model());
+  auto grey = (*committed)->Corners({cv::Mat(40, 128, CV_8UC1, cv::Scalar(0))});
+  REQUIRE_FALSE(grey.ok());
+  CHECK(grey.error().code() == StatusCode::kInvalidArgument);
+  // A plate drawn in the middle of the crop, as a loose box hands it over: corners near its rim.
+  cv::Mat crop(40, 128, CV_8UC3, cv::Scalar(60, 70, 60));
+  const cv::Rect plate(18, 10, 92, 20);
+  crop(plate).setTo(cv::Scalar(160, 60, 20));
+  for (int x = plate.x + 6; x < plate.x + plate.width - 6; x += 11) {
+    cv::rectangle(crop, cv::Rect(x, plate.y + 4, 6, 12), cv::Scalar(240, 240, 240), cv::FILLED);
+  }
+  auto found = (*committed)->Corners({crop});
+  REQUIRE(found.ok());
+  const auto& c = found->front();
+  const cv::Point2f expected[4] = {{18.f / 128, 10.f / 40}, {110.f / 128, 10.f / 40}, {110.f / 128, 30.f / 40},
+                                   {18.f / 128, 30.f / 40}};
+  for (int i = 0; i < 4; ++i) {
+    CHECK(std::abs(c[static_cast<size_t>(i)].x - expected[i].x) < 0.06);
+    CHECK(std::abs(c[static_cast<size_t>(i)].y - expected[i].y) < 0.12);
+  }
 }
 
 }  // namespace

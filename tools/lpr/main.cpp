@@ -150,6 +150,14 @@ int main(int argc, char** argv) {
       }
       fmt::print("{}", plates::FormatReport(photos_dir + " (reader alone, crops from the labelled corners)", *alone));
       for (const auto& m : alone->misreads) fmt::print("  misread {}\n", m);
+      if (finder.reader().has_corner_model()) {
+        auto corners = plates::EvaluateCorners(finder.reader(), *photos);
+        if (!corners.ok()) {
+          fmt::print(stderr, "vigil-lpr: {}\n", corners.error().message());
+          return 2;
+        }
+        fmt::print("{}", plates::FormatCornerReport(photos_dir + " (corner network alone)", *corners));
+      }
       return 0;
     }
     auto report = plates::Evaluate(**reader, as_crops);

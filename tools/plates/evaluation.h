@@ -102,6 +102,18 @@ struct PhotoReport {
 Result<PhotoReport> EvaluatePhotos(analytics::PlateFinder& finder, const std::vector<LabeledPhoto>& photos);
 std::string FormatPhotoReport(const std::string& title, const PhotoReport& report);
 
+// The corner network alone on labelled photos: from a loose upright box around each plate (the
+// labelled corners' bounding box, 10 % wider and 30 % taller, as a blob detector's box is), how
+// often the corners found overlap the labelled quadrilateral with IoU >= 0.7, before and after.
+struct CornerReport {
+  int64_t plates = 0;
+  int64_t box_found = 0, refined_found = 0;
+  double box_mean_iou = 0, refined_mean_iou = 0;
+  double ms_per_plate = 0;
+};
+Result<CornerReport> EvaluateCorners(analytics::PlateReader& reader, const std::vector<LabeledPhoto>& photos);
+std::string FormatCornerReport(const std::string& title, const CornerReport& report);
+
 // Intersection over union of two convex quadrilaterals.
 double QuadIou(const std::array<cv::Point2f, 4>& a, const std::array<cv::Point2f, 4>& b);
 
