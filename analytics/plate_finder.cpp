@@ -1,6 +1,7 @@
 #include "analytics/plate_finder.h"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 
 #include <opencv2/imgproc.hpp>
@@ -235,11 +236,9 @@ cv::Matx33d UnitToQuad(const std::array<cv::Point2f, 4>& q) {
 // Corner quads this alike (intersection over union) rectify to nearly the same crop.
 constexpr double kSameQuadIou = 0.85;
 
-double QuadOverlap(const std::array<cv::Point2f, 4>& a, const std::array<cv::Point2f, 4>& b) {
-  std::vector<cv::Point2f> pa(a.begin(), a.end()), pb(b.begin(), b.end()), inter;
-  const double i = cv::intersectConvexConvex(pa, pb, inter);
-  const double u = cv::contourArea(pa) + cv::contourArea(pb) - i;
-  return u > 0 ? i / u : 0;
+std::array<cv::Point2f, 4> FullQuad(const cv::Mat& m) {
+  const auto w = static_cast<float>(m.cols), h = static_cast<float>(m.rows);
+  return {cv::Point2f(0, 0), cv::Point2f(w, 0), cv::Point2f(w, h), cv::Point2f(0, h)};
 }
 
 cv::Rect BoundingBox(const std::array<cv::Point2f, 4>& q) {
@@ -256,6 +255,17 @@ bool PlausibleQuad(const std::array<cv::Point2f, 4>& q, const std::array<cv::Poi
 }
 
 }  // namespace
+
+double QuadIou(const std::array<cv::Point2f, 4>& a, const std::array<cv::Point2f, 4>& b) {
+  std::vector<cv::Point2f> pa(a.begin(), a.end()), pb(b.begin(), b.end()), inter;
+  const double area_a = std::abs(cv::contourArea(pa)), area_b = std::abs(cv::contourArea(pb));
+  // intersectConvexConvex wants both in the same orientation.
+  if (cv::contourArea(pa, true) < 0) std::reverse(pa.begin(), pa.end());
+  if (cv::contourArea(pb, true) < 0) std::reverse(pb.begin(), pb.end());
+  const double i = cv::intersectConvexConvex(pa, pb, inter, true);
+  const double u = area_a + area_b - i;
+  return u > 0 ? i / u : 0;
+}
 
 Result<std::vector<std::array<cv::Point2f, 4>>> RefineCorners(PlateReader& reader, const cv::Mat& bgr,
                                                              std::vector<std::array<cv::Point2f, 4>> quads,
@@ -377,7 +387,7 @@ Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) {
       std::vector<size_t> moved;
       std::vector<cv::Mat> again;
       for (size_t k = 0; k < refined.size(); ++k) {
-        if (QuadOverlap(refined[k], candidates[which[k]].corners) >= kSameQuadIou) {
+        if (QuadIou(refined[k], candidates[which[k]].corners) >= kSameQuadIou) {
           candidates[which[k]].corners = refined[k];
           candidates[which[k]].box = BoundingBox(refined[k]);
           continue;
@@ -450,6 +460,31 @@ Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) {
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.text.confidence > b.text.confidence; });
   return out;
+}
+
+Result<std::vector<PlateText>> ReadPlateCrops(PlateReader& reader, const std::vector<cv::Mat>& crops,
+                                              double min_confidence) {
+  VIGIL_ASSIGN_OR_RETURN(auto reads, reader.Read(crops));
+  if (!reader.has_corner_model()) return reads;
+  std::vector<size_t> which;
+  std::vector<std::array<cv::Point2f, 4>> quads;
+  for (size_t i = 0; i < crops.size(); ++i) {
+    if (crops[i].empty() || crops[i].type() != CV_8UC3) continue;  // the reader says what is wrong with it
+    which.push_back(i);
+    quads.push_back(FullQuad(crops[i]));
+  }
+  std::vector<cv::Mat> again;
+  for (size_t k = 0; k < which.size(); ++k) {
+    VIGIL_ASSIGN_OR_RETURN(auto q, RefineCorners(reader, crops[which[k]], {quads[k]}));
+    again.push_back(RectifyPlate(crops[which[k]], q[0]));
+  }
+  VIGIL_ASSIGN_OR_RETURN(auto more, reader.Read(again));
+  for (size_t k = 0; k < which.size(); ++k) {
+    PlateText& was = reads[which[k]];
+    const bool same = more[k].plate == was.plate && more[k].confidence >= std::min(was.confidence, min_confidence);
+    if (!more[k].plate.empty() && (same || more[k].confidence > was.confidence)) was = std::move(more[k]);
+  }
+  return reads;
 }
 
 }  // namespace vigil::analytics

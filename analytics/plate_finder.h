@@ -49,6 +49,9 @@ cv::Mat RectifyPlate(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& corne
 cv::Mat RectifyQuad(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& corners, cv::Size size,
                     cv::Matx33d* transform = nullptr);
 
+// Intersection over union of two convex quadrilaterals, whichever way round their corners run.
+double QuadIou(const std::array<cv::Point2f, 4>& a, const std::array<cv::Point2f, 4>& b);
+
 // The plates' corners found again by the reader's corner network from loose quads around them (a
 // detector's blob or box), `iterations` times, each from the last; a quad whose answer is not a
 // plausible plate (not convex, much smaller or larger) stays as it was. FailedPrecondition without
@@ -56,6 +59,12 @@ cv::Mat RectifyQuad(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& corner
 Result<std::vector<std::array<cv::Point2f, 4>>> RefineCorners(PlateReader& reader, const cv::Mat& bgr,
                                                              std::vector<std::array<cv::Point2f, 4>> quads,
                                                              int iterations = 2);
+
+// Pictures that are each one plate (cut by hand or by another system, tightly or loosely) read: each
+// as it is and, with the corner network, again from the corners found in it; the read kept is the
+// refined one when it reads the same plate or a more certain one (the same rule as the finder's).
+Result<std::vector<PlateText>> ReadPlateCrops(PlateReader& reader, const std::vector<cv::Mat>& crops,
+                                              double min_confidence = 0.5);
 
 struct FoundPlate {
   PlateText text;

@@ -1,4 +1,5 @@
 #include "analytics/plate_reader.h"
+#include "analytics/plate_finder.h"
 
 #include <cmath>
 #include <filesystem>
@@ -94,6 +95,13 @@ TEST_CASE("the committed model loads and refuses bad crops") {
   auto blank = (*reader)->Read({cv::Mat(32, 128, CV_8UC3, cv::Scalar(90, 90, 90))});
   REQUIRE(blank.ok());
   CHECK(blank->front().plate.empty());
+  // Crops read again at the corner network's corners refuse and read the same.
+  auto empty_again = ReadPlateCrops(**reader, {cv::Mat()});
+  REQUIRE_FALSE(empty_again.ok());
+  CHECK(empty_again.error().code() == StatusCode::kInvalidArgument);
+  auto blank_again = ReadPlateCrops(**reader, {cv::Mat(24, 94, CV_8UC3, cv::Scalar(90, 90, 90))});
+  REQUIRE(blank_again.ok());
+  CHECK(blank_again->front().plate.empty());
 }
 
 TEST_CASE("the corner network beside the reader: loaded when there, refused by name when broken") {

@@ -165,8 +165,17 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "vigil-lpr: {}\n", report.error().message());
       return 2;
     }
-    fmt::print("{}", plates::FormatReport(photos_dir, *report));
+    fmt::print("{}", plates::FormatReport(photos_dir + " (reader alone)", *report));
     for (const auto& m : report->misreads) fmt::print("  misread {}\n", m);
+    if ((*reader)->has_corner_model()) {
+      report = plates::Evaluate(**reader, as_crops, true);
+      if (!report.ok()) {
+        fmt::print(stderr, "vigil-lpr: {}\n", report.error().message());
+        return 2;
+      }
+      fmt::print("{}", plates::FormatReport(photos_dir + " (read again at the corner network's corners)", *report));
+      for (const auto& m : report->misreads) fmt::print("  misread {}\n", m);
+    }
     return 0;
   }
   if (!eval_dir.empty()) {
@@ -203,7 +212,7 @@ int main(int argc, char** argv) {
       continue;
     }
     if (crops) {
-      auto reads = finder.reader().Read({img});
+      auto reads = analytics::ReadPlateCrops(finder.reader(), {img});
       if (!reads.ok()) {
         fmt::print(stderr, "vigil-lpr: {}: {}\n", file, reads.error().message());
         ++failed;

@@ -68,17 +68,6 @@ size_t EditDistance(const std::u32string& a, const std::u32string& b) {
 
 }  // namespace
 
-double QuadIou(const std::array<cv::Point2f, 4>& a, const std::array<cv::Point2f, 4>& b) {
-  std::vector<cv::Point2f> pa(a.begin(), a.end()), pb(b.begin(), b.end()), inter;
-  const double area_a = std::abs(cv::contourArea(pa)), area_b = std::abs(cv::contourArea(pb));
-  // intersectConvexConvex wants both in the same orientation.
-  if (cv::contourArea(pa, true) < 0) std::reverse(pa.begin(), pa.end());
-  if (cv::contourArea(pb, true) < 0) std::reverse(pb.begin(), pb.end());
-  const double i = cv::intersectConvexConvex(pa, pb, inter, true);
-  const double u = area_a + area_b - i;
-  return u > 0 ? i / u : 0;
-}
-
 Result<std::vector<LabeledPhoto>> LoadPhotos(const std::string& dir, const std::string& split_file,
                                              const std::string& split) {
   std::map<std::string, std::string> wanted;  // file -> plate, when a split is given
@@ -441,7 +430,7 @@ Result<std::vector<LabeledCrop>> GenerateCrops(uint64_t seed, int64_t count) {
   return out;
 }
 
-Result<Report> Evaluate(analytics::PlateReader& reader, const std::vector<LabeledCrop>& crops) {
+Result<Report> Evaluate(analytics::PlateReader& reader, const std::vector<LabeledCrop>& crops, bool find_corners) {
   Report r;
   const size_t batch = 32;
   double seconds = 0;
@@ -449,7 +438,7 @@ Result<Report> Evaluate(analytics::PlateReader& reader, const std::vector<Labele
     std::vector<cv::Mat> in;
     for (size_t i = s; i < std::min(crops.size(), s + batch); ++i) in.push_back(crops[i].crop);
     auto t0 = std::chrono::steady_clock::now();
-    auto reads = reader.Read(in);
+    auto reads = find_corners ? analytics::ReadPlateCrops(reader, in) : reader.Read(in);
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!reads.ok()) return reads.error();
     for (size_t k = 0; k < in.size(); ++k) {

@@ -57,7 +57,10 @@ struct Report {
   double ms_per_crop = 0;             // reader wall time, batches of 32
 };
 
-Result<Report> Evaluate(analytics::PlateReader& reader, const std::vector<LabeledCrop>& crops);
+// With `find_corners`, each crop is read as analytics::ReadPlateCrops reads it (again from the corner
+// network's corners, when it has one).
+Result<Report> Evaluate(analytics::PlateReader& reader, const std::vector<LabeledCrop>& crops,
+                        bool find_corners = false);
 std::string FormatReport(const std::string& title, const Report& report);
 
 // A labelled photograph: a whole picture with one plate in it.
@@ -114,7 +117,6 @@ struct CornerReport {
 Result<CornerReport> EvaluateCorners(analytics::PlateReader& reader, const std::vector<LabeledPhoto>& photos);
 std::string FormatCornerReport(const std::string& title, const CornerReport& report);
 
-// Intersection over union of two convex quadrilaterals.
-double QuadIou(const std::array<cv::Point2f, 4>& a, const std::array<cv::Point2f, 4>& b);
+using analytics::QuadIou;
 
 }  // namespace vigil::plates
