@@ -124,10 +124,29 @@ void FindAtScale(const cv::Mat& small, double scale, WidthBand band, std::vector
                           {{35, 50, 70}, {85, 255, 255}},     // green
                           {{90, 90, 50}, {110, 255, 255}},    // blue towards cyan (real plates in sun)
                           {{100, 120, 100}, {125, 255, 255}}}; // bright blue only (a plate on a dark blue car)
+  // One pass of three lookup tables gives every range's membership as a bit (inRange on three
+  // channels, five times, cost a quarter of the whole search).
+  cv::Mat lut[3];
+  for (auto& l : lut) l = cv::Mat::zeros(1, 256, CV_8U);
+  for (size_t i = 0; i < std::size(ranges); ++i) {
+    for (int c = 0; c < 3; ++c) {
+      for (int v = static_cast<int>(ranges[i].lo[c]); v <= std::min(255, static_cast<int>(ranges[i].hi[c])); ++v) {
+        lut[c].at<uchar>(v) |= static_cast<uchar>(1u << i);
+      }
+    }
+  }
+  cv::Mat planes[3], bits, other;
+  cv::split(hsv, planes);
+  cv::LUT(planes[0], lut[0], bits);
+  cv::LUT(planes[1], lut[1], other);
+  bits &= other;
+  cv::LUT(planes[2], lut[2], other);
+  bits &= other;
   cv::Mat yellow_green;
   for (size_t i = 0; i < std::size(ranges); ++i) {
     cv::Mat m;
-    cv::inRange(hsv, ranges[i].lo, ranges[i].hi, m);
+    cv::bitwise_and(bits, cv::Scalar(1u << i), m);
+    cv::compare(m, 0, m, cv::CMP_GT);
     if (i == 1) yellow_green = m.clone();
     if (i == 2) yellow_green |= m;
     cv::morphologyEx(m, m, cv::MORPH_CLOSE, close);
@@ -165,7 +184,12 @@ std::vector<PlateCandidate> FindPlateCandidates(const cv::Mat& bgr, const PlateF
   // between their characters are wider than the edge closing bridges.
   if (small.cols * 0.4 >= 240) {
     cv::Mat coarse;
-    cv::resize(small, coarse, {}, 0.4, 0.4, cv::INTER_AREA);
+    // Halved by area averaging (an integer factor: fast), then the last 0.8 linearly: area
+    // resizing by 0.4 at once cost as much as the coarse look itself.
+    cv::Mat half;
+    cv::resize(small, half, {}, 0.5, 0.5, cv::INTER_AREA);
+    cv::resize(half, coarse, {static_cast<int>(std::lround(small.cols * 0.4)), static_cast<int>(std::lround(small.rows * 0.4))},
+               0, 0, cv::INTER_AREA);
     FindAtScale(coarse, scale * 0.4, {0.3, 1.0}, found);
   }
 
