@@ -16,7 +16,8 @@
 // 4. Alert latency (--alert-runs N, run first and not pinned): vigil-camsim's plate scenes (two 1080p
 //    checkpoint cameras, 40 passes a run) into the real vigild, every plate of the scenes on the
 //    watchlist; a ZeroMQ subscriber times each alert from the wall time of the frame that decided it
-//    (Alert.time_ns) to its arrival: p50, p99, max, and how many came before the vehicle had left.
+//    (Alert.time_ns) to its arrival: p50, p99, max, and how many came before the vehicle had left;
+//    runs alternate with the baseline, the reader without its corner network.
 
 #include <sched.h>
 #include <signal.h>
@@ -25,6 +26,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <algorithm>
 #include <iostream>
@@ -200,8 +202,8 @@ double Percentile(std::vector<double> v, double p) {
 }
 
 // One run of the plate scenes through vigild with every plate watched; appends each alert's latency.
-void AlertRun(const std::string& vigild, const std::string& scenes_dir, int run, std::vector<double>& latency_ms,
-              int& early, int& passes) {
+void AlertRun(const std::string& vigild, const std::string& scenes_dir, const std::string& model, int run,
+              std::vector<double>& latency_ms, int& early, int& passes) {
   auto loaded = testing::LoadScenes(scenes_dir);
   if (!loaded.ok()) throw std::runtime_error(loaded.error().ToString());
   if (loaded->size() != 2) throw std::runtime_error("need the two plate scenes in " + scenes_dir);
@@ -214,8 +216,8 @@ void AlertRun(const std::string& vigild, const std::string& scenes_dir, int run,
   const std::string requests = fmt::format("tcp://127.0.0.1:{}", testing::FreePort());
   const std::string events = fmt::format("tcp://127.0.0.1:{}", testing::FreePort());
   std::string config = fmt::format("data_dir = \"{}\"\n[recording]\nsegment_seconds = 30\n"
-                                   "[api]\nrequests = \"{}\"\nevents = \"{}\"\n[plates]\nworkers = 1\n",
-                                   dir / "data", requests, events);
+                                   "[api]\nrequests = \"{}\"\nevents = \"{}\"\n[plates]\nworkers = 1\nmodel = \"{}\"\n",
+                                   dir / "data", requests, events, model);
   for (int k = 1; k <= 2; ++k) {
     config += fmt::format("[[cameras]]\nid = \"cam{}\"\nmain = \"{}\"\nsub = \"{}\"\nlat = 24.88\n"
                           "lon = {}\n[cameras.plates]\nfps = 8\n",
@@ -271,7 +273,10 @@ void AlertRun(const std::string& vigild, const std::string& scenes_dir, int run,
   }
   proc.Signal(SIGTERM);
   proc.Wait(60);
-  fmt::print("  run {}: {} alerts for {} watched passes\n", run, got, pass_end.size());
+  fmt::print("  run {} ({}): {} alerts for {} watched passes; camsim published {} + {} main-stream frames of {:.0f} "
+             "each\n",
+             run, model, got, pass_end.size(), (*sim)->Stats(1, true).frames_published,
+             (*sim)->Stats(2, true).frames_published, longest * opt.fps);
   if (slow) {
     const std::string kept = fmt::format("/tmp/vigil-bench-alerts-run{}.log", run);
     testing::WriteFile(kept, testing::ReadFile(dir / "vigild.log"));
@@ -281,13 +286,27 @@ void AlertRun(const std::string& vigild, const std::string& scenes_dir, int run,
 }
 
 void BenchAlerts(const std::string& vigild, const std::string& scenes, int runs) {
-  std::vector<double> ms;
-  int early = 0, passes = 0;
+  // The baseline in the same run: the reader without the corner network beside it (runs alternate,
+  // so that this VM's drift in speed falls on both alike).
+  const std::filesystem::path model = std::filesystem::absolute("samples/models/plate_reader.onnx");
+  testing::TempDir plain("vigil-bench-reader-alone");
+  std::filesystem::copy_file(model, plain / "plate_reader.onnx");
+  struct Setting {
+    std::string name, model;
+    std::vector<double> ms;
+    int early = 0, passes = 0;
+  } settings[] = {{"detector corners (baseline)", plain / "plate_reader.onnx"},
+                  {"corner network", model.string()}};
   fmt::print("alert latency, frame wall time → ZeroMQ subscriber (2 plate cameras, every plate watched):\n");
-  for (int r = 1; r <= runs; ++r) AlertRun(vigild, scenes, r, ms, early, passes);
-  fmt::print("  {} alerts for {} passes ({} raised while the vehicle was in view): p50 {:.0f} ms, p99 {:.0f} ms, "
-             "max {:.0f} ms\n",
-             ms.size(), passes, early, Percentile(ms, 0.5), Percentile(ms, 0.99), Percentile(ms, 1.0));
+  for (int r = 1; r <= runs; ++r) {
+    for (auto& s : settings) AlertRun(vigild, scenes, s.model, r, s.ms, s.early, s.passes);
+  }
+  for (const auto& s : settings) {
+    fmt::print("  {}: {} alerts for {} passes ({} raised while the vehicle was in view): p50 {:.0f} ms, p99 {:.0f} ms, "
+               "max {:.0f} ms\n",
+               s.name, s.ms.size(), s.passes, s.early, Percentile(s.ms, 0.5), Percentile(s.ms, 0.99),
+               Percentile(s.ms, 1.0));
+  }
 }
 
 int main(int argc, char** argv) {
