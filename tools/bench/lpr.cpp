@@ -295,8 +295,8 @@ void BenchAlerts(const std::string& vigild, const std::string& scenes, int runs)
     std::string name, model;
     std::vector<double> ms;
     int early = 0, passes = 0;
-  } settings[] = {{"detector corners (baseline)", plain / "plate_reader.onnx"},
-                  {"corner network", model.string()}};
+  } settings[] = {{"detector corners (baseline)", plain / "plate_reader.onnx", {}, 0, 0},
+                  {"corner network", model.string(), {}, 0, 0}};
   fmt::print("alert latency, frame wall time → ZeroMQ subscriber (2 plate cameras, every plate watched):\n");
   for (int r = 1; r <= runs; ++r) {
     for (auto& s : settings) AlertRun(vigild, scenes, s.model, r, s.ms, s.early, s.passes);
