@@ -125,16 +125,20 @@ void FindAtScale(const cv::Mat& small, double scale, WidthBand band, std::vector
                           {{90, 90, 50}, {110, 255, 255}},    // blue towards cyan (real plates in sun)
                           {{100, 120, 100}, {125, 255, 255}}}; // bright blue only (a plate on a dark blue car)
   // One pass of three lookup tables gives every range's membership as a bit (inRange on three
-  // channels, five times, cost a quarter of the whole search).
-  cv::Mat lut[3];
-  for (auto& l : lut) l = cv::Mat::zeros(1, 256, CV_8U);
-  for (size_t i = 0; i < std::size(ranges); ++i) {
-    for (int c = 0; c < 3; ++c) {
-      for (int v = static_cast<int>(ranges[i].lo[c]); v <= std::min(255, static_cast<int>(ranges[i].hi[c])); ++v) {
-        lut[c].at<uchar>(v) |= static_cast<uchar>(1u << i);
+  // channels, five times, cost a quarter of the whole search). The ranges are constant: the tables
+  // are made once.
+  static const std::array<cv::Mat, 3> lut = [&ranges] {
+    std::array<cv::Mat, 3> t;
+    for (auto& l : t) l = cv::Mat::zeros(1, 256, CV_8U);
+    for (size_t i = 0; i < std::size(ranges); ++i) {
+      for (int c = 0; c < 3; ++c) {
+        for (int v = static_cast<int>(ranges[i].lo[c]); v <= std::min(255, static_cast<int>(ranges[i].hi[c])); ++v) {
+          t[static_cast<size_t>(c)].at<uchar>(v) |= static_cast<uchar>(1u << i);
+        }
       }
     }
-  }
+    return t;
+  }();
   cv::Mat planes[3], bits, other;
   cv::split(hsv, planes);
   cv::LUT(planes[0], lut[0], bits);
@@ -184,8 +188,8 @@ std::vector<PlateCandidate> FindPlateCandidates(const cv::Mat& bgr, const PlateF
   // between their characters are wider than the edge closing bridges.
   if (small.cols * 0.4 >= 240) {
     cv::Mat coarse;
-    // Halved by area averaging (an integer factor: fast), then the last 0.8 linearly: area
-    // resizing by 0.4 at once cost as much as the coarse look itself.
+    // Halved by area averaging (an integer factor: fast), then area-resized by the last 0.8 on a
+    // quarter of the pixels: area resizing by 0.4 at once cost as much as the coarse look itself.
     cv::Mat half;
     cv::resize(small, half, {}, 0.5, 0.5, cv::INTER_AREA);
     cv::resize(half, coarse, {static_cast<int>(std::lround(small.cols * 0.4)), static_cast<int>(std::lround(small.rows * 0.4))},
@@ -263,6 +267,15 @@ constexpr double kSameQuadIou = 0.85;
 std::array<cv::Point2f, 4> FullQuad(const cv::Mat& m) {
   const auto w = static_cast<float>(m.cols), h = static_cast<float>(m.rows);
   return {cv::Point2f(0, 0), cv::Point2f(w, 0), cv::Point2f(w, h), cv::Point2f(0, h)};
+}
+
+// Whether a read at refined corners replaces the read before it: it reads the same plate (tight
+// corners say where it is) without falling below the acceptance threshold the old read passed, or a
+// more certain one.
+bool KeepRefined(const PlateText& was, const PlateText& now, double min_confidence) {
+  if (now.plate.empty()) return false;
+  const bool same = now.plate == was.plate && now.confidence >= std::min(was.confidence, min_confidence);
+  return same || now.confidence > was.confidence;
 }
 
 cv::Rect BoundingBox(const std::array<cv::Point2f, 4>& q) {
@@ -423,12 +436,8 @@ Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) {
       for (size_t m = 0; m < moved.size(); ++m) {
         const size_t k = moved[m];
         PlateText& was = (*reads)[which[k]];
-        // Kept when it reads the same plate (tight corners say where it is) without falling below the
-        // acceptance threshold the old read passed, or a more certain one, and its crop has the
-        // plate's colour.
-        const bool same = more[m].plate == was.plate &&
-                          more[m].confidence >= std::min(was.confidence, options_.min_confidence);
-        if (more[m].plate.empty() || !(same || more[m].confidence > was.confidence)) continue;
+        // Kept by KeepRefined's rule when its crop also has the plate's colour.
+        if (!KeepRefined(was, more[m], options_.min_confidence)) continue;
         if (!ColourPlausible(again[m], more[m].color, more[m].plate)) continue;
         was = std::move(more[m]);
         crops[which[k]] = again[m];
@@ -491,22 +500,16 @@ Result<std::vector<PlateText>> ReadPlateCrops(PlateReader& reader, const std::ve
   VIGIL_ASSIGN_OR_RETURN(auto reads, reader.Read(crops));
   if (!reader.has_corner_model()) return reads;
   std::vector<size_t> which;
-  std::vector<std::array<cv::Point2f, 4>> quads;
+  std::vector<cv::Mat> again;
   for (size_t i = 0; i < crops.size(); ++i) {
     if (crops[i].empty() || crops[i].type() != CV_8UC3) continue;  // the reader says what is wrong with it
+    VIGIL_ASSIGN_OR_RETURN(auto q, RefineCorners(reader, crops[i], {FullQuad(crops[i])}));
     which.push_back(i);
-    quads.push_back(FullQuad(crops[i]));
-  }
-  std::vector<cv::Mat> again;
-  for (size_t k = 0; k < which.size(); ++k) {
-    VIGIL_ASSIGN_OR_RETURN(auto q, RefineCorners(reader, crops[which[k]], {quads[k]}));
-    again.push_back(RectifyPlate(crops[which[k]], q[0]));
+    again.push_back(RectifyPlate(crops[i], q[0]));
   }
   VIGIL_ASSIGN_OR_RETURN(auto more, reader.Read(again));
   for (size_t k = 0; k < which.size(); ++k) {
-    PlateText& was = reads[which[k]];
-    const bool same = more[k].plate == was.plate && more[k].confidence >= std::min(was.confidence, min_confidence);
-    if (!more[k].plate.empty() && (same || more[k].confidence > was.confidence)) was = std::move(more[k]);
+    if (KeepRefined(reads[which[k]], more[k], min_confidence)) reads[which[k]] = std::move(more[k]);
   }
   return reads;
 }
