@@ -17,7 +17,9 @@
 //    checkpoint cameras, 40 passes a run) into the real vigild, every plate of the scenes on the
 //    watchlist; a ZeroMQ subscriber times each alert from the wall time of the frame that decided it
 //    (Alert.time_ns) to its arrival: p50, p99, max, and how many came before the vehicle had left;
-//    runs alternate with the baseline, the reader without its corner network.
+//    runs alternate with the baseline, the reader without its corner network. The scenes are encoded
+//    before each run (camsim's replay mode), so that camsim's encoders do not share vigild's cores;
+//    --alert-live renders and encodes them while sending, as before 2026-12-02.
 
 #include <sched.h>
 #include <signal.h>
@@ -202,14 +204,19 @@ double Percentile(std::vector<double> v, double p) {
 }
 
 // One run of the plate scenes through vigild with every plate watched; appends each alert's latency.
-void AlertRun(const std::string& vigild, const std::string& scenes_dir, const std::string& model, int run,
+void AlertRun(const std::string& vigild, const std::string& scenes_dir, const std::string& model, int run, bool live,
               std::vector<double>& latency_ms, int& early, int& passes) {
   auto loaded = testing::LoadScenes(scenes_dir);
   if (!loaded.ok()) throw std::runtime_error(loaded.error().ToString());
   if (loaded->size() != 2) throw std::runtime_error("need the two plate scenes in " + scenes_dir);
   double longest = 0;
-  const camsim::SimOptions opt = testing::PlateSceneOptions(*loaded, &longest);
+  camsim::SimOptions opt = testing::PlateSceneOptions(*loaded, &longest);
+  // Pre-encoded (replay): camsim sends the scenes' frames without rendering and encoding them on the
+  // cores vigild runs on, so the figure is vigil's; --alert-live renders them as they are sent.
+  opt.replay = !live;
+  const auto encode_start = std::chrono::steady_clock::now();
   auto sim = camsim::Simulator::Start(opt);
+  if (!live) fmt::print("  scenes encoded in {:.0f} s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - encode_start).count());
   if (!sim.ok()) throw std::runtime_error(sim.error().ToString());
   const int64_t t0 = (*sim)->scene_start_wall_ns();
   testing::TempDir dir("vigil-bench-alerts");
@@ -285,7 +292,7 @@ void AlertRun(const std::string& vigild, const std::string& scenes_dir, const st
   std::fflush(stdout);
 }
 
-void BenchAlerts(const std::string& vigild, const std::string& scenes, int runs) {
+void BenchAlerts(const std::string& vigild, const std::string& scenes, int runs, bool live) {
   // The baseline in the same run: the reader without the corner network beside it (runs alternate,
   // so that this VM's drift in speed falls on both alike).
   const std::filesystem::path model = std::filesystem::absolute("samples/models/plate_reader.onnx");
@@ -297,9 +304,10 @@ void BenchAlerts(const std::string& vigild, const std::string& scenes, int runs)
     int early = 0, passes = 0;
   } settings[] = {{"detector corners (baseline)", plain / "plate_reader.onnx", {}, 0, 0},
                   {"corner network", model.string(), {}, 0, 0}};
-  fmt::print("alert latency, frame wall time → ZeroMQ subscriber (2 plate cameras, every plate watched):\n");
+  fmt::print("alert latency, frame wall time → ZeroMQ subscriber (2 plate cameras, every plate watched; scenes {}):\n",
+             live ? "rendered and encoded live" : "encoded before each run");
   for (int r = 1; r <= runs; ++r) {
-    for (auto& s : settings) AlertRun(vigild, scenes, s.model, r, s.ms, s.early, s.passes);
+    for (auto& s : settings) AlertRun(vigild, scenes, s.model, r, live, s.ms, s.early, s.passes);
   }
   for (const auto& s : settings) {
     fmt::print("  {}: {} alerts for {} passes ({} raised while the vehicle was in view): p50 {:.0f} ms, p99 {:.0f} ms, "
@@ -325,12 +333,14 @@ int main(int argc, char** argv) {
   app.add_option("--alert-runs", alert_runs, "runs of the plate scenes through vigild for alert latency (0: skip)");
   app.add_option("--vigild", vigild, "vigild binary (alert latency)");
   app.add_option("--scenes", scenes, "the plate scenes (alert latency)");
+  bool alert_live = false;
+  app.add_flag("--alert-live", alert_live, "alert latency: camsim renders and encodes the scenes while sending them");
   CLI11_PARSE(app, argc, argv);
   SetLogLevel("warn");
   try {
     if (alert_runs > 0) {
       if (vigild.empty()) throw std::runtime_error("--vigild is needed for --alert-runs");
-      BenchAlerts(vigild, scenes, alert_runs);
+      BenchAlerts(vigild, scenes, alert_runs, alert_live);
     }
     cpu_set_t set;
     CPU_ZERO(&set);

@@ -51,7 +51,7 @@ int main(int argc, char** argv) {
   app.add_option("--seed", opt.seed, "scene seed");
   app.add_option("--codec", codec, "h264, h265 or mjpeg");
   app.add_option("--camera-codec", codec_of, "per-camera codec, K=CODEC (repeatable)");
-  app.add_flag("--replay", opt.replay, "encode a loop once and serve it to every camera");
+  app.add_flag("--replay", opt.replay, "encode a loop once and serve it to every camera (a --scene: the whole scene, encoded before serving)");
   app.add_option("--replay-seconds", opt.replay_seconds, "replay loop length");
   app.add_option("--bframes", opt.bframes, "replay: B-frames between references (0-4; default 0)");
   app.add_option("--main-size", main_size, "main stream size WxH");

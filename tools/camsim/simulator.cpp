@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -102,6 +103,13 @@ class Hub {
   int64_t published_ = 0;
 };
 
+// An encoded loop: access units in order, the first one a key frame.
+struct Loop {
+  std::vector<GstPtr<GstBuffer>> units;
+  std::vector<bool> keys;
+  std::vector<int> pts_delays;  // frames from each unit's decode time to its presentation time
+};
+
 struct CameraState {
   int number = 0;
   Codec codec = Codec::kH264;
@@ -110,19 +118,14 @@ struct CameraState {
   std::atomic<bool> refusing{false};
   std::unique_ptr<Hub> main;
   std::unique_ptr<Hub> sub;
+  // Replay with a scripted scene: the scene encoded once, whole (main, sub), played from scene time 0.
+  std::unique_ptr<std::pair<Loop, Loop>> scene_loop;
   // Live mode only.
   std::unique_ptr<Encoder> main_encoder;
   std::unique_ptr<Encoder> sub_encoder;
   std::thread render_thread;
 
   bool Sending() const { return !stopped && !frozen; }
-};
-
-// An encoded loop: access units in order, the first one a key frame.
-struct Loop {
-  std::vector<GstPtr<GstBuffer>> units;
-  std::vector<bool> keys;
-  std::vector<int> pts_delays;  // frames from each unit's decode time to its presentation time
 };
 
 struct MediaBinding {
@@ -151,7 +154,7 @@ struct Simulator::Impl {
 
   std::atomic<bool> quitting{false};
   std::thread feeder;
-  // Live mode: frame i of every camera is the picture of live_start + i / fps.
+  // Frame i of every camera (live) and tick i of the replay feeder is the picture of live_start + i / fps.
   std::chrono::steady_clock::time_point live_start;
   int64_t live_start_wall_ns = 0;
 
@@ -160,6 +163,8 @@ struct Simulator::Impl {
     return cameras[static_cast<size_t>(number - 1)].get();
   }
 
+  Status EncodeLoop(Codec codec, int64_t frames, const std::function<void(int64_t, cv::Mat&)>& render,
+                    Loop& main_loop, Loop& sub_loop);
   Status EncodeLoops();
   Status StartServer();
   void StartLive(CameraState& cam);
@@ -250,47 +255,93 @@ cv::Mat ToI420(const cv::Mat& bgr) {
 
 }  // namespace
 
+// Encodes `frames` pictures from `render(i, frame)` into a main and a sub loop.
+Status Simulator::Impl::EncodeLoop(Codec codec, int64_t frames, const std::function<void(int64_t, cv::Mat&)>& render,
+                                   Loop& main_loop, Loop& sub_loop) {
+  const int gop = options.fps * options.gop_seconds;
+  const int64_t frame_ns = kNsPerSec / options.fps;
+  const int bframes = options.bframes;
+  auto collect = [frame_ns, bframes](Loop& l) {
+    return [&l, frame_ns, bframes](GstBuffer* au, bool key) {
+      // Decode index = arrival order; presentation = the frame number the encoder was given.
+      const int64_t shown = static_cast<int64_t>(GST_BUFFER_PTS(au)) / frame_ns;
+      l.pts_delays.push_back(static_cast<int>(shown - static_cast<int64_t>(l.units.size())) + bframes);
+      l.units.emplace_back(gst_buffer_ref(au));
+      l.keys.push_back(key);
+    };
+  };
+  VIGIL_ASSIGN_OR_RETURN(auto main_enc, Encoder::Create(codec, options.main_size, options.fps, gop,
+                                                        options.main_kbps, collect(main_loop), bframes));
+  VIGIL_ASSIGN_OR_RETURN(auto sub_enc, Encoder::Create(codec, options.sub_size, options.fps, gop,
+                                                       options.sub_kbps, collect(sub_loop), bframes));
+  cv::Mat frame, small;
+  for (int64_t i = 0; i < frames; ++i) {
+    render(i, frame);
+    VIGIL_RETURN_IF_ERROR(main_enc->Push(ToI420(frame), i));
+    cv::resize(frame, small, options.sub_size, 0, 0, cv::INTER_AREA);
+    VIGIL_RETURN_IF_ERROR(sub_enc->Push(ToI420(small), i));
+  }
+  VIGIL_RETURN_IF_ERROR(main_enc->Finish());
+  VIGIL_RETURN_IF_ERROR(sub_enc->Finish());
+  if (main_loop.units.size() != static_cast<size_t>(frames) || main_loop.units.empty() ||
+      !main_loop.keys.front()) {
+    return Status::Internal(fmt::format("{} replay loop came out with {} of {} frames", CodecName(codec),
+                                        main_loop.units.size(), frames));
+  }
+  auto kb = [](const Loop& l) {
+    size_t b = 0;
+    for (const auto& u : l.units) b += gst_buffer_get_size(u.get());
+    return b / 1024;
+  };
+  log->info("replay loop {}: {} frames, main {} kB, sub {} kB", CodecName(codec), frames, kb(main_loop), kb(sub_loop));
+  return Status::Ok();
+}
+
 Status Simulator::Impl::EncodeLoops() {
   const int gop = options.fps * options.gop_seconds;
-  int64_t frames = static_cast<int64_t>(std::ceil(options.replay_seconds * options.fps / gop)) * gop;
+  auto whole_gops = [&](double seconds) {
+    return static_cast<int64_t>(std::ceil(seconds * options.fps / gop)) * gop;
+  };
+  // Scripted scenes: each encoded once, whole, on its own thread (a 90 s 1080p scene is 2,250 pictures).
+  std::vector<std::thread> threads;
+  std::vector<Status> results(cameras.size(), Status::Ok());
+  bool plain = false;
+  for (size_t k = 0; k < cameras.size(); ++k) {
+    CameraState& cam = *cameras[k];
+    auto it = options.scenes.find(cam.number);
+    if (it == options.scenes.end()) {
+      plain = true;
+      continue;
+    }
+    cam.scene_loop = std::make_unique<std::pair<Loop, Loop>>();
+    threads.emplace_back([this, &cam, &result = results[k], script = it->second, frames = whole_gops(it->second->duration)] {
+      ScriptedScene scene(script, options.main_size, fmt::format("cam{}  {}", cam.number, script->name));
+      result = EncodeLoop(
+          cam.codec, frames,
+          [&](int64_t i, cv::Mat& frame) {
+            double t = static_cast<double>(i) / options.fps;
+            scene.Render(t, fmt::format("scene t={:.2f}s", t), frame);
+          },
+          cam.scene_loop->first, cam.scene_loop->second);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const Status& st : results) VIGIL_RETURN_IF_ERROR(st);
+  if (!plain) return Status::Ok();
   std::set<Codec> codecs;
-  for (auto& cam : cameras) codecs.insert(cam->codec);
+  for (auto& cam : cameras) {
+    if (!cam->scene_loop) codecs.insert(cam->codec);
+  }
   Scene main_scene(options.seed, options.main_size, "vigil-camsim replay");
   for (Codec codec : codecs) {
     Loop main_loop, sub_loop;
-    const int64_t frame_ns = kNsPerSec / options.fps;
-    const int bframes = options.bframes;
-    auto collect = [frame_ns, bframes](Loop& l) {
-      return [&l, frame_ns, bframes](GstBuffer* au, bool key) {
-        // Decode index = arrival order; presentation = the frame number the encoder was given.
-        const int64_t shown = static_cast<int64_t>(GST_BUFFER_PTS(au)) / frame_ns;
-        l.pts_delays.push_back(static_cast<int>(shown - static_cast<int64_t>(l.units.size())) + bframes);
-        l.units.emplace_back(gst_buffer_ref(au));
-        l.keys.push_back(key);
-      };
-    };
-    VIGIL_ASSIGN_OR_RETURN(auto main_enc, Encoder::Create(codec, options.main_size, options.fps, gop,
-                                                          options.main_kbps, collect(main_loop), bframes));
-    VIGIL_ASSIGN_OR_RETURN(auto sub_enc, Encoder::Create(codec, options.sub_size, options.fps, gop,
-                                                         options.sub_kbps, collect(sub_loop), bframes));
-    cv::Mat frame, small;
-    for (int64_t i = 0; i < frames; ++i) {
-      double t = static_cast<double>(i) / options.fps;
-      main_scene.Render(t, fmt::format("replay loop t={:.2f}s", t), frame);
-      VIGIL_RETURN_IF_ERROR(main_enc->Push(ToI420(frame), i));
-      cv::resize(frame, small, options.sub_size, 0, 0, cv::INTER_AREA);
-      VIGIL_RETURN_IF_ERROR(sub_enc->Push(ToI420(small), i));
-    }
-    VIGIL_RETURN_IF_ERROR(main_enc->Finish());
-    VIGIL_RETURN_IF_ERROR(sub_enc->Finish());
-    if (main_loop.units.size() != static_cast<size_t>(frames) || main_loop.units.empty() ||
-        !main_loop.keys.front()) {
-      return Status::Internal(fmt::format("{} replay loop came out with {} of {} frames",
-                                          CodecName(codec), main_loop.units.size(), frames));
-    }
-    log->info("replay loop {}: {} frames, main {} kB, sub {} kB", CodecName(codec), frames,
-              [&] { size_t b = 0; for (auto& u : main_loop.units) b += gst_buffer_get_size(u.get()); return b / 1024; }(),
-              [&] { size_t b = 0; for (auto& u : sub_loop.units) b += gst_buffer_get_size(u.get()); return b / 1024; }());
+    VIGIL_RETURN_IF_ERROR(EncodeLoop(
+        codec, whole_gops(options.replay_seconds),
+        [&](int64_t i, cv::Mat& frame) {
+          double t = static_cast<double>(i) / options.fps;
+          main_scene.Render(t, fmt::format("replay loop t={:.2f}s", t), frame);
+        },
+        main_loop, sub_loop));
     loops[codec] = {std::move(main_loop), std::move(sub_loop)};
   }
   return Status::Ok();
@@ -298,13 +349,14 @@ Status Simulator::Impl::EncodeLoops() {
 
 void Simulator::Impl::ReplayFeeder() {
   const auto frame = std::chrono::nanoseconds(kNsPerSec / options.fps);
-  auto next = std::chrono::steady_clock::now();
+  auto next = live_start;
   for (int64_t tick = 0; !quitting; ++tick) {
     for (auto& cam : cameras) {
       if (!cam->Sending()) continue;
-      auto& [main_loop, sub_loop] = loops[cam->codec];
-      // Cameras start at different points of the loop so that their key frames do not all coincide.
-      size_t offset = static_cast<size_t>(cam->number) * 7;
+      auto& [main_loop, sub_loop] = cam->scene_loop ? *cam->scene_loop : loops[cam->codec];
+      // Cameras start at different points of the loop so that their key frames do not all coincide;
+      // a scripted scene starts at its time 0, the moment of scene_start_wall_ns().
+      size_t offset = cam->scene_loop ? 0 : static_cast<size_t>(cam->number) * 7;
       size_t i = (static_cast<size_t>(tick) + offset) % main_loop.units.size();
       cam->main->Publish(main_loop.units[i].get(), main_loop.keys[i], tick, main_loop.pts_delays[i]);
       cam->sub->Publish(sub_loop.units[i].get(), sub_loop.keys[i], tick, sub_loop.pts_delays[i]);
@@ -482,9 +534,6 @@ Result<std::unique_ptr<Simulator>> Simulator::Start(const SimOptions& options) {
     impl->cameras.push_back(std::move(cam));
   }
   const int gop = options.fps * options.gop_seconds;
-  if (options.replay && !options.scenes.empty()) {
-    return Status::InvalidArgument("scripted scenes need live mode (not --replay)");
-  }
   for (const auto& [k, script] : options.scenes) {
     if (k < 1 || k > options.cameras) {
       return Status::InvalidArgument(fmt::format("scene {} is for cam{}, but there are {} camera(s)",
@@ -517,11 +566,11 @@ Result<std::unique_ptr<Simulator>> Simulator::Start(const SimOptions& options) {
     }
   }
   VIGIL_RETURN_IF_ERROR(impl->StartServer());
+  impl->live_start = std::chrono::steady_clock::now();
+  impl->live_start_wall_ns = SystemClock().WallNs();
   if (options.replay) {
     impl->feeder = std::thread([p = impl.get()] { p->ReplayFeeder(); });
   } else {
-    impl->live_start = std::chrono::steady_clock::now();
-    impl->live_start_wall_ns = SystemClock().WallNs();
     for (auto& cam : impl->cameras) impl->StartLive(*cam);
   }
   impl->log->info("serving {} camera(s) ({}) on rtsp://127.0.0.1:{}/camK/{{main,sub}}",

@@ -4,7 +4,9 @@
 //
 // Live mode renders every camera's scene with OpenCV and encodes it once per stream, however many
 // clients watch. Replay mode encodes one loop per stream kind once at start and serves it to every
-// camera with continuing timestamps: hundreds of streams for little CPU.
+// camera with continuing timestamps: hundreds of streams for little CPU. A scripted scene in replay mode
+// is encoded once, whole, before serving starts and played from its time 0 (looping at its end): the
+// scene's pictures, bit for bit the same each run, for the CPU of sending them.
 //
 // Faults (per camera, on command): stop (close its sessions, refuse new ones: a powered-off camera),
 // start, freeze (sessions stay open, no frames flow: a hung encoder), thaw, refuse (new sessions get
@@ -43,8 +45,8 @@ struct SimOptions {
   int main_kbps = 4000;
   int bframes = 0;  // replay only: B-frames per GOP run (with a pyramid when > 1), as many cameras send
   int sub_kbps = 512;
-  // Scripted scenes (tools/camsim/script.h) by camera number K, live mode only; scene time 0 is
-  // scene_start_wall_ns(). Other cameras show the default street.
+  // Scripted scenes (tools/camsim/script.h) by camera number K, live or pre-encoded (replay); scene
+  // time 0 is scene_start_wall_ns(). Other cameras show the default street.
   std::map<int, std::shared_ptr<const Script>> scenes;
   // With a user: every request needs that user and password, by Digest (as cameras do by default)
   // or, with basic_auth, also Basic.
@@ -76,7 +78,7 @@ class Simulator {
 
   StreamStats Stats(int camera, bool main) const;
 
-  // Wall time (UTC ns) of media time 0 of every live camera: scripted scenes' time 0.
+  // Wall time (UTC ns) of media time 0 of every camera: scripted scenes' time 0.
   int64_t scene_start_wall_ns() const;
 
   struct Impl;

@@ -6,6 +6,8 @@ extern "C" {
 
 #include <doctest/doctest.h>
 
+#include "base/clock.h"
+
 namespace vigil::camsim {
 namespace {
 
@@ -78,6 +80,35 @@ TEST_CASE("a refusing camera answers 503 until it accepts again; bad commands ar
   CHECK((*sim)->Apply("explode cam1").code() == StatusCode::kInvalidArgument);
   CHECK((*sim)->Apply("stop cam9").code() == StatusCode::kNotFound);
   CHECK((*sim)->Apply("stop").code() == StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("a scripted scene in replay mode is encoded whole before serving and played from its time 0") {
+  auto script = ParseScript(R"(name = "gate"
+duration = 2.5
+[[actors]]
+kind = "person"
+path = [[0, 0.1, 0.8], [2.5, 0.9, 0.8]]
+)",
+                            "gate.toml");
+  REQUIRE_MESSAGE(script.ok(), script.status().ToString());
+  SimOptions o = Small();
+  o.cameras = 2;
+  o.scenes[1] = std::make_shared<Script>(std::move(*script));
+  const int64_t before = SystemClock().WallNs();
+  auto sim = Simulator::Start(o);
+  REQUIRE_MESSAGE(sim.ok(), sim.status().ToString());
+  // Scene time 0 is when serving began, after the encoding.
+  CHECK((*sim)->scene_start_wall_ns() > before);
+  CHECK((*sim)->scene_start_wall_ns() <= SystemClock().WallNs());
+  for (int cam : {1, 2}) {
+    CAPTURE(cam);
+    bool key = false;
+    CHECK(ReadRtsp((*sim)->Url(cam, true), 20, &key) == "");
+    CHECK(key);
+  }
+  // 2.5 s at 25 fps rounded up to whole 2 s GOPs: the scene loops every 100 frames; it keeps being sent.
+  CHECK(ReadRtsp((*sim)->Url(1, true), 110) == "");
+  CHECK((*sim)->Stats(1, true).frames_published >= 110);
 }
 
 TEST_CASE("a second simulator in the same process serves as well as the first") {
