@@ -6,6 +6,8 @@
 
 #include <opencv2/imgproc.hpp>
 
+#include "base/plate_text.h"
+
 namespace vigil::analytics {
 namespace {
 
@@ -244,6 +246,52 @@ cv::Mat RectifyPlate(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& corne
   return RectifyQuad(bgr, corners, {kPlateInputWidth, kPlateInputHeight});
 }
 
+cv::Mat StitchTwoRows(const cv::Mat& plate) {
+  // Millimetres: the two-row plate is 440 x 220 (top row's cells 80 x 60 at y 15, x 110 and 250;
+  // the serial's five cells 65 x 110 at y 92, 80 apart from x 27.5); the one-row plate the reader
+  // knows is 440 x 140 (cells 45 x 90 at y 25; province at x 15.5, letter at 72.5, dot at 134.5,
+  // serial from 151.5, 57 apart). Each piece's cells are mapped onto the one-row cells, margins
+  // included: the province into [0, 66.5] of the output, the letter into [66.5, 134.5], the serial
+  // into [134.5, 440].
+  struct Piece {
+    double to_x0, to_x1;      // output span, one-row mm
+    double anchor_to, anchor_from;  // a cell's left edge on each
+    double sx, sy;            // one-row mm per two-row mm
+    double row_y;             // the row's cells' top, two-row mm
+  };
+  const Piece pieces[3] = {
+      {0, 66.5, 15.5, 110, 45.0 / 80, 90.0 / 60, 15},
+      {66.5, 134.5, 72.5, 250, 45.0 / 80, 90.0 / 60, 15},
+      {134.5, 440, 151.5, 27.5, (424.5 - 151.5) / (412.5 - 27.5), 90.0 / 110, 92},
+  };
+  // The plate with a replicated border, so that margins past its edge are its own edge's colour.
+  const double kx = plate.cols / 440.0, ky = plate.rows / 220.0;
+  const int pad_x = cvCeil(120 * kx), pad_y = cvCeil(35 * ky);
+  cv::Mat padded;
+  cv::copyMakeBorder(plate, padded, pad_y, pad_y, pad_x, pad_x, cv::BORDER_REPLICATE);
+  const cv::Rect all(0, 0, padded.cols, padded.rows);
+  cv::Mat out(kPlateInputHeight, kPlateInputWidth, CV_8UC3, cv::Scalar::all(0));
+  const double ox = kPlateInputWidth / 440.0;
+  for (const Piece& p : pieces) {
+    const double x0 = p.anchor_from + (p.to_x0 - p.anchor_to) / p.sx;
+    const double x1 = p.anchor_from + (p.to_x1 - p.anchor_to) / p.sx;
+    const double y0 = p.row_y - 25 / p.sy, y1 = p.row_y + 115 / p.sy;
+    cv::Rect from(cvRound(x0 * kx) + pad_x, cvRound(y0 * ky) + pad_y, cvRound((x1 - x0) * kx), cvRound((y1 - y0) * ky));
+    from &= all;
+    const int to_x0 = cvRound(p.to_x0 * ox), to_x1 = p.to_x1 >= 440 ? kPlateInputWidth : cvRound(p.to_x1 * ox);
+    const cv::Rect to(to_x0, 0, to_x1 - to_x0, kPlateInputHeight);
+    if (from.empty() || to.empty()) continue;
+    cv::Mat dst = out(to);
+    const bool shrink = from.width > to.width && from.height > to.height;
+    cv::resize(padded(from), dst, to.size(), 0, 0, shrink ? cv::INTER_AREA : cv::INTER_LINEAR);
+  }
+  return out;
+}
+
+cv::Mat RectifyTwoRowPlate(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& corners) {
+  return StitchTwoRows(RectifyQuad(bgr, corners, kTwoRowSize));
+}
+
 namespace {
 
 // The corner network's view of a quad: the quad's own frame grown by these fractions of its width on
@@ -269,6 +317,15 @@ std::array<cv::Point2f, 4> FullQuad(const cv::Mat& m) {
   return {cv::Point2f(0, 0), cv::Point2f(w, 0), cv::Point2f(w, h), cv::Point2f(0, h)};
 }
 
+// Whether a region's two-row read replaces its one-row read: it is a plate made in two rows and it
+// reads more certainly (a one-row plate's stitched halves rarely make a grammatical plate). Marks it.
+bool KeepTwoRows(const PlateText& one_row, PlateText& two_rows) {
+  if (two_rows.plate.empty() || !plate::TwoRowsAllowed(plate::Decode(two_rows.plate), two_rows.color)) return false;
+  if (!one_row.plate.empty() && one_row.confidence >= two_rows.confidence) return false;
+  two_rows.two_rows = true;
+  return true;
+}
+
 // Whether a read at refined corners replaces the read before it: it reads the same plate (tight
 // corners say where it is) without falling below the acceptance threshold the old read passed, or a
 // more certain one.
@@ -292,6 +349,12 @@ bool PlausibleQuad(const std::array<cv::Point2f, 4>& q, const std::array<cv::Poi
 }
 
 }  // namespace
+
+double QuadAspect(const std::array<cv::Point2f, 4>& q) {
+  const double w = (cv::norm(q[1] - q[0]) + cv::norm(q[2] - q[3])) / 2;
+  const double h = (cv::norm(q[3] - q[0]) + cv::norm(q[2] - q[1])) / 2;
+  return w / std::max(h, 1e-6);
+}
 
 double QuadIou(const std::array<cv::Point2f, 4>& a, const std::array<cv::Point2f, 4>& b) {
   std::vector<cv::Point2f> pa(a.begin(), a.end()), pb(b.begin(), b.end()), inter;
@@ -405,6 +468,23 @@ Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) {
   for (const auto& c : candidates) crops.push_back(RectifyPlate(bgr, c.corners));
   auto reads = reader_->Read(crops);
   if (!reads.ok()) return reads.error();
+  // Two-row plates (2:1; one-row plates are 3.1:1): squat regions are read again with their rows set
+  // side by side; the two-row read is kept when it is a plate made in two rows and reads better.
+  {
+    std::vector<size_t> squat;
+    std::vector<cv::Mat> stitched;
+    for (size_t i = 0; i < candidates.size(); ++i) {
+      if (!options_.two_rows || QuadAspect(candidates[i].corners) > kTwoRowMaxAspect) continue;
+      squat.push_back(i);
+      stitched.push_back(RectifyTwoRowPlate(bgr, candidates[i].corners));
+    }
+    VIGIL_ASSIGN_OR_RETURN(auto two, reader_->Read(stitched, true));
+    for (size_t k = 0; k < squat.size(); ++k) {
+      if (!KeepTwoRows((*reads)[squat[k]], two[k])) continue;
+      (*reads)[squat[k]] = std::move(two[k]);
+      crops[squat[k]] = stitched[k];
+    }
+  }
   // The corner network finds again the corners of every region read as a plate: the detectors'
   // blobs and boxes fit a plate loosely (a tilted plate's upright box, a blob that stops short of the
   // rim), and tight corners both read better and say where the plate is. The new corners are kept
@@ -414,6 +494,7 @@ Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) {
     std::vector<std::array<cv::Point2f, 4>> quads;
     int unread = 0;
     for (size_t i = 0; i < candidates.size(); ++i) {
+      if ((*reads)[i].two_rows) continue;  // the network knows one-row plates
       if ((*reads)[i].plate.empty() && unread++ >= options_.refine_unread) continue;
       which.push_back(i);
       quads.push_back(candidates[i].corners);
@@ -454,7 +535,7 @@ Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) {
     // street most candidates are walls, signs and grilles, and three more reads of each tripled the
     // finder's cost (measured on the camsim plate scenes: 7,367 of 7,605 candidates read as
     // nothing, and a second look turned 38 of those into a read).
-    if ((*reads)[i].plate.empty() || (*reads)[i].confidence >= 0.9) continue;
+    if ((*reads)[i].plate.empty() || (*reads)[i].confidence >= 0.9 || (*reads)[i].two_rows) continue;
     for (const auto& q : {Grown(candidates[i].corners, 1.06, 1.2), Grown(candidates[i].corners, 1, 1, -1),
                           Grown(candidates[i].corners, 1, 1, 1)}) {
       if (q == candidates[i].corners) continue;
@@ -498,18 +579,32 @@ Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) {
 Result<std::vector<PlateText>> ReadPlateCrops(PlateReader& reader, const std::vector<cv::Mat>& crops,
                                               double min_confidence) {
   VIGIL_ASSIGN_OR_RETURN(auto reads, reader.Read(crops));
-  if (!reader.has_corner_model()) return reads;
-  std::vector<size_t> which;
-  std::vector<cv::Mat> again;
-  for (size_t i = 0; i < crops.size(); ++i) {
-    if (crops[i].empty() || crops[i].type() != CV_8UC3) continue;  // the reader says what is wrong with it
-    VIGIL_ASSIGN_OR_RETURN(auto q, RefineCorners(reader, crops[i], {FullQuad(crops[i])}));
-    which.push_back(i);
-    again.push_back(RectifyPlate(crops[i], q[0]));
+  if (reader.has_corner_model()) {
+    std::vector<size_t> which;
+    std::vector<cv::Mat> again;
+    for (size_t i = 0; i < crops.size(); ++i) {
+      if (crops[i].empty() || crops[i].type() != CV_8UC3) continue;  // the reader says what is wrong with it
+      VIGIL_ASSIGN_OR_RETURN(auto q, RefineCorners(reader, crops[i], {FullQuad(crops[i])}));
+      which.push_back(i);
+      again.push_back(RectifyPlate(crops[i], q[0]));
+    }
+    VIGIL_ASSIGN_OR_RETURN(auto more, reader.Read(again));
+    for (size_t k = 0; k < which.size(); ++k) {
+      if (KeepRefined(reads[which[k]], more[k], min_confidence)) reads[which[k]] = std::move(more[k]);
+    }
   }
-  VIGIL_ASSIGN_OR_RETURN(auto more, reader.Read(again));
-  for (size_t k = 0; k < which.size(); ++k) {
-    if (KeepRefined(reads[which[k]], more[k], min_confidence)) reads[which[k]] = std::move(more[k]);
+  // A squat picture may be a two-row plate: read again with its rows side by side, as the finder does.
+  std::vector<size_t> squat;
+  std::vector<cv::Mat> stitched;
+  for (size_t i = 0; i < crops.size(); ++i) {
+    if (crops[i].empty() || crops[i].type() != CV_8UC3) continue;
+    if (static_cast<double>(crops[i].cols) > kTwoRowMaxAspect * crops[i].rows) continue;
+    squat.push_back(i);
+    stitched.push_back(StitchTwoRows(crops[i]));
+  }
+  VIGIL_ASSIGN_OR_RETURN(auto two, reader.Read(stitched, true));
+  for (size_t k = 0; k < squat.size(); ++k) {
+    if (KeepTwoRows(reads[squat[k]], two[k])) reads[squat[k]] = std::move(two[k]);
   }
   return reads;
 }

@@ -36,13 +36,30 @@ struct PlateFinderOptions {
   // until its corners are right (on the CCPD validation photos 0 -> 2: 97.3 -> 98.6 % exact; 4 and
   // 8 cost more for little; docs/plates.md).
   int refine_unread = 2;
+  // Regions no longer than kTwoRowMaxAspect times their height are also read as two-row plates.
+  bool two_rows = true;
 };
+
+// Two-row plates are 2:1 (440 x 220 mm), seen turned up to ~35 degrees; one-row plates 3.1:1.
+inline constexpr double kTwoRowMaxAspect = 2.6;
+// A quad's width over its height (means of its opposite sides).
+double QuadAspect(const std::array<cv::Point2f, 4>& quad);
 
 // Candidate plate regions of a BGR frame, best first (pure function of the frame).
 std::vector<PlateCandidate> FindPlateCandidates(const cv::Mat& bgr, const PlateFinderOptions& options);
 
 // The reader's input for a region: the quad warped to 32x128.
 cv::Mat RectifyPlate(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& corners);
+
+// Two-row plates (GA 36: yellow rear plates of large vehicles and 挂 trailers, 440 x 220 mm, province
+// and letter above the serial) are read by the one-row reader with their rows set side by side: the
+// top row's two characters where a one-row plate has them, the serial's five after the dot.
+// `plate`: a two-row plate straight on (its corners rectified, any size, BGR); returns the reader's
+// 32x128 input.
+cv::Mat StitchTwoRows(const cv::Mat& plate);
+// The quad warped straight (kTwoRowSize) and stitched: the reader's input for a two-row region.
+inline const cv::Size kTwoRowSize{192, 96};
+cv::Mat RectifyTwoRowPlate(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& corners);
 
 // The quad warped to `size` (area-prefiltered when the quad is much larger); `transform`, when
 // given, receives the homography from frame pixels to the output's.
@@ -62,7 +79,8 @@ Result<std::vector<std::array<cv::Point2f, 4>>> RefineCorners(PlateReader& reade
 
 // Pictures that are each one plate (cut by hand or by another system, tightly or loosely) read: each
 // as it is and, with the corner network, again from the corners found in it; the read kept is the
-// refined one when it reads the same plate or a more certain one (the same rule as the finder's).
+// refined one when it reads the same plate or a more certain one (the same rule as the finder's); a
+// picture no longer than kTwoRowMaxAspect times its height is also read as a two-row plate.
 Result<std::vector<PlateText>> ReadPlateCrops(PlateReader& reader, const std::vector<cv::Mat>& crops,
                                               double min_confidence = 0.5);
 

@@ -127,6 +127,29 @@ PlateText DecodeColumns(const cv::Mat& probs) {
   return out;
 }
 
+namespace {
+
+// A network the reader's directory may hold (an empty net when the file is absent); InvalidArgument
+// naming the file when OpenCV cannot read it or its outputs are not `outputs`.
+Result<cv::dnn::Net> LoadBesideReader(const std::filesystem::path& file, const char* what, size_t outputs,
+                                      const char* names) {
+  cv::dnn::Net net;
+  if (!std::filesystem::exists(file)) return net;
+  try {
+    net = cv::dnn::readNetFromONNX(file.string());
+  } catch (const cv::Exception& e) {
+    return Status::InvalidArgument(fmt::format("{} {}: {}", what, file.string(), e.what()));
+  }
+  if (net.empty() || net.getUnconnectedOutLayersNames().size() != outputs) {
+    return Status::InvalidArgument(fmt::format("{} {}: expected {} output(s) ({})", what, file.string(), outputs, names));
+  }
+  net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+  net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+  return net;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<PlateReader>> PlateReader::Load(const std::string& path) {
   if (!std::filesystem::exists(path)) {
     return Status::NotFound(fmt::format("plate model {} does not exist", path));
@@ -145,19 +168,10 @@ Result<std::unique_ptr<PlateReader>> PlateReader::Load(const std::string& path) 
   net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
   net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
   std::unique_ptr<PlateReader> reader(new PlateReader(std::move(net)));
-  const auto corners = std::filesystem::path(path).parent_path() / "plate_corners.onnx";
-  if (std::filesystem::exists(corners)) {
-    try {
-      reader->corner_net_ = cv::dnn::readNetFromONNX(corners.string());
-    } catch (const cv::Exception& e) {
-      return Status::InvalidArgument(fmt::format("plate corner model {}: {}", corners.string(), e.what()));
-    }
-    if (reader->corner_net_.empty() || reader->corner_net_.getUnconnectedOutLayersNames().size() != 1) {
-      return Status::InvalidArgument(fmt::format("plate corner model {}: expected 1 output (corners)", corners.string()));
-    }
-    reader->corner_net_.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
-    reader->corner_net_.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
-  }
+  const auto dir = std::filesystem::path(path).parent_path();
+  VIGIL_ASSIGN_OR_RETURN(reader->two_row_net_,
+                         LoadBesideReader(dir / "plate_reader_two_rows.onnx", "two-row plate model", 2, "chars, color"));
+  VIGIL_ASSIGN_OR_RETURN(reader->corner_net_, LoadBesideReader(dir / "plate_corners.onnx", "plate corner model", 1, "corners"));
   return reader;
 }
 
@@ -204,7 +218,7 @@ Status PlateReader::SetLocalProvinces(std::string_view provinces, double weight)
   return Status::Ok();
 }
 
-Result<std::vector<PlateText>> PlateReader::Read(const std::vector<cv::Mat>& crops) {
+Result<std::vector<PlateText>> PlateReader::Read(const std::vector<cv::Mat>& crops, bool two_rows) {
   std::vector<PlateText> out;
   if (crops.empty()) return out;
   std::vector<cv::Mat> inputs;
@@ -219,8 +233,9 @@ Result<std::vector<PlateText>> PlateReader::Read(const std::vector<cv::Mat>& cro
   try {
     cv::Mat blob = cv::dnn::blobFromImages(inputs, 1.0, {kPlateInputWidth, kPlateInputHeight},
                                            cv::Scalar(), false, false, CV_32F);
-    net_.setInput(blob, "crop");
-    net_.forward(outs, std::vector<cv::String>{"chars", "color"});
+    cv::dnn::Net& net = two_rows && !two_row_net_.empty() ? two_row_net_ : net_;
+    net.setInput(blob, "crop");
+    net.forward(outs, std::vector<cv::String>{"chars", "color"});
   } catch (const cv::Exception& e) {
     return Status::Internal(fmt::format("plate network: {}", e.what()));
   }

@@ -44,12 +44,14 @@ struct PlateText {
   double confidence = 0;           // 0..1: least certain character
   double color_confidence = 0;     // 0..1
   std::vector<double> char_confidence;
+  bool two_rows = false;           // read as a two-row plate (the finder's stitched rows)
 };
 
 class PlateReader {
  public:
   // Loads the network, and the corner network plate_corners.onnx when the reader's directory has
-  // one (made by tools/plates/train_corners.py; without it the finder uses its detectors' corners).
+  // one (made by tools/plates/train_corners.py; without it the finder uses its detectors' corners),
+  // and the two-row network plate_reader_two_rows.onnx likewise.
   // NotFound naming the file when the reader is missing, InvalidArgument when OpenCV cannot read
   // either network or its outputs are not what they should be.
   static Result<std::unique_ptr<PlateReader>> Load(const std::string& model_path);
@@ -62,9 +64,15 @@ class PlateReader {
   // empty or non-BGR crop.
   Result<std::vector<std::array<cv::Point2f, 4>>> Corners(const std::vector<cv::Mat>& crops);
 
+  // Whether plate_reader_two_rows.onnx was beside the reader: the reader fine-tuned on two-row plates
+  // stitched into one row (tools/plates/train), which reads the stitched crops (Read(..., true)).
+  bool has_two_row_model() const { return !two_row_net_.empty(); }
+
   // Reads crops (BGR, 8-bit). One PlateText per crop, in order; an empty plate where no
-  // grammatical plate could be read. InvalidArgument for an empty or non-BGR crop.
-  Result<std::vector<PlateText>> Read(const std::vector<cv::Mat>& crops);
+  // grammatical plate could be read. InvalidArgument for an empty or non-BGR crop. `two_rows`: the
+  // crops are two-row plates stitched into one row (StitchTwoRows), read by the two-row network
+  // when there is one, else by the reader.
+  Result<std::vector<PlateText>> Read(const std::vector<cv::Mat>& crops, bool two_rows = false);
 
   // The deployment's local provinces (what most plates it sees start with, e.g. "云"), as the
   // "default province" of checkpoint systems: their scores are multiplied by `weight` before
@@ -77,6 +85,7 @@ class PlateReader {
   explicit PlateReader(cv::dnn::Net net) : net_(std::move(net)) {}
   cv::dnn::Net net_;
   cv::dnn::Net corner_net_;  // empty when no corner network was found
+  cv::dnn::Net two_row_net_;  // empty when no two-row network was found
   std::vector<int> local_classes_;  // class ids of the local provinces
   double local_weight_ = 1;
 };

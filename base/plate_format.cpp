@@ -114,4 +114,10 @@ bool BackgroundAllowed(std::u32string_view p, Layout layout, Background backgrou
   return background == Background::kBlue || background == Background::kYellow;
 }
 
+bool TwoRowsAllowed(std::u32string_view plate, Background background) {
+  auto layout = CheckGrammar(plate);
+  if (!layout.ok() || background != Background::kYellow) return false;
+  return *layout == Layout::kStandard || (*layout == Layout::kSuffixed && plate.back() == U'挂');
+}
+
 }  // namespace vigil::plate

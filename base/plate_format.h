@@ -49,4 +49,8 @@ bool BackgroundAllowed(std::u32string_view plate, Layout layout, Background back
 // 挂/学 → yellow, 港/澳/领/使 → black); nullopt for standard plates (blue or yellow).
 std::optional<Background> ImpliedBackground(std::u32string_view plate, Layout layout);
 
+// Whether a plate is also made in two rows (province and authority letter above, the serial below,
+// 440 x 220 mm): the yellow rear plates of large vehicles and of 挂 trailers.
+bool TwoRowsAllowed(std::u32string_view plate, Background background);
+
 }  // namespace vigil::plate

@@ -106,7 +106,7 @@ Result<Script> ParseScript(std::string_view text, const std::string& path) {
       if (!t) return Bad(path, el, "actors must be [[actors]] tables");
       TomlReader ar(path, *t, "an actor");
       VIGIL_RETURN_IF_ERROR(ar.CheckKeys({"kind", "height", "path", "colour", "plate", "plate_color",
-                                          "plate_angle"}));
+                                          "plate_angle", "plate_rows"}));
       Actor a;
       std::string kind = "person";
       VIGIL_RETURN_IF_ERROR(ar.String("kind", kind));
@@ -141,6 +141,10 @@ Result<Script> ParseScript(std::string_view text, const std::string& path) {
       VIGIL_RETURN_IF_ERROR(ar.String("plate", plate_text));
       VIGIL_RETURN_IF_ERROR(ar.String("plate_color", a.plate_color));
       VIGIL_RETURN_IF_ERROR(ar.Double("plate_angle", a.plate_angle, -60, 60));
+      int64_t rows = 1;
+      VIGIL_RETURN_IF_ERROR(ar.Int("plate_rows", rows, 1, 2));
+      a.plate_two_rows = rows == 2;
+      if (a.plate_two_rows && plate_text.empty()) return Bad(path, *t, "plate_rows without a plate");
       if (!plate_text.empty()) {
         if (!a.vehicle) return Bad(path, *t, "only a vehicle can carry a plate");
         std::u32string text = plate::Normalize(plate_text);
@@ -169,7 +173,11 @@ Result<Script> ParseScript(std::string_view text, const std::string& path) {
           if (!r.ok()) return Bad(path, *t, r.error().message());
           renderer = std::move(*r);
         }
-        VIGIL_ASSIGN_OR_RETURN(a.plate_image, renderer->Render(text, bg, 0.6));
+        if (a.plate_two_rows && !plate::TwoRowsAllowed(text, bg)) {
+          return Bad(path, *t, fmt::format("plate '{}' ({}) has no two-row form (yellow large-vehicle and 挂 plates have)",
+                                           a.plate, a.plate_color));
+        }
+        VIGIL_ASSIGN_OR_RETURN(a.plate_image, renderer->Render(text, bg, 0.6, {}, a.plate_two_rows));
       }
       s.actors.push_back(std::move(a));
     }

@@ -12,7 +12,8 @@
 //                   keyframes; the actor exists from the first keyframe to the last.
 //                   A vehicle with plate = "云A12345" (plate_color: blue, yellow, green, white, black;
 //                   default the one its text implies, else blue; plate_angle: degrees the plate is
-//                   turned from the camera) is drawn from the front or back, plate on its bumper, as
+//                   turned from the camera; plate_rows = 2: the two-row plate of a lorry's or
+//                   trailer's rear, yellow) is drawn from the front or back, plate on its bumper, as
 //                   a plate camera sees traffic; each such vehicle is one plate pass in the truth
 //   [[effects]]   — kind = "cover" | "blur" | "turn", from, to (s); turn: dx, dy (fractions), angle (deg)
 //
@@ -50,6 +51,7 @@ struct Actor {
   std::string plate;      // normalised UTF-8; empty: no plate shown (side view)
   std::string plate_color;
   double plate_angle = 0;
+  bool plate_two_rows = false;
   cv::Mat plate_image;    // the plate rendered flat (BGR), when there is one
   // Foot point at t, or false when the actor does not exist then.
   bool At(double t, cv::Point2d& foot) const;

@@ -194,4 +194,15 @@ TEST_CASE("plate vehicles: truth per pass, plates drawn on the bumper, bad plate
   CHECK(bad("kind = \"vehicle\"\nplate = \"云A12345\"\nplate_color = \"pink\"\n").find("pink") !=
         std::string::npos);
   CHECK(bad("kind = \"person\"\nplate = \"云A12345\"\n").find("only a vehicle") != std::string::npos);
+  // Two-row plates: a lorry's or trailer's yellow rear plate, 2:1; a blue plate has no two-row form.
+  auto lorry = ParseScript("name = \"x\"\nduration = 10\n[[actors]]\nkind = \"vehicle\"\nplate = \"鲁B1234挂\"\n"
+                           "plate_rows = 2\npath = [[1, 0, 0], [2, 1, 1]]\n",
+                           "lorry.toml");
+  REQUIRE_MESSAGE(lorry.ok(), lorry.error().message());
+  const cv::Mat& two = lorry->actors[0].plate_image;
+  CHECK(two.cols == 2 * two.rows);
+  CHECK(lorry->actors[0].plate_color == "yellow");
+  CHECK(bad("kind = \"vehicle\"\nplate = \"云A12345\"\nplate_rows = 2\n").find("no two-row form") !=
+        std::string::npos);
+  CHECK(bad("kind = \"vehicle\"\nplate = \"云A12345\"\nplate_rows = 3\n").find("plate_rows") != std::string::npos);
 }

@@ -101,6 +101,11 @@ int main(int argc, char** argv) {
   app.add_option("--eval-photos", photos_dir,
                  "measure accuracy on labelled photographs (labels.csv: file,plate[,corners_rb_lb_lt_rt]): "
                  "finder and reader, and the reader alone on crops from labelled corners");
+  int64_t held_out = 0;
+  bool two_rows = false;
+  app.add_option("--eval-synthetic", held_out,
+                 "measure accuracy on N synthetic held-out crops (seed 3, never trained on), as the plates test does");
+  app.add_flag("--two-rows", two_rows, "with --eval-synthetic: two-row plates, stitched as the finder reads them");
   std::string split_file, subset = "val";
   app.add_option("--split", split_file, "with --eval-photos: only the photos of this split file (file,plate,split)");
   app.add_option("--subset", subset, "with --split: which split (default val)");
@@ -178,8 +183,9 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
-  if (!eval_dir.empty()) {
-    auto set = plates::LoadDataset(eval_dir);
+  if (!eval_dir.empty() || held_out > 0) {
+    auto set = held_out > 0 ? plates::GenerateCrops(3, held_out, two_rows) : plates::LoadDataset(eval_dir);
+    if (held_out > 0) eval_dir = fmt::format("synthetic held-out, seed 3, {}{}", held_out, two_rows ? " two-row" : "");
     if (!set.ok()) {
       fmt::print(stderr, "vigil-lpr: {}\n", set.error().message());
       return 2;

@@ -377,6 +377,7 @@ Result<std::vector<LabeledCrop>> LoadDataset(const std::string& dir) {
     c.plate = f[1];
     c.color = f[2];
     c.kind = f[3];
+    c.two_rows = c.kind == KindName(Kind::kTwoRow);
     c.difficulty = f[4];
     out.push_back(std::move(c));
   }
@@ -411,18 +412,20 @@ Result<std::vector<LabeledCrop>> LoadLabeledPhotos(const std::string& dir) {
   return out;
 }
 
-Result<std::vector<LabeledCrop>> GenerateCrops(uint64_t seed, int64_t count) {
+Result<std::vector<LabeledCrop>> GenerateCrops(uint64_t seed, int64_t count, bool two_rows) {
   auto renderer = PlateRenderer::Create();
   if (!renderer.ok()) return renderer.error();
   std::vector<LabeledCrop> out;
   for (int64_t i = 0; i < count; ++i) {
-    VIGIL_ASSIGN_OR_RETURN(Sample sample, MakeSample(**renderer, seed, i,
-                                                     {analytics::kPlateInputWidth, analytics::kPlateInputHeight}));
+    VIGIL_ASSIGN_OR_RETURN(Sample sample, two_rows ? MakeTwoRowSample(**renderer, seed, i)
+                                                   : MakeSample(**renderer, seed, i,
+                                                                {analytics::kPlateInputWidth, analytics::kPlateInputHeight}));
     LabeledCrop c;
     c.crop = sample.crop;
     c.plate = plate::Encode(sample.spec.text);
     c.color = plate::BackgroundName(sample.spec.background);
     c.kind = KindName(sample.spec.kind);
+    c.two_rows = sample.spec.two_rows;
     c.difficulty = DifficultyName(sample.difficulty);
     c.name = std::to_string(i);
     out.push_back(std::move(c));
@@ -434,15 +437,21 @@ Result<Report> Evaluate(analytics::PlateReader& reader, const std::vector<Labele
   Report r;
   const size_t batch = 32;
   double seconds = 0;
-  for (size_t s = 0; s < crops.size(); s += batch) {
+  for (size_t s = 0; s < crops.size();) {
+    // A batch of crops of one kind of input: one-row crops, or two-row plates stitched into one row.
     std::vector<cv::Mat> in;
-    for (size_t i = s; i < std::min(crops.size(), s + batch); ++i) in.push_back(crops[i].crop);
+    const bool two_rows = crops[s].two_rows;
+    for (size_t i = s; i < std::min(crops.size(), s + batch) && crops[i].two_rows == two_rows; ++i) {
+      in.push_back(crops[i].crop);
+    }
     auto t0 = std::chrono::steady_clock::now();
-    auto reads = find_corners ? analytics::ReadPlateCrops(reader, in) : reader.Read(in);
+    auto reads = find_corners && !two_rows ? analytics::ReadPlateCrops(reader, in) : reader.Read(in, two_rows);
     seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     if (!reads.ok()) return reads.error();
+    const size_t first = s;
+    s += in.size();
     for (size_t k = 0; k < in.size(); ++k) {
-      const LabeledCrop& c = crops[s + k];
+      const LabeledCrop& c = crops[first + k];
       const analytics::PlateText& t = (*reads)[k];
       bool exact = t.plate == c.plate;
       for (Tally* tally : {&r.all, &r.by_kind[c.kind], &r.by_difficulty[c.difficulty]}) {

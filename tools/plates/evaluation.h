@@ -30,14 +30,16 @@ struct LabeledCrop {
   std::string kind;        // "blue", ..., "real"
   std::string difficulty;  // "easy", "medium", "hard", "real"
   std::string name;        // file or index, for misread lists
+  bool two_rows = false;   // a two-row plate stitched into one row (read as such)
 };
 
 // A vigil-plategen directory (images.u8 + labels.tsv). InvalidArgument naming the file and line.
 Result<std::vector<LabeledCrop>> LoadDataset(const std::string& dir);
 // A folder of plate photographs with labels.csv (file,plate_text,plate_color,...).
 Result<std::vector<LabeledCrop>> LoadLabeledPhotos(const std::string& dir);
-// `count` crops generated in process from `seed` exactly as vigil-plategen would (same sample i).
-Result<std::vector<LabeledCrop>> GenerateCrops(uint64_t seed, int64_t count);
+// `count` crops generated in process from `seed` exactly as vigil-plategen would (same sample i);
+// `two_rows`: two-row plates stitched as the finder reads them (MakeTwoRowSample).
+Result<std::vector<LabeledCrop>> GenerateCrops(uint64_t seed, int64_t count, bool two_rows = false);
 
 struct Tally {
   int64_t n = 0, exact = 0, color_n = 0, color_ok = 0;

@@ -17,6 +17,13 @@ using plate::Layout;
 constexpr double kPlateHeightMm = 140;
 constexpr double kCharHeightMm = 90;
 
+// Two-row plates (GA 36-2018, 440 x 220 mm): the top row's two characters in 80 x 60 mm cells either
+// side of the separator dot, the serial's five in 65 x 110 mm cells 15 mm apart below.
+constexpr double kTwoRowHeightMm = 220;
+constexpr double kTopRowY = 15, kTopRowH = 60, kTopCellW = 80;
+constexpr double kTopCellX[2] = {110, 250};
+constexpr double kBottomRowY = 92, kBottomRowH = 110, kBottomCellW = 65, kBottomGapMm = 15;
+
 // BGR colours of backgrounds and characters, from photographs of issued plates.
 const cv::Scalar kBlue(165, 72, 12), kYellow(22, 185, 245), kGreen(80, 200, 95),
     kGreenLight(232, 248, 236), kWhite(240, 242, 242), kBlack(28, 26, 26), kRed(40, 30, 205),
@@ -86,7 +93,8 @@ void Ink(cv::Mat& dst, const cv::Mat& mask, cv::Point at, const cv::Scalar& colo
 
 }  // namespace
 
-cv::Size2d PlateSizeMm(Layout layout) {
+cv::Size2d PlateSizeMm(Layout layout, bool two_rows) {
+  if (two_rows) return {440.0, kTwoRowHeightMm};
   bool ne = layout == Layout::kNewEnergySmall || layout == Layout::kNewEnergyLarge;
   return {ne ? 480.0 : 440.0, kPlateHeightMm};
 }
@@ -131,15 +139,20 @@ const cv::Mat& PlateRenderer::Glyph(char32_t c, bool regular) {
 }
 
 Result<cv::Mat> PlateRenderer::Render(std::u32string_view text, Background background,
-                                      double px_per_mm, GlyphStyle style) {
+                                      double px_per_mm, GlyphStyle style, bool two_rows) {
   auto layout = plate::CheckGrammar(text);
   if (!layout.ok()) return layout.error();
   if (!plate::BackgroundAllowed(text, *layout, background)) {
     return Status::InvalidArgument(fmt::format("plate '{}' cannot be {}", plate::Encode(text),
                                                plate::BackgroundName(background)));
   }
+  if (two_rows && !plate::TwoRowsAllowed(text, background)) {
+    return Status::InvalidArgument(fmt::format(
+        "plate '{}' ({}) has no two-row form (yellow large-vehicle and 挂 trailer plates have)",
+        plate::Encode(text), plate::BackgroundName(background)));
+  }
   const double k = px_per_mm;
-  cv::Size2d mm = PlateSizeMm(*layout);
+  cv::Size2d mm = PlateSizeMm(*layout, two_rows);
   cv::Size size(cvRound(mm.width * k), cvRound(mm.height * k));
   cv::Mat plate(size, CV_8UC3);
 
@@ -173,25 +186,45 @@ Result<cv::Mat> PlateRenderer::Render(std::u32string_view text, Background backg
     cv::rectangle(plate, cv::Rect(inset, inset, size.width - 2 * inset, size.height - 2 * inset),
                   ink, thick, cv::LINE_AA);
   }
-  // Rivets above the characters.
-  for (double rx : {mm.width * 0.22, mm.width * 0.78}) {
-    cv::Point c(cvRound(rx * k), cvRound(12.5 * k));
+  // Rivets above the characters (two rows: beside the top row).
+  for (double rx : two_rows ? std::initializer_list<double>{55, 385} : std::initializer_list<double>{mm.width * 0.22, mm.width * 0.78}) {
+    cv::Point c(cvRound(rx * k), cvRound((two_rows ? kTopRowY + kTopRowH / 2 : 12.5) * k));
     cv::circle(plate, c, std::max(1, cvRound(4.5 * k)), cv::Scalar(150, 150, 150), -1, cv::LINE_AA);
     cv::circle(plate, c + cv::Point(-cvRound(k), -cvRound(k)), std::max(1, cvRound(1.5 * k)),
                cv::Scalar(225, 225, 225), -1, cv::LINE_AA);
   }
+  // Where each character goes (mm): its cell, and whether it is stretched to the cell's width.
+  struct Place {
+    cv::Rect2d cell;
+    bool stretch;
+  };
+  std::vector<Place> places;
+  cv::Point2d dot;
+  if (two_rows) {
+    for (double x : kTopCellX) places.push_back({{x, kTopRowY, kTopCellW, kTopRowH}, true});
+    dot = {(kTopCellX[0] + kTopCellW + kTopCellX[1]) / 2, kTopRowY + kTopRowH / 2};
+    const double serial_w = 5 * kBottomCellW + 4 * kBottomGapMm;
+    for (int i = 0; i < 5; ++i) {
+      places.push_back({{(mm.width - serial_w) / 2 + i * (kBottomCellW + kBottomGapMm), kBottomRowY, kBottomCellW,
+                         kBottomRowH},
+                        false});
+    }
+  } else {
+    const double top_mm = (mm.height - kCharHeightMm) / 2;
+    for (double x : cells.x) places.push_back({{x, top_mm, cells.char_w, kCharHeightMm}, false});
+    dot = {cells.dot_x, mm.height / 2};
+  }
   // Separator dot.
-  cv::circle(plate, {cvRound(cells.dot_x * k), cvRound(mm.height / 2 * k)},
-             std::max(1, cvRound(5 * k)), ink, -1, cv::LINE_AA);
+  cv::circle(plate, {cvRound(dot.x * k), cvRound(dot.y * k)}, std::max(1, cvRound(5 * k)), ink, -1, cv::LINE_AA);
 
-  int top = cvRound((mm.height - kCharHeightMm) / 2 * k);
-  int cell_h = cvRound(kCharHeightMm * k), cell_w = cvRound(cells.char_w * k);
   for (size_t i = 0; i < text.size(); ++i) {
     char32_t c = text[i];
+    const Place& place = places[i];
     const cv::Mat& glyph = Glyph(c, style.regular);
     cv::Mat fitted;
+    const int cell_h = cvRound(place.cell.height * k), cell_w = cvRound(place.cell.width * k);
     int w = cell_w;
-    if (!IsHan(c)) {  // keep the letter's proportions, at most the cell's width
+    if (!IsHan(c) && !place.stretch) {  // keep the letter's proportions, at most the cell's width
       w = std::min(cell_w, std::max(1, cvRound(glyph.cols * static_cast<double>(cell_h) / glyph.rows)));
     }
     cv::resize(glyph, fitted, {w, cell_h}, 0, 0, cv::INTER_AREA);
@@ -204,9 +237,9 @@ Result<cv::Mat> PlateRenderer::Render(std::u32string_view text, Background backg
         cv::erode(fitted, fitted, disk);
       }
     }
-    int x = cvRound(cells.x[i] * k) + (cell_w - w) / 2;
+    int x = cvRound(place.cell.x * k) + (cell_w - w) / 2;
     cv::Scalar color = (c == U'警' || c == U'使') ? kRed : ink;
-    Ink(plate, fitted, {x, top}, color);
+    Ink(plate, fitted, {x, cvRound(place.cell.y * k)}, color);
   }
   return plate;
 }

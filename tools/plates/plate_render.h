@@ -38,8 +38,8 @@ struct GlyphStyle {
   int weight = 0;        // strokes dilated (> 0) or eroded (< 0) by this many mm, -2..2
 };
 
-// Plate size in millimetres (width x height): 440 x 140, new-energy 480 x 140.
-cv::Size2d PlateSizeMm(plate::Layout layout);
+// Plate size in millimetres (width x height): 440 x 140, new-energy 480 x 140; two rows 440 x 220.
+cv::Size2d PlateSizeMm(plate::Layout layout, bool two_rows = false);
 
 class PlateRenderer {
  public:
@@ -51,9 +51,11 @@ class PlateRenderer {
   PlateRenderer& operator=(const PlateRenderer&) = delete;
 
   // The plate `text` (normalised, grammatical) on `background`, `px_per_mm` pixels per millimetre,
-  // BGR. InvalidArgument when the text breaks the grammar or does not go with the background.
+  // BGR; `two_rows`: the 440 x 220 mm two-row plate (top row: province and letter in 80 x 60 mm
+  // cells; bottom row: the serial in 65 x 110 mm cells). InvalidArgument when the text breaks the
+  // grammar or does not go with the background, or two rows are asked of a plate that has none.
   Result<cv::Mat> Render(std::u32string_view text, plate::Background background,
-                         double px_per_mm = 1.0, GlyphStyle style = {});
+                         double px_per_mm = 1.0, GlyphStyle style = {}, bool two_rows = false);
 
  private:
   PlateRenderer() = default;

@@ -7,6 +7,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "analytics/plate_finder.h"
 #include "base/plate_text.h"
 
 namespace vigil::plates {
@@ -138,6 +139,7 @@ const char* KindName(Kind kind) {
     case Kind::kPolice: return "police";
     case Kind::kBlack: return "black";
     case Kind::kEmbassy: return "embassy";
+    case Kind::kTwoRow: return "two_row";
   }
   return "?";
 }
@@ -208,13 +210,23 @@ PlateSpec RandomPlate(std::mt19937_64& rng, Kind kind) {
       for (int i = 0; i < 6; ++i) s.text.push_back(Digit(rng));
       s.background = Background::kBlack;
       break;
+    case Kind::kTwoRow: {
+      head();
+      const bool trailer = Chance(rng, 0.3);
+      for (int i = 0; i < (trailer ? 4 : 5); ++i) s.text.push_back(Serial(rng));
+      if (trailer) s.text.push_back(U'挂');
+      s.background = Background::kYellow;
+      s.two_rows = true;
+      break;
+    }
   }
   return s;
 }
 
 PlateSpec RandomPlate(std::mt19937_64& rng) {
   // Streets show mostly blue plates; every kind keeps enough samples to be learnt and measured.
-  static constexpr std::array<double, kKindCount> kWeights = {30, 14, 6, 16, 8, 10, 10, 6};
+  // The one-row kinds (two-row plates are drawn by MakeTwoRowSample).
+  static constexpr std::array<double, 8> kWeights = {30, 14, 6, 16, 8, 10, 10, 6};
   std::discrete_distribution<int> pick(kWeights.begin(), kWeights.end());
   return RandomPlate(rng, static_cast<Kind>(pick(rng)));
 }
@@ -354,8 +366,24 @@ Result<Sample> MakeSample(PlateRenderer& renderer, uint64_t seed, int64_t index,
   return s;
 }
 
+Result<Sample> MakeTwoRowSample(PlateRenderer& renderer, uint64_t seed, int64_t index, bool mix) {
+  std::mt19937_64 rng(seed * 1'000'003ULL + static_cast<uint64_t>(index));
+  Sample s;
+  s.spec = RandomPlate(rng, Kind::kTwoRow);
+  s.difficulty = static_cast<Difficulty>(rng() % kDifficultyCount);
+  GlyphStyle style;
+  if (mix) {
+    style.regular = rng() % 2 == 1;
+    style.weight = static_cast<int>(rng() % 4) - 2;
+  }
+  auto flat = renderer.Render(s.spec.text, s.spec.background, 1.0, style, true);
+  if (!flat.ok()) return flat.error();
+  s.crop = analytics::StitchTwoRows(Degrade(*flat, rng, s.difficulty, analytics::kTwoRowSize, &s.what, mix ? 0.3 : 0.0));
+  return s;
+}
+
 cv::Mat StreetFrame(PlateRenderer& renderer, std::mt19937_64& rng, cv::Size size, int plates,
-                    std::vector<PlateSpec>& specs, std::vector<cv::Rect>& boxes) {
+                    std::vector<PlateSpec>& specs, std::vector<cv::Rect>& boxes, double two_row_share) {
   const double k = size.height / 1080.0;
   cv::Mat frame(size, CV_8UC3, cv::Scalar::all(Uniform(rng, 70, 120)));
   cv::Mat noise(frame.size(), CV_8UC3);
@@ -364,8 +392,8 @@ cv::Mat StreetFrame(PlateRenderer& renderer, std::mt19937_64& rng, cv::Size size
   specs.clear();
   boxes.clear();
   for (int p = 0; p < plates; ++p) {
-    PlateSpec spec = RandomPlate(rng);
-    auto flat = renderer.Render(spec.text, spec.background);
+    PlateSpec spec = two_row_share > 0 && Chance(rng, two_row_share) ? RandomPlate(rng, Kind::kTwoRow) : RandomPlate(rng);
+    auto flat = renderer.Render(spec.text, spec.background, 1.0, {}, spec.two_rows);
     if (!flat.ok()) continue;
     double width = Uniform(rng, 110, 230) * k;
     double height = width * flat->rows / flat->cols;

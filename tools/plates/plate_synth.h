@@ -26,14 +26,17 @@ enum class Kind {
   kPolice,        // 云A1234警, white
   kBlack,         // 粤Z1234港 / 澳 / 沪A1234领, black
   kEmbassy,       // 使014578, black
+  kTwoRow,        // 云A12345 / 鲁B1234挂 in two rows, yellow (rear of lorries, buses; trailers):
+                  // drawn only by MakeTwoRowSample, so that MakeSample's data sets stay as they were
 };
-inline constexpr int kKindCount = 8;
+inline constexpr int kKindCount = 9;
 const char* KindName(Kind kind);
 
 struct PlateSpec {
   std::u32string text;
   plate::Background background = plate::Background::kBlue;
   Kind kind = Kind::kBlue;
+  bool two_rows = false;
 };
 
 // A random plate of `kind` (province, authority letter and serial drawn uniformly; serial
@@ -75,10 +78,16 @@ struct Sample {
 // stroke width) and 30 % upright-box crops, towards real photographs (see docs/plates.md).
 Result<Sample> MakeSample(PlateRenderer& renderer, uint64_t seed, int64_t index, cv::Size out, bool mix = false);
 
+// Sample `index` of the two-row data set `seed`: a two-row plate (Kind::kTwoRow) rendered, degraded
+// as MakeSample's, rectified to analytics::kTwoRowSize and stitched (analytics::StitchTwoRows) into
+// the reader's 32x128 input, as the finder reads a two-row region.
+Result<Sample> MakeTwoRowSample(PlateRenderer& renderer, uint64_t seed, int64_t index, bool mix = false);
+
 // A 1920x1080-style street frame of `size` with `plates` cars seen from behind, each with a random
 // plate (110-230 px wide at 1080p, mild perspective, light blur) on its bumper: for finder tests and
 // the plate benchmark. `specs` and `boxes` (frame pixels) get the truth, in drawing order.
+// `two_row_share`: the share of two-row plates (lorries; 0 draws exactly the frames drawn before).
 cv::Mat StreetFrame(PlateRenderer& renderer, std::mt19937_64& rng, cv::Size size, int plates,
-                    std::vector<PlateSpec>& specs, std::vector<cv::Rect>& boxes);
+                    std::vector<PlateSpec>& specs, std::vector<cv::Rect>& boxes, double two_row_share = 0);
 
 }  // namespace vigil::plates

@@ -64,6 +64,47 @@ TEST_CASE("rendered plates have the regulation size and the background colour ar
   CHECK_FALSE(r->Render(U"云A1O345", plate::Background::kBlue).ok());
 }
 
+TEST_CASE("two-row plates: 440 x 220 mm, province and letter above the serial; only yellow large-vehicle and 挂 plates") {
+  auto r = Renderer();
+  for (std::u32string text : {std::u32string(U"云A12345"), std::u32string(U"鲁B1234挂")}) {
+    CAPTURE(plate::Encode(text));
+    auto img = r->Render(text, plate::Background::kYellow, 1.0, {}, true);
+    REQUIRE_MESSAGE(img.ok(), img.error().message());
+    CHECK(img->cols == 440);
+    CHECK(img->rows == 220);
+    auto ink = [&](cv::Rect band) {
+      cv::Mat diff, grey;
+      cv::absdiff((*img)(band), cv::Scalar(22, 185, 245), diff);
+      cv::cvtColor(diff, grey, cv::COLOR_BGR2GRAY);
+      return cv::countNonZero(grey > 60) / double(band.area());
+    };
+    // Top row: the province (x 110-190) and the letter (250-330), nothing in the middle but the dot;
+    // bottom row: five characters across the plate.
+    CHECK(ink({110, 15, 80, 60}) > 0.15);
+    CHECK(ink({250, 15, 80, 60}) > 0.1);
+    CHECK(ink({20, 20, 80, 50}) < 0.08);  // left of the province: background (a rivet at most)
+    CHECK(ink({28, 92, 385, 110}) > 0.15);
+  }
+  // A blue plate, a police plate and a new-energy plate have no two-row form.
+  for (auto [text, bg] : {std::pair{U"云A12345", plate::Background::kBlue}, std::pair{U"云A1234警", plate::Background::kWhite},
+                          std::pair{U"粤B12345D", plate::Background::kGreen}}) {
+    auto bad = r->Render(text, bg, 1.0, {}, true);
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.error().message().find("no two-row form") != std::string::npos);
+  }
+  // Random two-row plates are grammatical and allowed in two rows.
+  std::mt19937_64 rng(3);
+  int trailers = 0;
+  for (int i = 0; i < 200; ++i) {
+    PlateSpec s = RandomPlate(rng, Kind::kTwoRow);
+    CHECK(s.two_rows);
+    CHECK(plate::TwoRowsAllowed(s.text, s.background));
+    trailers += s.text.back() == U'挂';
+  }
+  CHECK(trailers > 30);
+  CHECK(trailers < 100);
+}
+
 TEST_CASE("degraded crops are deterministic for a seed and differ between seeds") {
   auto r = Renderer();
   auto flat = r->Render(U"皖A9K123", plate::Background::kBlue);

@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 #include <opencv2/imgcodecs.hpp>
 
+#include "analytics/plate_reader.h"
 #include "base/plate_text.h"
 #include "tools/plates/plate_synth.h"
 #include "tools/plates/real_crops.h"
@@ -44,6 +45,8 @@ int main(int argc, char** argv) {
   app.add_option("--png", png, "also write the first N crops as PNG files, for looking at");
   app.add_option("--threads", threads, "worker threads")->check(CLI::Range(1, 64));
   app.add_flag("--mix", mix, "also glyph styles and upright-box crops (towards real photographs)");
+  bool two_rows = false;
+  app.add_flag("--two-rows", two_rows, "two-row plates, stitched into the reader's 128x32 input as the finder reads them");
   std::string real_dir, split_file, subset = "train";
   int variants = 0;
   app.add_option("--real", real_dir, "crops from the labelled photographs of this folder (labels.csv with corners)");
@@ -52,6 +55,11 @@ int main(int argc, char** argv) {
   app.add_option("--variants", variants, "with --real: augmented crops per photo (0: the plain crop)")
       ->check(CLI::Range(0, 10000));
   CLI11_PARSE(app, argc, argv);
+  if (two_rows && (width != analytics::kPlateInputWidth || height != analytics::kPlateInputHeight)) {
+    fmt::print(stderr, "vigil-plategen: --two-rows makes the reader's {}x{} input; --width/--height cannot change it\n",
+               analytics::kPlateInputWidth, analytics::kPlateInputHeight);
+    return 2;
+  }
   std::vector<plates::LabeledPhoto> photos;
   if (!real_dir.empty()) {
     auto loaded = plates::LoadPhotos(real_dir, split_file, subset);
@@ -110,7 +118,8 @@ int main(int argc, char** argv) {
             if (i < png) cv::imwrite(fmt::format("{}/{:06}_{}.png", out, i, photo.plate), crop);
             continue;
           }
-          auto sample = plates::MakeSample(**renderer, seed, i, {width, height}, mix);
+          auto sample = two_rows ? plates::MakeTwoRowSample(**renderer, seed, i, mix)
+                                 : plates::MakeSample(**renderer, seed, i, {width, height}, mix);
           if (!sample.ok()) {
             fmt::print(stderr, "vigil-plategen: {}\n", sample.error().message());
             failed = true;
