@@ -1,5 +1,6 @@
 #include "tools/plates/plate_render.h"
 
+#include <array>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -187,7 +188,9 @@ Result<cv::Mat> PlateRenderer::Render(std::u32string_view text, Background backg
                   ink, thick, cv::LINE_AA);
   }
   // Rivets above the characters (two rows: beside the top row).
-  for (double rx : two_rows ? std::initializer_list<double>{55, 385} : std::initializer_list<double>{mm.width * 0.22, mm.width * 0.78}) {
+  const std::array<double, 2> rivets_x =
+      two_rows ? std::array<double, 2>{55, 385} : std::array<double, 2>{mm.width * 0.22, mm.width * 0.78};
+  for (double rx : rivets_x) {
     cv::Point c(cvRound(rx * k), cvRound((two_rows ? kTopRowY + kTopRowH / 2 : 12.5) * k));
     cv::circle(plate, c, std::max(1, cvRound(4.5 * k)), cv::Scalar(150, 150, 150), -1, cv::LINE_AA);
     cv::circle(plate, c + cv::Point(-cvRound(k), -cvRound(k)), std::max(1, cvRound(1.5 * k)),
