@@ -64,10 +64,6 @@ class PlateReader {
   // empty or non-BGR crop.
   Result<std::vector<std::array<cv::Point2f, 4>>> Corners(const std::vector<cv::Mat>& crops);
 
-  // Whether plate_reader_two_rows.onnx was beside the reader: the reader fine-tuned on two-row plates
-  // stitched into one row (tools/plates/train), which reads the stitched crops (Read(..., true)).
-  bool has_two_row_model() const { return !two_row_net_.empty(); }
-
   // Reads crops (BGR, 8-bit). One PlateText per crop, in order; an empty plate where no
   // grammatical plate could be read. InvalidArgument for an empty or non-BGR crop. `two_rows`: the
   // crops are two-row plates stitched into one row (StitchTwoRows), read by the two-row network

@@ -216,8 +216,8 @@ void AlertRun(const std::string& vigild, const std::string& scenes_dir, const st
   opt.replay = !live;
   const auto encode_start = std::chrono::steady_clock::now();
   auto sim = camsim::Simulator::Start(opt);
-  if (!live) fmt::print("  scenes encoded in {:.0f} s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - encode_start).count());
   if (!sim.ok()) throw std::runtime_error(sim.error().ToString());
+  if (!live) fmt::print("  scenes encoded in {:.0f} s\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - encode_start).count());
   const int64_t t0 = (*sim)->scene_start_wall_ns();
   testing::TempDir dir("vigil-bench-alerts");
   const std::string requests = fmt::format("tcp://127.0.0.1:{}", testing::FreePort());

@@ -173,11 +173,9 @@ Result<Script> ParseScript(std::string_view text, const std::string& path) {
           if (!r.ok()) return Bad(path, *t, r.error().message());
           renderer = std::move(*r);
         }
-        if (a.plate_two_rows && !plate::TwoRowsAllowed(text, bg)) {
-          return Bad(path, *t, fmt::format("plate '{}' ({}) has no two-row form (yellow large-vehicle and 挂 plates have)",
-                                           a.plate, a.plate_color));
-        }
-        VIGIL_ASSIGN_OR_RETURN(a.plate_image, renderer->Render(text, bg, 0.6, {}, a.plate_two_rows));
+        auto image = renderer->Render(text, bg, 0.6, {}, a.plate_two_rows);
+        if (!image.ok()) return Bad(path, *t, image.error().message());  // e.g. two rows asked of a blue plate
+        a.plate_image = std::move(*image);
       }
       s.actors.push_back(std::move(a));
     }
