@@ -7,7 +7,6 @@
 
 #include <array>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -24,12 +23,6 @@ namespace vigil::api {
 namespace {
 
 constexpr std::string_view kRoleNames[] = {"operator", "investigator", "dispatch", "admin"};
-
-int64_t SteadyNowNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 Result<std::string> Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -279,12 +272,9 @@ Result<std::vector<AuthorizedKey>> Keyring::Read(const std::string& path) {
   return out;
 }
 
-Keyring::Keyring(std::string path, int64_t recheck_ns) : path_(std::move(path)), recheck_ns_(recheck_ns) {}
+Keyring::Keyring(std::string path) : path_(std::move(path)) {}
 
 void Keyring::Refresh() {
-  int64_t now = SteadyNowNs();
-  if (checked_at_ns_ >= 0 && now - checked_at_ns_ < recheck_ns_) return;
-  checked_at_ns_ = now;
   struct stat st {};
   std::string stamp = ::stat(path_.c_str(), &st) == 0
                           ? fmt::format("{}:{}:{}.{}", st.st_ino, st.st_size, st.st_mtim.tv_sec,

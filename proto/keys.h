@@ -66,12 +66,13 @@ struct AuthorizedKey {
   int64_t revoked_ns = 0;  // 0: in force
 };
 
-// The authorised keys file, re-read when it changes (checked at most every `recheck_ns`). Thread
-// safe. A file that cannot be read or parsed authorises nobody (logged once per change): a broken
+// The authorised keys file, re-read when it changes: every lookup stats it (a microsecond), so a
+// key revoked by `vigild keys revoke` is refused from the first request after the command returned.
+// Thread safe. A file that cannot be read or parsed authorises nobody (logged once per change): a broken
 // edit must not keep a revoked key alive.
 class Keyring {
  public:
-  explicit Keyring(std::string path, int64_t recheck_ns = 200'000'000);
+  explicit Keyring(std::string path);
   // The key's holder, when the key is authorised and not revoked.
   std::optional<AuthorizedKey> Find(const std::string& public_key);
   // Every key, revoked ones too, as last read.
@@ -91,9 +92,7 @@ class Keyring {
  private:
   void Refresh();
   std::string path_;
-  int64_t recheck_ns_;
   std::mutex mu_;
-  int64_t checked_at_ns_ = -1;  // steady clock
   std::string stamp_;           // inode, size and mtime of what was read
   std::vector<AuthorizedKey> keys_;
   int64_t generation_ = 0;

@@ -18,7 +18,7 @@ struct TestKeys {
       : authorized(JoinPath(dir, "authorized.toml")),
         server(LoadOrCreateServerKey(JoinPath(dir, "server.key")).value()),
         // Re-read at once: tests revoke and expect the next request refused.
-        keyring(std::make_shared<Keyring>(authorized, 0)) {}
+        keyring(std::make_shared<Keyring>(authorized)) {}
 
   UserKey Add(const std::string& user, Role role) {
     auto made = Keyring::Add(authorized, user, role, server, SystemClock().WallNs());
