@@ -37,6 +37,7 @@ PlateFinderOptions FinderOptions(const PlatesConfig& c) {
   PlateFinderOptions o;
   o.work_width = c.work_width;
   o.min_confidence = c.min_confidence;
+  o.still_reuse_frames = c.still_reuse_frames;
   return o;
 }
 
@@ -58,7 +59,7 @@ PlateCamera::PlateCamera(const PlatesConfig& config, std::unique_ptr<PlateReader
 
 void PlateCamera::Process(const Frame& frame, std::vector<Detection>& out) {
   last_ = frame.bgr;
-  auto found = finder_.Find(frame.bgr);
+  auto found = finder_.FindNext(frame.bgr);
   std::vector<FoundPlate> finds = found.ok() ? std::move(*found) : std::vector<FoundPlate>{};
   if (!config_.masks.empty() && !frame.bgr.empty()) {
     std::erase_if(finds, [&](const FoundPlate& f) {

@@ -34,6 +34,10 @@ struct PlatesConfig {
   // Areas of the picture (fractions, 0..1) where nothing is a plate: an on-screen caption, a shop
   // sign, the opposite lane. A plate whose box centre falls inside one is not read.
   std::vector<Polygon> masks;
+  // Not in the TOML: regions unchanged from the frame before keep its outcome for up to this many
+  // frames (PlateFinderOptions::still_reuse_frames); 0, every region read in every frame (the
+  // baseline of tools/bench/lpr).
+  int still_reuse_frames = 40;
 };
 
 // Reads a [cameras.plates] table: enabled, fps, min_confidence, pass_confidence, min_sightings,
@@ -48,6 +52,7 @@ class PlateCamera : public CameraProcessor {
   void Process(const Frame& frame, std::vector<Detection>& out) override;
   void Flush(std::vector<Detection>& out) override;
   const cv::Mat& last_frame() const override { return last_; }
+  const PlateFinder& finder() const { return finder_; }
   cv::Size frame_size() const override { return {}; }
   double fps() const override { return config_.fps; }
 

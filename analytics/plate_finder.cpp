@@ -311,6 +311,11 @@ cv::Matx33d UnitToQuad(const std::array<cv::Point2f, 4>& q) {
 
 // Corner quads this alike (intersection over union) rectify to nearly the same crop.
 constexpr double kSameQuadIou = 0.85;
+// A region is the one of the last frame when their boxes overlap this much and their looks (grey,
+// 16 x 64) differ by at most this much per pixel on average: sensor noise and an encoder's
+// flicker, not a plate that moved by a few pixels.
+constexpr double kStillIou = 0.8;
+constexpr double kStillMeanDifference = 4.0;
 
 std::array<cv::Point2f, 4> FullQuad(const cv::Mat& m) {
   const auto w = static_cast<float>(m.cols), h = static_cast<float>(m.rows);
@@ -460,12 +465,11 @@ bool ColourPlausible(const cv::Mat& crop, plate::Background color, const std::st
 
 }  // namespace
 
-Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) {
-  std::vector<FoundPlate> out;
-  auto candidates = FindPlateCandidates(bgr, options_);
+Result<std::vector<std::optional<FoundPlate>>> PlateFinder::ReadRegions(const cv::Mat& bgr,
+                                                                        std::vector<PlateCandidate> candidates,
+                                                                        std::vector<cv::Mat> crops) {
+  std::vector<std::optional<FoundPlate>> out(candidates.size());
   if (candidates.empty()) return out;
-  std::vector<cv::Mat> crops;
-  for (const auto& c : candidates) crops.push_back(RectifyPlate(bgr, c.corners));
   auto reads = reader_->Read(crops);
   if (!reads.ok()) return reads.error();
   // Two-row plates (2:1; one-row plates are 3.1:1): squat regions are read again with their rows set
@@ -563,14 +567,95 @@ Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) {
     PlateText& t = (*reads)[i];
     if (t.plate.empty() || t.confidence < options_.min_confidence) continue;
     if (!ColourPlausible(crops[i], t.color, t.plate)) continue;
+    out[i] = FoundPlate{std::move(t), candidates[i]};
+  }
+  return out;
+}
+
+namespace {
+
+// What a region looks like, for telling whether it changed: its rectified crop in grey at 16 x 64.
+cv::Mat StillLook(const cv::Mat& crop) {
+  cv::Mat grey, look;
+  cv::cvtColor(crop, grey, cv::COLOR_BGR2GRAY);
+  cv::resize(grey, look, {64, 16}, 0, 0, cv::INTER_AREA);
+  return look;
+}
+
+}  // namespace
+
+Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) { return Search(bgr, false); }
+
+Result<std::vector<FoundPlate>> PlateFinder::FindNext(const cv::Mat& bgr) { return Search(bgr, true); }
+
+Result<std::vector<FoundPlate>> PlateFinder::Search(const cv::Mat& bgr, bool stream) {
+  std::vector<FoundPlate> out;
+  auto candidates = FindPlateCandidates(bgr, options_);
+  std::vector<cv::Mat> crops;
+  for (const auto& c : candidates) crops.push_back(RectifyPlate(bgr, c.corners));
+  // In a camera's stream most regions are the same from frame to frame (a wall, a sign, the
+  // caption, a parked car): a region that looks as it did when it was last read, where it was, keeps
+  // that read's outcome, and is read afresh every still_reuse_frames frames all the same.
+  const bool reuse = stream && options_.still_reuse_frames > 0;
+  if (!reuse || bgr.size() != still_size_) still_.clear();
+  std::vector<Still> next;
+  std::vector<std::optional<FoundPlate>> result(candidates.size());
+  std::vector<size_t> fresh;
+  std::vector<long> fresh_still;  // fresh region -> its entry in `next`, or -1
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (reuse) {
+      cv::Mat look = StillLook(crops[i]);
+      auto same = std::find_if(still_.begin(), still_.end(), [&](const Still& s) {
+        return s.reuses_left > 0 && Iou(s.box, candidates[i].box) >= kStillIou &&
+               cv::norm(look, s.look, cv::NORM_L1) <= kStillMeanDifference * static_cast<double>(look.total());
+      });
+      if (same != still_.end()) {
+        result[i] = same->found;
+        // Compared next time with the region as it was when read, so that a slow change (dusk, a car
+        // creeping forward) adds up to a new read.
+        next.push_back({same->box, same->look, same->reuses_left - 1, same->found});
+        ++regions_reused_;
+        continue;
+      }
+      // Staggered, so that the still regions of a scene are not all read afresh in the same frame.
+      const int n = options_.still_reuse_frames, from = (n + 1) / 2;
+      const int left = from + (candidates[i].box.x / 4 + candidates[i].box.y / 4) % (n - from + 1);
+      next.push_back({candidates[i].box, std::move(look), left, std::nullopt});
+      fresh_still.push_back(static_cast<long>(next.size()) - 1);
+    } else {
+      fresh_still.push_back(-1);
+    }
+    fresh.push_back(i);
+  }
+  if (!fresh.empty()) {
+    std::vector<PlateCandidate> regions;
+    std::vector<cv::Mat> region_crops;
+    for (size_t i : fresh) {
+      regions.push_back(candidates[i]);
+      region_crops.push_back(crops[i]);
+    }
+    VIGIL_ASSIGN_OR_RETURN(auto got, ReadRegions(bgr, std::move(regions), std::move(region_crops)));
+    for (size_t k = 0; k < fresh.size(); ++k) {
+      if (fresh_still[k] >= 0) next[static_cast<size_t>(fresh_still[k])].found = got[k];
+      result[fresh[k]] = std::move(got[k]);
+    }
+    regions_read_ += static_cast<int64_t>(fresh.size());
+  }
+  if (reuse) {
+    still_ = std::move(next);
+    still_size_ = bgr.size();
+  }
+  // One per plate: overlapping regions, or regions reading the same plate, merged.
+  for (auto& r : result) {
+    if (!r) continue;
     auto same = std::find_if(out.begin(), out.end(), [&](const FoundPlate& f) {
-      return f.text.plate == t.plate || Iou(f.where.box, candidates[i].box) > 0.3;
+      return f.text.plate == r->text.plate || Iou(f.where.box, r->where.box) > 0.3;
     });
     if (same != out.end()) {
-      if (same->text.confidence < t.confidence) *same = {std::move(t), candidates[i]};
+      if (same->text.confidence < r->text.confidence) *same = std::move(*r);
       continue;
     }
-    out.push_back({std::move(t), candidates[i]});
+    out.push_back(std::move(*r));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.text.confidence > b.text.confidence; });
   return out;

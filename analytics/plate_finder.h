@@ -10,6 +10,7 @@
 
 #include <array>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -38,6 +39,10 @@ struct PlateFinderOptions {
   int refine_unread = 2;
   // Regions no longer than kTwoRowMaxAspect times their height are also read as two-row plates.
   bool two_rows = true;
+  // FindNext (a camera's frames in order): a region that still looks as it did when it was read keeps
+  // that read's outcome for at most this many frames (staggered from half of it), then is read
+  // afresh; 0 reads every region of every frame. 40: 5 s at a plate camera's 8 fps.
+  int still_reuse_frames = 40;
 };
 
 // Two-row plates are 2:1 (440 x 220 mm), seen turned up to ~35 degrees; one-row plates 3.1:1.
@@ -94,15 +99,39 @@ class PlateFinder {
   PlateFinder(std::unique_ptr<PlateReader> reader, PlateFinderOptions options = {})
       : reader_(std::move(reader)), options_(options) {}
 
-  // Plates read in the frame, one per plate (overlapping regions reading the same plate merged),
+  // Plates read in the picture, one per plate (overlapping regions reading the same plate merged),
   // most confident first. Errors only from the reader (Internal).
   Result<std::vector<FoundPlate>> Find(const cv::Mat& bgr);
+  // The same for the next frame of one fixed camera: candidate regions that look as they did when
+  // they were last read, where they were (a wall, a sign, the caption, a parked car), keep that
+  // read's outcome instead of being read again (see PlateFinderOptions::still_reuse_frames). A frame of
+  // another size starts afresh.
+  Result<std::vector<FoundPlate>> FindNext(const cv::Mat& bgr);
 
   PlateReader& reader() { return *reader_; }
+  // Candidate regions read, and taken over unchanged from the frame before, since construction.
+  int64_t regions_read() const { return regions_read_; }
+  int64_t regions_reused() const { return regions_reused_; }
 
  private:
+  struct Still {
+    cv::Rect box;    // the detector's box when it was read
+    cv::Mat look;    // grey 16 x 64 of its rectified crop then
+    int reuses_left = 0;
+    std::optional<FoundPlate> found;  // its outcome: a plate, or nothing
+  };
+  Result<std::vector<FoundPlate>> Search(const cv::Mat& bgr, bool stream);
+  // Reads the regions (their crops rectified by RectifyPlate): each one's plate, or nothing.
+  Result<std::vector<std::optional<FoundPlate>>> ReadRegions(const cv::Mat& bgr,
+                                                             std::vector<PlateCandidate> candidates,
+                                                             std::vector<cv::Mat> crops);
+
   std::unique_ptr<PlateReader> reader_;
   PlateFinderOptions options_;
+  std::vector<Still> still_;  // the last frame's regions (FindNext)
+  cv::Size still_size_;
+  int64_t regions_read_ = 0;
+  int64_t regions_reused_ = 0;
 };
 
 }  // namespace vigil::analytics

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <map>
+#include <array>
 
 #include <fmt/format.h>
 #include <opencv2/imgproc.hpp>
@@ -74,47 +74,72 @@ std::string DefaultPlateModel() {
 }
 
 PlateText DecodeColumns(const cv::Mat& probs) {
-  // CTC prefix beam search; prefixes are class-id strings.
-  struct Score {
+  // CTC prefix beam search. Prefixes are at most kMaxPlateLength class ids, kept inline (a map of
+  // vectors cost a third of a read in allocations); a prefix is found again only among the last
+  // column's beam: an extension of one prefix can only be another prefix of the beam, never another
+  // extension.
+  struct Prefix {
+    std::array<int16_t, plate::kMaxPlateLength> c{};
+    int len = 0;
     double blank = 0, label = 0;
     double total() const { return blank + label; }
   };
-  std::map<std::vector<int>, Score> beam{{{}, {1.0, 0.0}}};
   const int C = probs.rows, T = probs.cols;
+  std::vector<Prefix> beam(1);
+  beam[0].blank = 1.0;
+  std::vector<Prefix> next;
+  std::vector<std::pair<int, double>> live;  // this column's classes not pruned
   for (int t = 0; t < T; ++t) {
-    std::map<std::vector<int>, Score> next;
-    for (const auto& [prefix, sc] : beam) {
-      for (int c = 0; c < C; ++c) {
-        double p = probs.at<float>(c, t);
-        if (p < kPrune) continue;
+    live.clear();
+    for (int c = 0; c < C; ++c) {
+      const double p = probs.at<float>(c, t);
+      if (p >= kPrune) live.emplace_back(c, p);
+    }
+    next.assign(beam.size(), Prefix{});
+    for (size_t i = 0; i < beam.size(); ++i) {
+      next[i].c = beam[i].c;
+      next[i].len = beam[i].len;
+    }
+    for (size_t i = 0; i < beam.size(); ++i) {
+      const Prefix& pre = beam[i];
+      for (const auto& [c, p] : live) {
         if (c == 0) {
-          next[prefix].blank += sc.total() * p;
+          next[i].blank += pre.total() * p;
           continue;
         }
-        std::vector<int> extended = prefix;
-        extended.push_back(c);
-        if (!prefix.empty() && prefix.back() == c) {
-          next[extended].label += sc.blank * p;  // a repeat needs a blank between
-          next[prefix].label += sc.label * p;    // the same character continuing
-        } else if (extended.size() <= static_cast<size_t>(plate::kMaxPlateLength)) {
-          next[extended].label += sc.total() * p;
+        const bool repeat = pre.len > 0 && pre.c[static_cast<size_t>(pre.len - 1)] == c;
+        if (repeat) next[i].label += pre.label * p;  // the same character continuing
+        if (pre.len >= plate::kMaxPlateLength) continue;
+        const double add = repeat ? pre.blank * p : pre.total() * p;  // a repeat needs a blank between
+        Prefix ext;
+        ext.c = pre.c;
+        ext.c[static_cast<size_t>(pre.len)] = static_cast<int16_t>(c);
+        ext.len = pre.len + 1;
+        auto same = std::find_if(next.begin(), next.begin() + static_cast<long>(beam.size()), [&](const Prefix& q) {
+          return q.len == ext.len && std::equal(q.c.begin(), q.c.begin() + q.len, ext.c.begin());
+        });
+        if (same != next.begin() + static_cast<long>(beam.size())) {
+          same->label += add;
+        } else {
+          ext.label = add;
+          next.push_back(ext);
         }
       }
     }
-    std::vector<std::pair<std::vector<int>, Score>> ranked(next.begin(), next.end());
-    std::sort(ranked.begin(), ranked.end(),
-              [](const auto& a, const auto& b) { return a.second.total() > b.second.total(); });
-    if (ranked.size() > static_cast<size_t>(kBeam)) ranked.resize(kBeam);
-    beam = std::map<std::vector<int>, Score>(ranked.begin(), ranked.end());
+    std::erase_if(next, [](const Prefix& q) { return !(q.total() > 0); });  // no path reaches it
+    const size_t keep = std::min(next.size(), static_cast<size_t>(kBeam));
+    std::partial_sort(next.begin(), next.begin() + static_cast<long>(keep), next.end(),
+                      [](const Prefix& a, const Prefix& b) { return a.total() > b.total(); });
+    next.resize(keep);
+    std::swap(beam, next);
   }
-  std::vector<std::pair<std::vector<int>, double>> done;
-  for (const auto& [prefix, sc] : beam) done.emplace_back(prefix, sc.total());
-  std::sort(done.begin(), done.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::sort(beam.begin(), beam.end(), [](const Prefix& a, const Prefix& b) { return a.total() > b.total(); });
 
   PlateText out;
   const std::u32string_view alphabet = plate::PlateAlphabet();
-  for (const auto& [prefix, score] : done) {
+  for (const Prefix& pre : beam) {
     std::u32string text;
+    std::vector<int> prefix(pre.c.begin(), pre.c.begin() + pre.len);
     for (int c : prefix) text.push_back(alphabet[static_cast<size_t>(c - 1)]);
     auto layout = plate::CheckGrammar(text);
     if (!layout.ok()) continue;

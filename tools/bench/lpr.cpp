@@ -9,10 +9,14 @@
 // 2. Finder: 1920x1080 street frames with one or two plates on cars (tools/plates StreetFrame):
 //    CPU ms per frame (candidates, rectification, reading), plates read per CPU second; the same
 //    frames with the detectors' corners alone (no corner network) are the baseline.
+// 2b. Scenes (--scene-seconds S, 0: whole): camsim's two plate scenes rendered at 1080p and fed at
+//    `fps` to a plate camera as vigild runs one (finder with FindNext, tracker): CPU ms per frame and
+//    passes read, with still regions kept from frame to frame, and the baseline reading every region.
 // 3. Decode: vigil-camsim (replay mode, on the other cores) serves 1080p25 4 Mb/s H.264 streams; this
 //    process, pinned to one core, runs the ingest plate branch on them (RTSP, depay, decode on one
 //    thread, `fps` frames kept as full-size BGR), as vigild does: CPU ms per stream-second.
-// Plate cameras per core at `fps` = 1000 / (decode ms/s + fps × finder ms per frame).
+// Plate cameras per core at `fps` = 1000 / (decode ms/s + fps × finder ms per frame), for the street
+// frames (each frame new: the worst case) and for the scenes (a camera's stream).
 // 4. Alert latency (--alert-runs N, run first and not pinned): vigil-camsim's plate scenes (two 1080p
 //    checkpoint cameras, 40 passes a run) into the real vigild, every plate of the scenes on the
 //    watchlist; a ZeroMQ subscriber times each alert from the wall time of the frame that decided it
@@ -30,6 +34,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <algorithm>
 #include <iostream>
 #include <sstream>
@@ -38,6 +43,7 @@
 #include <CLI/CLI.hpp>
 #include <zmq.hpp>
 
+#include "analytics/plate_camera.h"
 #include "analytics/plate_finder.h"
 #include "base/log.h"
 #include "base/plate_text.h"
@@ -140,6 +146,78 @@ double BenchFinder(int frames, bool refine) {
              "read exactly, {} wrong reads\n",
              refine ? "corner network" : "detector corners (baseline)", ms, read / cpu, read, plates_total, wrong);
   return ms;
+}
+
+// The plate scenes (camsim's two 1080p checkpoint cameras, rendered here frame by frame and not
+// encoded) through a plate camera as vigild runs one (PlateCamera: finder with FindNext, tracker),
+// at `fps`: CPU ms per frame, and passes read exactly against the scenes' truth. The baseline in the
+// same run, on the same frames: every region of every frame read (still_reuse_frames = 0).
+// Returns the CPU ms per frame of the reuse setting.
+double BenchScenes(const std::string& scenes_dir, double fps, double seconds) {
+  auto loaded = testing::LoadScenes(scenes_dir);
+  if (!loaded.ok()) throw std::runtime_error(loaded.error().ToString());
+  struct Setting {
+    const char* name;
+    int reuse;
+    double cpu = 0;
+    int frames = 0, exact = 0, wrong = 0, passes = 0;
+    int64_t read = 0, reused = 0;
+  } settings[] = {{"every region read (baseline)", 0}, {"still regions kept", 40}};
+  fmt::print("plate scenes through a plate camera, {} fps:\n", fps);
+  for (const auto& script : *loaded) {
+    const double duration = std::min(script->duration, seconds > 0 ? seconds : script->duration);
+    std::set<std::string> truth;
+    for (const auto& p : camsim::ComputePlateTruth(*script)) {
+      if (p.start < duration) truth.insert(p.plate);
+    }
+    camsim::ScriptedScene scene(script, {1920, 1080}, "CAM 1");
+    std::vector<std::unique_ptr<analytics::PlateCamera>> cameras;
+    for (const auto& s : settings) {
+      analytics::PlatesConfig c;
+      c.enabled = true;
+      c.fps = fps;
+      c.still_reuse_frames = s.reuse;
+      cameras.push_back(std::make_unique<analytics::PlateCamera>(c, LoadReader()));
+    }
+    std::vector<std::set<std::string>> reported(std::size(settings));
+    cv::Mat rendered;
+    const int n = static_cast<int>(duration * fps);
+    for (int i = 0; i < n; ++i) {
+      const double t = i / fps;
+      scene.Render(t, fmt::format("2026-12-02 12:{:02d}:{:02d}", static_cast<int>(t) / 60, static_cast<int>(t) % 60),
+                   rendered);
+      for (size_t k = 0; k < std::size(settings); ++k) {
+        Frame f;
+        f.camera = "cam";
+        f.wall_ns = static_cast<int64_t>(t * 1e9) + kNsPerSec;
+        f.sequence = i + 1;
+        f.bgr = rendered.clone();  // each camera its own, just written, as a decoder hands it over
+        std::vector<analytics::Detection> out;
+        const double c0 = ThreadCpu();
+        cameras[k]->Process(f, out);
+        if (i == n - 1) cameras[k]->Flush(out);
+        settings[k].cpu += ThreadCpu() - c0;
+        for (const auto& d : out) {
+          if (d.phase == analytics::Phase::kInstant && d.plate) reported[k].insert(d.plate->text);
+        }
+      }
+    }
+    for (size_t k = 0; k < std::size(settings); ++k) {
+      auto& s = settings[k];
+      s.frames += n;
+      s.passes += static_cast<int>(truth.size());
+      for (const auto& p : reported[k]) truth.count(p) ? ++s.exact : ++s.wrong;
+      s.read += cameras[k]->finder().regions_read();
+      s.reused += cameras[k]->finder().regions_reused();
+    }
+  }
+  for (const auto& s : settings) {
+    fmt::print("  {}: {:.1f} CPU ms per frame; {} of {} passes read exactly, {} wrong; regions read {:.1f} and kept "
+               "{:.1f} a frame\n",
+               s.name, s.cpu * 1000 / s.frames, s.exact, s.passes, s.wrong, static_cast<double>(s.read) / s.frames,
+               static_cast<double>(s.reused) / s.frames);
+  }
+  return settings[1].cpu * 1000 / settings[1].frames;
 }
 
 double BenchDecode(const std::string& camsim, int streams, double seconds, double fps) {
@@ -333,6 +411,8 @@ int main(int argc, char** argv) {
   app.add_option("--alert-runs", alert_runs, "runs of the plate scenes through vigild for alert latency (0: skip)");
   app.add_option("--vigild", vigild, "vigild binary (alert latency)");
   app.add_option("--scenes", scenes, "the plate scenes (alert latency)");
+  double scene_seconds = 0;
+  app.add_option("--scene-seconds", scene_seconds, "plate scenes through a plate camera: seconds of each (0: whole)");
   bool alert_live = false;
   app.add_flag("--alert-live", alert_live, "alert latency: camsim renders and encodes the scenes while sending them");
   CLI11_PARSE(app, argc, argv);
@@ -352,11 +432,14 @@ int main(int argc, char** argv) {
     const double baseline_ms = BenchFinder(frames, false);
     double find_ms = BenchFinder(frames, true);
     if (find_ms < 0) find_ms = baseline_ms;  // no corner network beside the reader
+    const double scene_ms = BenchScenes(scenes, fps, scene_seconds);
     double decode_ms = BenchDecode(camsim, streams, seconds, fps);
-    double per_camera = decode_ms + fps * find_ms;
-    fmt::print("one plate camera at {} fps: {:.0f} ms/s decode + {:.0f} ms/s finding and reading = {:.1f} % of a "
-               "core: {:.1f} plate cameras per core\n",
-               fps, decode_ms, fps * find_ms, per_camera / 10, 1000 / per_camera);
+    for (const auto& [what, ms] : {std::pair{"independent street frames", find_ms}, std::pair{"the plate scenes", scene_ms}}) {
+      const double per_camera = decode_ms + fps * ms;
+      fmt::print("one plate camera at {} fps ({}): {:.0f} ms/s decode + {:.0f} ms/s finding and reading = {:.1f} % "
+                 "of a core: {:.1f} plate cameras per core\n",
+                 fps, what, decode_ms, fps * ms, per_camera / 10, 1000 / per_camera);
+    }
   } catch (const std::exception& e) {
     std::cerr << "vigil-bench-lpr: " << e.what() << "\n";
     return 1;

@@ -279,6 +279,68 @@ TEST_CASE("two-row plates: held-out crops stitched into one row are read; lorrie
   CHECK(read_off == 0);
 }
 
+TEST_CASE("a camera's next frame: still regions keep their outcome, a moved plate is read afresh") {
+  auto renderer = PlateRenderer::Create();
+  REQUIRE(renderer.ok());
+  std::mt19937_64 rng(12);
+  std::vector<PlateSpec> specs;
+  std::vector<cv::Rect> boxes;
+  const cv::Mat still = StreetFrame(**renderer, rng, {1920, 1080}, 1, specs, boxes);
+  REQUIRE(specs.size() == 1);
+  const std::string plate = plate::Encode(specs[0].text);
+  analytics::PlateFinder finder(Reader());
+  auto first = finder.FindNext(still);
+  REQUIRE(first.ok());
+  const int64_t regions = finder.regions_read();
+  REQUIRE(regions > 1);
+  REQUIRE(finder.regions_reused() == 0);
+  REQUIRE(first->size() == 1);
+  CHECK(first->front().text.plate == plate);
+
+  // The same picture with a camera's sensor noise: nothing read again, the same plate where it was.
+  cv::Mat noisy = still.clone();
+  cv::Mat noise(still.size(), CV_16SC3);
+  cv::randn(noise, 0, 3);
+  still.convertTo(noisy, CV_16SC3);
+  noisy += noise;
+  noisy.convertTo(noisy, CV_8UC3);
+  auto second = finder.FindNext(noisy);
+  REQUIRE(second.ok());
+  MESSAGE("regions: " << regions << " read in the first frame; in the second, " << finder.regions_reused()
+                      << " kept and " << finder.regions_read() - regions << " read");
+  CHECK(finder.regions_reused() >= regions - 1);  // a region at the edge of the detector's threshold may come and go
+  REQUIRE(second->size() == 1);
+  CHECK(second->front().text.plate == plate);
+  CHECK(second->front().where.box == first->front().where.box);
+
+  // The plate moved 30 px to the right (the car drove on): read afresh where it is now; the rest kept.
+  const cv::Rect was = boxes[0];
+  const cv::Rect now = was + cv::Point(30, 0);
+  REQUIRE((now & cv::Rect(0, 0, 1920, 1080)) == now);
+  cv::Mat moved = still.clone();
+  still(was).copyTo(moved(now));
+  const int64_t read_before = finder.regions_read(), reused_before = finder.regions_reused();
+  auto third = finder.FindNext(moved);
+  REQUIRE(third.ok());
+  CHECK(finder.regions_read() > read_before);
+  CHECK(finder.regions_read() - read_before < regions);
+  CHECK(finder.regions_reused() > reused_before);
+  REQUIRE(third->size() == 1);
+  CHECK(third->front().text.plate == plate);
+  CHECK((third->front().where.box & now).area() > 0.8 * now.area());
+
+  // Still regions are kept at most still_reuse_frames times, then read afresh all the same.
+  const int64_t read_at = finder.regions_read();
+  for (int i = 0; i <= analytics::PlateFinderOptions{}.still_reuse_frames; ++i) REQUIRE(finder.FindNext(moved).ok());
+  CHECK(finder.regions_read() - read_at >=
+        static_cast<int64_t>(analytics::FindPlateCandidates(moved, analytics::PlateFinderOptions{}).size()));
+  // Find (single pictures) keeps nothing from one call to the next.
+  const int64_t reused_at = finder.regions_reused();
+  REQUIRE(finder.Find(moved).ok());
+  REQUIRE(finder.Find(moved).ok());
+  CHECK(finder.regions_reused() == reused_at);
+}
+
 TEST_CASE("a plate camera reads a pass once, and not where the picture is masked") {
   auto renderer = PlateRenderer::Create();
   REQUIRE(renderer.ok());
