@@ -141,13 +141,17 @@ void FindAtScale(const cv::Mat& small, double scale, WidthBand band, std::vector
     }
     return t;
   }();
-  cv::Mat planes[3], bits, other;
-  cv::split(hsv, planes);
-  cv::LUT(planes[0], lut[0], bits);
-  cv::LUT(planes[1], lut[1], other);
-  bits &= other;
-  cv::LUT(planes[2], lut[2], other);
-  bits &= other;
+  cv::Mat bits(hsv.size(), CV_8U);
+  {
+    const uchar* l0 = lut[0].ptr<uchar>();
+    const uchar* l1 = lut[1].ptr<uchar>();
+    const uchar* l2 = lut[2].ptr<uchar>();
+    for (int y = 0; y < hsv.rows; ++y) {  // one pass: no planes split out, no intermediate masks
+      const uchar* p = hsv.ptr<uchar>(y);
+      uchar* b = bits.ptr<uchar>(y);
+      for (int x = 0; x < hsv.cols; ++x, p += 3) b[x] = static_cast<uchar>(l0[p[0]] & l1[p[1]] & l2[p[2]]);
+    }
+  }
   cv::Mat yellow_green;
   for (size_t i = 0; i < std::size(ranges); ++i) {
     cv::Mat m;
@@ -190,12 +194,13 @@ std::vector<PlateCandidate> FindPlateCandidates(const cv::Mat& bgr, const PlateF
   // between their characters are wider than the edge closing bridges.
   if (small.cols * 0.4 >= 240) {
     cv::Mat coarse;
-    // Halved by area averaging (an integer factor: fast), then area-resized by the last 0.8 on a
-    // quarter of the pixels: area resizing by 0.4 at once cost as much as the coarse look itself.
+    // Halved by area averaging (an integer factor: fast), then the last 0.8 interpolated (no
+    // aliasing to speak of at 0.8): area resizing by 0.4 at once cost as much as the coarse look
+    // itself, and area resizing by 0.8 half as much.
     cv::Mat half;
     cv::resize(small, half, {}, 0.5, 0.5, cv::INTER_AREA);
     cv::resize(half, coarse, {static_cast<int>(std::lround(small.cols * 0.4)), static_cast<int>(std::lround(small.rows * 0.4))},
-               0, 0, cv::INTER_AREA);
+               0, 0, cv::INTER_LINEAR);
     FindAtScale(coarse, scale * 0.4, {0.3, 1.0}, found);
   }
 
@@ -430,6 +435,15 @@ std::array<cv::Point2f, 4> Grown(const std::array<cv::Point2f, 4>& q, double fx,
   return out;
 }
 
+// Whether two boxes of consecutive frames may be the same thing moving: centres within one and a
+// half widths (a car moves less between two frames of a plate camera), widths within 1.5 times.
+bool NearBefore(const cv::Rect& now, const cv::Rect& before) {
+  const cv::Point2d d(before.x + before.width / 2.0 - (now.x + now.width / 2.0),
+                      before.y + before.height / 2.0 - (now.y + now.height / 2.0));
+  const int wide = std::max(now.width, before.width), narrow = std::min(now.width, before.width);
+  return std::hypot(d.x, d.y) <= 1.5 * wide && 3 * narrow >= 2 * wide;
+}
+
 // Whether the crop's background looks like the colour read: a blue, yellow or green plate is
 // saturated and of its hue (a sign with plate-like letters on a grey wall is not). The median over
 // the crop is the background's: characters cover about a third of a plate.
@@ -467,7 +481,7 @@ bool ColourPlausible(const cv::Mat& crop, plate::Background color, const std::st
 
 Result<std::vector<std::optional<FoundPlate>>> PlateFinder::ReadRegions(const cv::Mat& bgr,
                                                                         std::vector<PlateCandidate> candidates,
-                                                                        std::vector<cv::Mat> crops) {
+                                                                        std::vector<cv::Mat> crops, bool stream) {
   std::vector<std::optional<FoundPlate>> out(candidates.size());
   if (candidates.empty()) return out;
   auto reads = reader_->Read(crops);
@@ -496,14 +510,33 @@ Result<std::vector<std::optional<FoundPlate>>> PlateFinder::ReadRegions(const cv
   if (options_.refine_corners && reader_->has_corner_model()) {
     std::vector<size_t> which;
     std::vector<std::array<cv::Point2f, 4>> quads;
+    std::vector<cv::Rect> loose;
     int unread = 0;
     for (size_t i = 0; i < candidates.size(); ++i) {
-      if ((*reads)[i].two_rows) continue;  // the network knows one-row plates
-      if ((*reads)[i].plate.empty() && unread++ >= options_.refine_unread) continue;
+      const PlateText& r = (*reads)[i];
+      if (r.two_rows) continue;  // the network knows one-row plates
+      if (r.plate.empty() && unread++ >= options_.refine_unread) continue;
+      if (stream) {
+        // In a camera's stream: a read that agrees with the plate found near there in the frame
+        // before (its corners found again then) needs no corner network; a region that read as
+        // nothing there even at its refined corners is tried again only every other frame.
+        const cv::Rect& box = candidates[i].box;
+        if (!r.plate.empty() && std::any_of(last_found_.begin(), last_found_.end(), [&](const FoundPlate& f) {
+              return f.text.plate == r.plate && NearBefore(box, f.where.box);
+            })) {
+          continue;
+        }
+        if (r.plate.empty() && std::any_of(last_refused_.begin(), last_refused_.end(),
+                                           [&](const cv::Rect& b) { return NearBefore(box, b); })) {
+          continue;
+        }
+      }
       which.push_back(i);
       quads.push_back(candidates[i].corners);
+      loose.push_back(candidates[i].box);
     }
     if (!which.empty()) {
+      regions_refined_ += static_cast<int64_t>(which.size());
       VIGIL_ASSIGN_OR_RETURN(auto refined, RefineCorners(*reader_, bgr, std::move(quads)));
       // A quad the network hardly moved reads as before: only the moved ones are read again.
       std::vector<size_t> moved;
@@ -528,6 +561,11 @@ Result<std::vector<std::optional<FoundPlate>>> PlateFinder::ReadRegions(const cv
         crops[which[k]] = again[m];
         candidates[which[k]].corners = refined[k];
         candidates[which[k]].box = BoundingBox(refined[k]);
+      }
+      if (stream) {
+        for (size_t k = 0; k < which.size(); ++k) {
+          if ((*reads)[which[k]].plate.empty()) refused_now_.push_back(loose[k]);
+        }
       }
     }
   }
@@ -597,7 +635,12 @@ Result<std::vector<FoundPlate>> PlateFinder::Search(const cv::Mat& bgr, bool str
   // caption, a parked car): a region that looks as it did when it was last read, where it was, keeps
   // that read's outcome, and is read afresh every still_reuse_frames frames all the same.
   const bool reuse = stream && options_.still_reuse_frames > 0;
-  if (!reuse || bgr.size() != still_size_) still_.clear();
+  if (!reuse || bgr.size() != still_size_) {
+    still_.clear();
+    last_found_.clear();
+    last_refused_.clear();
+  }
+  refused_now_.clear();
   std::vector<Still> next;
   std::vector<std::optional<FoundPlate>> result(candidates.size());
   std::vector<size_t> fresh;
@@ -634,7 +677,7 @@ Result<std::vector<FoundPlate>> PlateFinder::Search(const cv::Mat& bgr, bool str
       regions.push_back(candidates[i]);
       region_crops.push_back(crops[i]);
     }
-    VIGIL_ASSIGN_OR_RETURN(auto got, ReadRegions(bgr, std::move(regions), std::move(region_crops)));
+    VIGIL_ASSIGN_OR_RETURN(auto got, ReadRegions(bgr, std::move(regions), std::move(region_crops), reuse));
     for (size_t k = 0; k < fresh.size(); ++k) {
       if (fresh_still[k] >= 0) next[static_cast<size_t>(fresh_still[k])].found = got[k];
       result[fresh[k]] = std::move(got[k]);
@@ -658,6 +701,10 @@ Result<std::vector<FoundPlate>> PlateFinder::Search(const cv::Mat& bgr, bool str
     out.push_back(std::move(*r));
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.text.confidence > b.text.confidence; });
+  if (reuse) {
+    last_found_ = out;
+    std::swap(last_refused_, refused_now_);
+  }
   return out;
 }
 

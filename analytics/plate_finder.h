@@ -104,14 +104,18 @@ class PlateFinder {
   Result<std::vector<FoundPlate>> Find(const cv::Mat& bgr);
   // The same for the next frame of one fixed camera: candidate regions that look as they did when
   // they were last read, where they were (a wall, a sign, the caption, a parked car), keep that
-  // read's outcome instead of being read again (see PlateFinderOptions::still_reuse_frames). A frame of
-  // another size starts afresh.
+  // read's outcome instead of being read again (see PlateFinderOptions::still_reuse_frames); a
+  // read agreeing with the plate found near there in the frame before skips the corner network, and
+  // a region that read as nothing there at its refined corners has them found again only every
+  // other frame. A frame of another size starts afresh.
   Result<std::vector<FoundPlate>> FindNext(const cv::Mat& bgr);
 
   PlateReader& reader() { return *reader_; }
-  // Candidate regions read, and taken over unchanged from the frame before, since construction.
+  // Candidate regions read, taken over unchanged from the frame before, and given to the corner
+  // network, since construction.
   int64_t regions_read() const { return regions_read_; }
   int64_t regions_reused() const { return regions_reused_; }
+  int64_t regions_refined() const { return regions_refined_; }
 
  private:
   struct Still {
@@ -122,16 +126,21 @@ class PlateFinder {
   };
   Result<std::vector<FoundPlate>> Search(const cv::Mat& bgr, bool stream);
   // Reads the regions (their crops rectified by RectifyPlate): each one's plate, or nothing.
+  // `stream` (FindNext): the frame before says where the corner network need not run.
   Result<std::vector<std::optional<FoundPlate>>> ReadRegions(const cv::Mat& bgr,
                                                              std::vector<PlateCandidate> candidates,
-                                                             std::vector<cv::Mat> crops);
+                                                             std::vector<cv::Mat> crops, bool stream);
 
   std::unique_ptr<PlateReader> reader_;
   PlateFinderOptions options_;
   std::vector<Still> still_;  // the last frame's regions (FindNext)
+  std::vector<FoundPlate> last_found_;  // the last frame's plates (FindNext)
+  std::vector<cv::Rect> last_refused_;  // the last frame's regions unread at refined corners
+  std::vector<cv::Rect> refused_now_;
   cv::Size still_size_;
   int64_t regions_read_ = 0;
   int64_t regions_reused_ = 0;
+  int64_t regions_refined_ = 0;
 };
 
 }  // namespace vigil::analytics

@@ -341,6 +341,42 @@ TEST_CASE("a camera's next frame: still regions keep their outcome, a moved plat
   CHECK(finder.regions_reused() == reused_at);
 }
 
+TEST_CASE("a camera's next frame: a plate read as in the frame before, near there, skips the corner network") {
+  auto renderer = PlateRenderer::Create();
+  REQUIRE(renderer.ok());
+  std::mt19937_64 rng(12);
+  std::vector<PlateSpec> specs;
+  std::vector<cv::Rect> boxes;
+  const cv::Mat still = StreetFrame(**renderer, rng, {1920, 1080}, 1, specs, boxes);
+  REQUIRE(specs.size() == 1);
+  const std::string plate = plate::Encode(specs[0].text);
+  analytics::PlateFinder finder(Reader());
+  REQUIRE(finder.reader().has_corner_model());
+  // The camera pans 12 px a frame: the plate moves, and every region with an edge in it.
+  std::vector<int64_t> refined;
+  for (int i = 0; i < 4; ++i) {
+    cv::Mat frame;
+    const cv::Matx23d shift(1, 0, 12.0 * i, 0, 1, 0);
+    cv::warpAffine(still, frame, shift, still.size(), cv::INTER_NEAREST, cv::BORDER_REPLICATE);
+    auto found = finder.FindNext(frame);
+    REQUIRE(found.ok());
+    REQUIRE(found->size() == 1);
+    CHECK(found->front().text.plate == plate);
+    CHECK((found->front().where.box & (boxes[0] + cv::Point(12 * i, 0))).area() > 0);
+    refined.push_back(finder.regions_refined());
+  }
+  MESSAGE("regions given to the corner network, frame by frame (summed): " << refined[0] << " " << refined[1] << " "
+          << refined[2] << " " << refined[3]);
+  CHECK(refined[0] >= 1);           // the plate, at least
+  CHECK(refined[1] == refined[0]);  // the plate known; unread regions refined in frame 1 wait a frame
+  CHECK(refined[3] - refined[1] < 2 * refined[0]);
+  // Find (single pictures) refines every read plate every time.
+  const int64_t before = finder.regions_refined();
+  REQUIRE(finder.Find(still).ok());
+  REQUIRE(finder.Find(still).ok());
+  CHECK(finder.regions_refined() - before >= 2);
+}
+
 TEST_CASE("a plate camera reads a pass once, and not where the picture is masked") {
   auto renderer = PlateRenderer::Create();
   REQUIRE(renderer.ok());
