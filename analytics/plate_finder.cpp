@@ -194,13 +194,13 @@ std::vector<PlateCandidate> FindPlateCandidates(const cv::Mat& bgr, const PlateF
   // between their characters are wider than the edge closing bridges.
   if (small.cols * 0.4 >= 240) {
     cv::Mat coarse;
-    // Halved by area averaging (an integer factor: fast), then the last 0.8 interpolated (no
-    // aliasing to speak of at 0.8): area resizing by 0.4 at once cost as much as the coarse look
-    // itself, and area resizing by 0.8 half as much.
+    // Halved by area averaging (an integer factor: fast), then area-resized by the last 0.8 on a
+    // quarter of the pixels: area resizing by 0.4 at once cost as much as the coarse look itself.
+    // (Interpolating the last 0.8 saved 0.4 ms and gave a false read on the CCPD validation photos.)
     cv::Mat half;
     cv::resize(small, half, {}, 0.5, 0.5, cv::INTER_AREA);
     cv::resize(half, coarse, {static_cast<int>(std::lround(small.cols * 0.4)), static_cast<int>(std::lround(small.rows * 0.4))},
-               0, 0, cv::INTER_LINEAR);
+               0, 0, cv::INTER_AREA);
     FindAtScale(coarse, scale * 0.4, {0.3, 1.0}, found);
   }
 
