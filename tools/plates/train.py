@@ -160,7 +160,8 @@ def evaluate(model, data, batch=512, freeze_bn=False):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--train", required=True, action="append",
-                    help="a data set, DIR or DIR:REPEAT (drawn REPEAT times as often); may be repeated")
+                    help="a data set, DIR, DIR:REPEAT (drawn REPEAT times as often) or DIR:REPEAT:KIND+KIND "
+                         "(only crops of those kinds, e.g. green_small+green_large); may be repeated")
     ap.add_argument("--val", required=True, action="append", help="a validation set; may be repeated")
     ap.add_argument("--out", required=True)
     ap.add_argument("--epochs", type=float, default=4)
@@ -177,25 +178,34 @@ def main():
 
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
-    sets = []  # (data, repeat)
+    sets = []  # (data, repeat, the crops of the set used)
     for spec in args.train:
-        d, _, rep = spec.partition(":")
-        sets.append((load(d), int(rep) if rep else 1))
-        print(f"train set {d}: {len(sets[-1][0][4])} crops, drawn x{sets[-1][1]}", flush=True)
+        d, _, rest = spec.partition(":")
+        rep, _, kinds = rest.partition(":")
+        data = load(d)
+        keep = np.arange(len(data[4]))
+        if kinds:
+            wanted = set(kinds.split("+"))
+            keep = np.array([i for i, r in enumerate(data[4]) if r[2] in wanted], dtype=np.int64)
+            if len(keep) == 0:
+                raise SystemExit(f"train set {d}: no crop of the kinds {kinds}")
+        sets.append((data, int(rep) if rep else 1, keep))
+        print(f"train set {d}: {len(keep)} crops{' of ' + kinds if kinds else ''}, drawn x{sets[-1][1]}",
+              flush=True)
     vals = [(v, load(v)) for v in args.val]
     # One virtual index space: set k holds n_k * repeat_k slots, slot j is its crop j % n_k.
-    sizes = [len(d[4]) * rep for d, rep in sets]
+    sizes = [len(keep) * rep for _, rep, keep in sets]
     offsets = np.cumsum([0] + sizes)
     n = int(offsets[-1])
     steps = int(math.ceil(args.epochs * n / args.batch))
 
     def batch_of(virtual):
         xs, tgs, tls, cols = [], [], [], []
-        for k, (d, rep) in enumerate(sets):
+        for k, (d, rep, keep) in enumerate(sets):
             sel = virtual[(virtual >= offsets[k]) & (virtual < offsets[k + 1])] - offsets[k]
             if len(sel) == 0:
                 continue
-            local = np.sort(sel % len(d[4]))
+            local = np.sort(keep[sel % len(keep)])
             xs.append(torch.from_numpy(np.ascontiguousarray(d[0][local])))
             tgs.append(torch.from_numpy(d[1][local]))
             tls.append(torch.from_numpy(d[2][local]))
