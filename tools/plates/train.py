@@ -186,14 +186,16 @@ def main():
         keep = np.arange(len(data[4]))
         if kinds:
             wanted = set(kinds.split("+"))
+            absent = wanted - {r[2] for r in data[4]}
+            if absent:
+                raise SystemExit(f"train set {d}: no crop of the kind(s) {'+'.join(sorted(absent))}")
             keep = np.array([i for i, r in enumerate(data[4]) if r[2] in wanted], dtype=np.int64)
-            if len(keep) == 0:
-                raise SystemExit(f"train set {d}: no crop of the kinds {kinds}")
         sets.append((data, int(rep) if rep else 1, keep))
         print(f"train set {d}: {len(keep)} crops{' of ' + kinds if kinds else ''}, drawn x{sets[-1][1]}",
               flush=True)
     vals = [(v, load(v)) for v in args.val]
-    # One virtual index space: set k holds n_k * repeat_k slots, slot j is its crop j % n_k.
+    # One virtual index space: set k holds n_k * repeat_k slots (n_k: the crops kept), slot j is its
+    # kept crop j % n_k.
     sizes = [len(keep) * rep for _, rep, keep in sets]
     offsets = np.cumsum([0] + sizes)
     n = int(offsets[-1])
