@@ -38,6 +38,7 @@ PlateFinderOptions FinderOptions(const PlatesConfig& c) {
   o.work_width = c.work_width;
   o.min_confidence = c.min_confidence;
   o.still_reuse_frames = c.still_reuse_frames;
+  o.whole_search_frames = c.whole_search_frames;
   return o;
 }
 

@@ -38,6 +38,9 @@ struct PlatesConfig {
   // frames (PlateFinderOptions::still_reuse_frames); 0, every region read in every frame (the
   // baseline of tools/bench/lpr).
   int still_reuse_frames = 40;
+  // Not in the TOML: the whole frame is searched for plates every this many frames, between them only
+  // where it changed (PlateFinderOptions::whole_search_frames); 1, every frame whole.
+  int whole_search_frames = 8;
 };
 
 // Reads a [cameras.plates] table: enabled, fps, min_confidence, pass_confidence, min_sightings,

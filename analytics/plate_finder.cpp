@@ -66,16 +66,33 @@ struct WidthBand {
   double min = 0, max = 0.5;
 };
 
-void PlateShapedRegions(const cv::Mat& mask, double scale, double bonus, WidthBand band,
+// Where a searched picture lies: part of the frame (FindNext searches only where the frame changed)
+// or all of it, at the search's scale.
+struct Area {
+  cv::Point offset;  // the picture's top-left in the whole scaled frame
+  cv::Size whole;    // the whole scaled frame: the width band and height limit are shares of it
+  // Regions must lie inside this rectangle of the picture: a region touching an edge of the picture
+  // that is not the frame's may be cut short there (the whole picture when it is the whole frame).
+  cv::Rect inner;
+  // The vertical-edge threshold: Otsu's over the picture when negative (the whole frame), else this
+  // one (the whole frame's, from the last full search: Otsu's over a part would differ).
+  double* edge_threshold = nullptr;
+};
+
+Area WholeArea(cv::Size size) { return {{0, 0}, size, cv::Rect({0, 0}, size), nullptr}; }
+
+void PlateShapedRegions(const cv::Mat& mask, double scale, double bonus, WidthBand band, const Area& area,
                         std::vector<PlateCandidate>& out) {
   std::vector<std::vector<cv::Point>> contours;
-  cv::findContours(mask, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+  cv::findContours(mask, contours, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE, area.offset);
+  const cv::Rect inner = area.inner + area.offset;
   for (const auto& c : contours) {
     if (c.size() < 4) continue;
+    if ((cv::boundingRect(c) & inner) != cv::boundingRect(c)) continue;
     cv::RotatedRect r = cv::minAreaRect(c);
     float w = std::max(r.size.width, r.size.height), h = std::min(r.size.width, r.size.height);
-    if (h < 9 || w < 30 || w < mask.cols * band.min || w > mask.cols * band.max) continue;
-    if (h > mask.rows * (band.max > 0.5 ? 0.45 : 0.2)) continue;
+    if (h < 9 || w < 30 || w < area.whole.width * band.min || w > area.whole.width * band.max) continue;
+    if (h > area.whole.height * (band.max > 0.5 ? 0.45 : 0.2)) continue;
     double aspect = w / h;
     if (aspect < 1.8 || aspect > 6.5) continue;
     double fill = cv::contourArea(c) / (static_cast<double>(w) * h);
@@ -113,7 +130,8 @@ void PlateShapedRegions(const cv::Mat& mask, double scale, double bonus, WidthBa
 namespace {
 
 // Candidates of the picture `small` (the frame scaled by `scale`).
-void FindAtScale(const cv::Mat& small, double scale, WidthBand band, std::vector<PlateCandidate>& found) {
+void FindAtScale(const cv::Mat& small, double scale, WidthBand band, const Area& area,
+                 std::vector<PlateCandidate>& found) {
   // Plate colours (OpenCV hue 0..180).
   cv::Mat hsv;
   cv::cvtColor(small, hsv, cv::COLOR_BGR2HSV);
@@ -160,39 +178,70 @@ void FindAtScale(const cv::Mat& small, double scale, WidthBand band, std::vector
     if (i == 1) yellow_green = m.clone();
     if (i == 2) yellow_green |= m;
     cv::morphologyEx(m, m, cv::MORPH_CLOSE, close);
-    PlateShapedRegions(m, scale, 0.5, band, found);
+    PlateShapedRegions(m, scale, 0.5, band, area, found);
   }
   // Large new-energy plates are yellow under the province and green under the serial: one plate.
   cv::morphologyEx(yellow_green, yellow_green, cv::MORPH_CLOSE, close);
-  PlateShapedRegions(yellow_green, scale, 0.45, band, found);
+  PlateShapedRegions(yellow_green, scale, 0.45, band, area, found);
   // Dense vertical edges: characters on any background.
   cv::Mat grey, gx, edges;
   cv::cvtColor(small, grey, cv::COLOR_BGR2GRAY);
   cv::Sobel(grey, gx, CV_16S, 1, 0, 3);
   cv::convertScaleAbs(gx, gx);
-  cv::threshold(gx, edges, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
-  int kw = std::max(9, small.cols / 60);
+  if (area.edge_threshold && *area.edge_threshold >= 0) {
+    cv::threshold(gx, edges, *area.edge_threshold, 255, cv::THRESH_BINARY);
+  } else {
+    const double t = cv::threshold(gx, edges, 0, 255, cv::THRESH_BINARY | cv::THRESH_OTSU);
+    if (area.edge_threshold) *area.edge_threshold = t;
+  }
+  const int kw = std::max(9, area.whole.width / 60);
   cv::morphologyEx(edges, edges, cv::MORPH_CLOSE, cv::getStructuringElement(cv::MORPH_RECT, {kw, 3}));
   cv::morphologyEx(edges, edges, cv::MORPH_OPEN, cv::getStructuringElement(cv::MORPH_RECT, {kw / 2, 5}));
-  PlateShapedRegions(edges, scale, 0.0, band, found);
+  PlateShapedRegions(edges, scale, 0.0, band, area, found);
 }
 
 }  // namespace
 
-std::vector<PlateCandidate> FindPlateCandidates(const cv::Mat& bgr, const PlateFinderOptions& options) {
-  std::vector<PlateCandidate> found;
-  if (bgr.empty()) return found;
-  double scale = std::min(1.0, static_cast<double>(options.work_width) / bgr.cols);
+namespace {
+
+// Candidates in the part `part` of the frame (frame pixels; all of it, or where it changed), at the
+// work scale and, for close-ups, a coarser one. `edge_thresholds` (work, coarse): null for Otsu's
+// over the picture; otherwise Otsu's is stored there when `part` is the whole frame, and used when
+// it is a part.
+void SearchPart(const cv::Mat& bgr, cv::Rect part, const PlateFinderOptions& options, double* edge_thresholds,
+                std::vector<PlateCandidate>& found) {
+  const double scale = std::min(1.0, static_cast<double>(options.work_width) / bgr.cols);
+  const bool whole_frame = part == cv::Rect(0, 0, bgr.cols, bgr.rows);
   cv::Mat small;
-  if (scale < 1) {
-    cv::resize(bgr, small, {}, scale, scale, cv::INTER_AREA);
+  Area area;
+  if (whole_frame) {
+    if (scale < 1) {
+      cv::resize(bgr, small, {}, scale, scale, cv::INTER_AREA);
+    } else {
+      small = bgr;
+    }
+    area = WholeArea(small.size());
   } else {
-    small = bgr;
+    const cv::Size whole(static_cast<int>(std::lround(bgr.cols * scale)), static_cast<int>(std::lround(bgr.rows * scale)));
+    const cv::Size size(std::max(1, static_cast<int>(std::lround(part.width * scale))),
+                        std::max(1, static_cast<int>(std::lround(part.height * scale))));
+    if (scale < 1) {
+      cv::resize(bgr(part), small, size, 0, 0, cv::INTER_AREA);
+    } else {
+      small = bgr(part);
+    }
+    area.offset = {static_cast<int>(std::lround(part.x * scale)), static_cast<int>(std::lround(part.y * scale))};
+    area.whole = whole;
+    // One pixel in from every edge that is not the frame's.
+    const int l = part.x > 0, t = part.y > 0, r = part.br().x < bgr.cols, b = part.br().y < bgr.rows;
+    area.inner = cv::Rect(l, t, small.cols - l - r, small.rows - t - b);
   }
-  FindAtScale(small, scale, {0, 0.5}, found);
+  area.edge_threshold = edge_thresholds;
+  FindAtScale(small, scale, {0, 0.5}, area, found);
   // A coarser look for plates too large for the work size's morphology (close-ups): the gaps
-  // between their characters are wider than the edge closing bridges.
-  if (small.cols * 0.4 >= 240) {
+  // between their characters are wider than the edge closing bridges. A part narrower than the
+  // narrowest such plate holds none.
+  if (area.whole.width * 0.4 >= 240 && small.cols >= 0.3 * area.whole.width) {
     cv::Mat coarse;
     // Halved by area averaging (an integer factor: fast), then area-resized by the last 0.8 on a
     // quarter of the pixels: area resizing by 0.4 at once cost as much as the coarse look itself.
@@ -201,18 +250,40 @@ std::vector<PlateCandidate> FindPlateCandidates(const cv::Mat& bgr, const PlateF
     cv::resize(small, half, {}, 0.5, 0.5, cv::INTER_AREA);
     cv::resize(half, coarse, {static_cast<int>(std::lround(small.cols * 0.4)), static_cast<int>(std::lround(small.rows * 0.4))},
                0, 0, cv::INTER_AREA);
-    FindAtScale(coarse, scale * 0.4, {0.3, 1.0}, found);
+    Area at = area;
+    at.offset = {static_cast<int>(std::lround(area.offset.x * 0.4)), static_cast<int>(std::lround(area.offset.y * 0.4))};
+    at.whole = {static_cast<int>(std::lround(area.whole.width * 0.4)), static_cast<int>(std::lround(area.whole.height * 0.4))};
+    if (whole_frame) {
+      at.inner = cv::Rect({0, 0}, coarse.size());
+    } else {
+      const int l = area.inner.x, t = area.inner.y;
+      const int r = small.cols - area.inner.br().x, b = small.rows - area.inner.br().y;
+      at.inner = cv::Rect(l, t, coarse.cols - l - r, coarse.rows - t - b);
+    }
+    at.edge_threshold = edge_thresholds ? edge_thresholds + 1 : nullptr;
+    FindAtScale(coarse, scale * 0.4, {0.3, 1.0}, at, found);
   }
+}
 
-  // Best first, overlapping duplicates dropped.
+// Best first, overlapping duplicates dropped, at most `max` of them.
+std::vector<PlateCandidate> BestCandidates(std::vector<PlateCandidate> found, int max) {
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.score > b.score; });
   std::vector<PlateCandidate> kept;
   for (const auto& c : found) {
     bool dup = std::any_of(kept.begin(), kept.end(), [&](const auto& k) { return Iou(k.box, c.box) > 0.6; });
     if (!dup) kept.push_back(c);
-    if (static_cast<int>(kept.size()) >= options.max_candidates) break;
+    if (static_cast<int>(kept.size()) >= max) break;
   }
   return kept;
+}
+
+}  // namespace
+
+std::vector<PlateCandidate> FindPlateCandidates(const cv::Mat& bgr, const PlateFinderOptions& options) {
+  std::vector<PlateCandidate> found;
+  if (bgr.empty()) return found;
+  SearchPart(bgr, cv::Rect(0, 0, bgr.cols, bgr.rows), options, nullptr, found);
+  return BestCandidates(std::move(found), options.max_candidates);
 }
 
 cv::Mat RectifyQuad(const cv::Mat& bgr, const std::array<cv::Point2f, 4>& corners, cv::Size size,
@@ -321,6 +392,9 @@ constexpr double kSameQuadIou = 0.85;
 // flicker, not a plate that moved by a few pixels.
 constexpr double kStillIou = 0.8;
 constexpr double kStillMeanDifference = 4.0;
+// FindNext: a pixel of the frame at a quarter of the work size has changed since the frame before
+// when its grey level moved by more than this.
+constexpr double kChangedLevel = 10;
 
 std::array<cv::Point2f, 4> FullQuad(const cv::Mat& m) {
   const auto w = static_cast<float>(m.cols), h = static_cast<float>(m.rows);
@@ -515,7 +589,10 @@ Result<std::vector<std::optional<FoundPlate>>> PlateFinder::ReadRegions(const cv
     for (size_t i = 0; i < candidates.size(); ++i) {
       const PlateText& r = (*reads)[i];
       if (r.two_rows) continue;  // the network knows one-row plates
-      if (r.plate.empty() && unread++ >= options_.refine_unread) continue;
+      if (r.plate.empty() && ((stream && r.labelled_chars < options_.stream_refine_unread_min_chars) ||
+                              unread++ >= options_.refine_unread)) {
+        continue;
+      }
       if (stream) {
         // In a camera's stream: a read that agrees with the plate found near there in the frame
         // before (its corners found again then) needs no corner network; a region that read as
@@ -626,9 +703,118 @@ Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) { return S
 
 Result<std::vector<FoundPlate>> PlateFinder::FindNext(const cv::Mat& bgr) { return Search(bgr, true); }
 
+std::vector<PlateCandidate> PlateFinder::ChangedCandidates(const cv::Mat& bgr) {
+  if (bgr.empty()) return {};
+  const double scale = std::min(1.0, static_cast<double>(options_.work_width) / bgr.cols);
+  // The frame in grey at a quarter of the work size (a 1080p frame's 8 x 8 blocks averaged: sensor
+  // noise and an encoder's flicker average out; a car moving does not).
+  cv::Mat small, grey;
+  const cv::Size look(std::max(1, static_cast<int>(std::lround(bgr.cols * scale / 4))),
+                      std::max(1, static_cast<int>(std::lround(bgr.rows * scale / 4))));
+  cv::resize(bgr, small, look, 0, 0, cv::INTER_AREA);
+  cv::cvtColor(small, grey, cv::COLOR_BGR2GRAY);
+  bool whole = change_grey_.size() != grey.size() || ++since_whole_ >= options_.whole_search_frames;
+  std::vector<cv::Rect> parts;  // frame pixels
+  if (!whole) {
+    cv::Mat changed;
+    cv::absdiff(grey, change_grey_, changed);
+    cv::threshold(changed, changed, kChangedLevel, 255, cv::THRESH_BINARY);
+    if (cv::countNonZero(changed) * 2 > static_cast<int>(changed.total())) {
+      whole = true;  // most of it: one search of all of it is cheaper than many parts
+    } else {
+      std::vector<std::vector<cv::Point>> blobs;
+      cv::findContours(changed, blobs, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+      const double up = static_cast<double>(bgr.cols) / grey.cols;
+      // A changed blob is searched with a margin around it: a plate reaches past the pixels that
+      // changed (its middle is one colour), and the detectors' morphology reaches a little further.
+      const int mx = std::max(2, grey.cols / 16), my = std::max(2, grey.rows / 16);
+      const cv::Rect frame(0, 0, bgr.cols, bgr.rows);
+      const cv::Size margin(static_cast<int>(std::ceil(mx * up)), static_cast<int>(std::ceil(my * up)));
+      for (const auto& b : blobs) {
+        cv::Rect r = cv::boundingRect(b);
+        r = cv::Rect(r.x - mx, r.y - my, r.width + 2 * mx, r.height + 2 * my);
+        parts.push_back(cv::Rect(cv::Point(static_cast<int>(r.x * up), static_cast<int>(r.y * up)),
+                                 cv::Point(static_cast<int>(std::ceil(r.br().x * up)), static_cast<int>(std::ceil(r.br().y * up)))) &
+                        frame);
+      }
+      // Parts take in the regions of the frame before that they touch (a region is searched whole or
+      // kept whole), and overlapping parts are merged, until none overlap.
+      for (bool merged = true; merged;) {
+        merged = false;
+        for (auto& p : parts) {
+          for (const auto& c : last_candidates_) {
+            if ((p & c.box).area() == 0) continue;
+            // With the margin around it too: a region that reaches the part's edge is not taken.
+            const cv::Rect with_margin(c.box.x - margin.width, c.box.y - margin.height, c.box.width + 2 * margin.width,
+                                       c.box.height + 2 * margin.height);
+            const cv::Rect grown = (p | with_margin) & frame;  // a region's box may reach past the frame
+            if (grown != p) {
+              p = grown;
+              merged = true;
+            }
+          }
+        }
+        for (size_t i = 0; i < parts.size(); ++i) {
+          for (size_t j = i + 1; j < parts.size(); ++j) {
+            if ((parts[i] & parts[j]).area() > 0) {
+              parts[i] |= parts[j];
+              parts.erase(parts.begin() + static_cast<long>(j));
+              merged = true;
+              --j;
+            }
+          }
+        }
+      }
+      // Parts start and end on a grid of 10 work-size pixels (20 of a 1080p frame), so that a part
+      // resized to the work size, and to the coarse look's 0.4 of it, has the very pixels the whole
+      // frame resized has there.
+      int grid = 1;
+      auto on_grid = [scale](int k) {
+        const double w = k * scale;
+        return std::abs(w - std::round(w)) < 1e-6 && static_cast<long>(std::lround(w)) % 10 == 0;
+      };
+      while (grid < 400 && !on_grid(grid)) ++grid;
+      if (grid == 400) grid = 1;
+      for (auto& p : parts) {
+        const int x0 = p.x / grid * grid, y0 = p.y / grid * grid;
+        const int x1 = std::min(bgr.cols, (p.br().x + grid - 1) / grid * grid);
+        const int y1 = std::min(bgr.rows, (p.br().y + grid - 1) / grid * grid);
+        p = cv::Rect(cv::Point(x0, y0), cv::Point(x1, y1));
+      }
+      int64_t area = 0;
+      for (const auto& p : parts) area += p.area();
+      if (area * 2 > static_cast<int64_t>(bgr.cols) * bgr.rows) whole = true;
+    }
+  }
+  change_grey_ = grey;
+  std::vector<PlateCandidate> found;
+  if (whole) {
+    since_whole_ = 0;
+    edge_thresholds_[0] = edge_thresholds_[1] = -1;
+    SearchPart(bgr, cv::Rect(0, 0, bgr.cols, bgr.rows), options_, edge_thresholds_, found);
+    ++whole_searches_;
+  } else {
+    for (const auto& p : parts) SearchPart(bgr, p, options_, edge_thresholds_, found);
+    // The regions of the frame before where nothing changed are where they were.
+    for (const auto& c : last_candidates_) {
+      if (std::none_of(parts.begin(), parts.end(), [&](const cv::Rect& p) { return (p & c.box).area() > 0; })) {
+        found.push_back(c);
+      }
+    }
+    ++part_searches_;
+  }
+  last_candidates_ = BestCandidates(std::move(found), options_.max_candidates);
+  return last_candidates_;
+}
+
 Result<std::vector<FoundPlate>> PlateFinder::Search(const cv::Mat& bgr, bool stream) {
   std::vector<FoundPlate> out;
-  auto candidates = FindPlateCandidates(bgr, options_);
+  const bool changed_only = stream && options_.whole_search_frames > 1;
+  if (!changed_only) {
+    change_grey_.release();
+    last_candidates_.clear();
+  }
+  auto candidates = changed_only ? ChangedCandidates(bgr) : FindPlateCandidates(bgr, options_);
   std::vector<cv::Mat> crops;
   for (const auto& c : candidates) crops.push_back(RectifyPlate(bgr, c.corners));
   // In a camera's stream most regions are the same from frame to frame (a wall, a sign, the

@@ -37,12 +37,25 @@ struct PlateFinderOptions {
   // until its corners are right (on the CCPD validation photos 0 -> 2: 97.3 -> 98.6 % exact; 4 and
   // 8 cost more for little; docs/plates.md).
   int refine_unread = 2;
+  // FindNext (a camera's frames, where a plate is seen again and again as it comes closer): only
+  // unread regions in whose loose crop the reader saw at least this much text (characters in its
+  // most probable labelling, PlateText::labelled_chars): a grille or a wall labels 0-3, a tilted
+  // plate in a loose box more (camsim plate scenes: the 6 of 489 unread regions whose refined
+  // corners read a plate had labelled 6 and 7). Not for single pictures (Find): on the CCPD
+  // validation photos 2 of 146 plates are read only from a loose crop labelled with fewer.
+  int stream_refine_unread_min_chars = 4;
   // Regions no longer than kTwoRowMaxAspect times their height are also read as two-row plates.
   bool two_rows = true;
   // FindNext (a camera's frames in order): a region that still looks as it did when it was read keeps
   // that read's outcome for at most this many frames (staggered from half of it), then is read
   // afresh; 0 reads every region of every frame. 40: 5 s at a plate camera's 8 fps.
   int still_reuse_frames = 40;
+  // FindNext: the whole frame is searched for candidate regions every this many frames; between
+  // those, only the parts that changed since the frame before (a car moving, the caption's clock),
+  // and the regions found elsewhere before are kept where they were. 1 searches every frame whole.
+  // 8: once a second at a plate camera's 8 fps, so that a change too slow to see from one frame to
+  // the next (a car creeping forward, dusk) waits at most a second.
+  int whole_search_frames = 8;
 };
 
 // Two-row plates are 2:1 (440 x 220 mm), seen turned up to ~35 degrees; one-row plates 3.1:1.
@@ -116,6 +129,9 @@ class PlateFinder {
   int64_t regions_read() const { return regions_read_; }
   int64_t regions_reused() const { return regions_reused_; }
   int64_t regions_refined() const { return regions_refined_; }
+  // Frames whose candidates came from a search of the whole frame, and from its changed parts only.
+  int64_t whole_searches() const { return whole_searches_; }
+  int64_t part_searches() const { return part_searches_; }
 
  private:
   struct Still {
@@ -125,6 +141,8 @@ class PlateFinder {
     std::optional<FoundPlate> found;  // its outcome: a plate, or nothing
   };
   Result<std::vector<FoundPlate>> Search(const cv::Mat& bgr, bool stream);
+  // FindNext's candidates: the whole frame searched, or only where it changed (whole_search_frames).
+  std::vector<PlateCandidate> ChangedCandidates(const cv::Mat& bgr);
   // Reads the regions (their crops rectified by RectifyPlate): each one's plate, or nothing.
   // `stream` (FindNext): the frame before says where the corner network need not run.
   Result<std::vector<std::optional<FoundPlate>>> ReadRegions(const cv::Mat& bgr,
@@ -138,6 +156,12 @@ class PlateFinder {
   std::vector<cv::Rect> last_refused_;  // the last frame's regions unread at refined corners
   std::vector<cv::Rect> refused_now_;
   cv::Size still_size_;
+  cv::Mat change_grey_;  // the frame before in grey at a quarter of the work size (FindNext)
+  std::vector<PlateCandidate> last_candidates_;  // its candidate regions
+  int since_whole_ = 0;  // frames since the whole frame was searched
+  double edge_thresholds_[2] = {-1, -1};  // the last whole search's (work and coarse scale)
+  int64_t whole_searches_ = 0;
+  int64_t part_searches_ = 0;
   int64_t regions_read_ = 0;
   int64_t regions_reused_ = 0;
   int64_t regions_refined_ = 0;

@@ -136,6 +136,7 @@ PlateText DecodeColumns(const cv::Mat& probs) {
   std::sort(beam.begin(), beam.end(), [](const Prefix& a, const Prefix& b) { return a.total() > b.total(); });
 
   PlateText out;
+  out.labelled_chars = beam.empty() ? 0 : beam.front().len;
   const std::u32string_view alphabet = plate::PlateAlphabet();
   for (const Prefix& pre : beam) {
     std::u32string text;

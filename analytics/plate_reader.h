@@ -45,6 +45,9 @@ struct PlateText {
   double color_confidence = 0;     // 0..1
   std::vector<double> char_confidence;
   bool two_rows = false;           // read as a two-row plate (the finder's stitched rows)
+  // Characters in the most probable labelling, grammatical or not: how much text the network saw
+  // in a region that reads as no plate (a grille or a wall: 0-2; a plate read badly: 5-8).
+  int labelled_chars = 0;
 };
 
 class PlateReader {

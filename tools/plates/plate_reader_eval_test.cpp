@@ -377,6 +377,55 @@ TEST_CASE("a camera's next frame: a plate read as in the frame before, near ther
   CHECK(finder.regions_refined() - before >= 2);
 }
 
+TEST_CASE("a camera's next frame: only where it changed is searched, and a plate arriving there is read at once") {
+  auto renderer = PlateRenderer::Create();
+  REQUIRE(renderer.ok());
+  std::mt19937_64 rng(21);
+  std::vector<PlateSpec> specs;
+  std::vector<cv::Rect> boxes;
+  const cv::Mat with_plate = StreetFrame(**renderer, rng, {1920, 1080}, 1, specs, boxes);
+  REQUIRE(specs.size() == 1);
+  const std::string plate = plate::Encode(specs[0].text);
+  // The street before the car came: the plate and a margin around it painted over with the road's
+  // grey beside it.
+  const cv::Rect around(boxes[0].x - 40, boxes[0].y - 30, boxes[0].width + 80, boxes[0].height + 60);
+  REQUIRE((around & cv::Rect(0, 0, 1920, 1080)) == around);
+  cv::Mat empty = with_plate.clone();
+  empty(around).setTo(cv::mean(with_plate(cv::Rect(around.x, around.y - 10, around.width, 10))));
+  analytics::PlateFinder finder(Reader());  // whole_search_frames: 8
+  for (int i = 0; i < 3; ++i) {
+    auto none = finder.FindNext(empty);
+    REQUIRE(none.ok());
+    CHECK(none->empty());
+  }
+  CHECK(finder.whole_searches() == 1);
+  CHECK(finder.part_searches() == 2);
+  // The car arrives: found and read in that very frame, searched only where the frame changed.
+  auto found = finder.FindNext(with_plate);
+  REQUIRE(found.ok());
+  CHECK(finder.whole_searches() == 1);
+  CHECK(finder.part_searches() == 3);
+  REQUIRE(found->size() == 1);
+  CHECK(found->front().text.plate == plate);
+  CHECK(found->front().text.labelled_chars >= 7);
+  CHECK((found->front().where.box & boxes[0]).area() > 0.7 * boxes[0].area());
+  // The ninth frame, eight after the first, is searched whole.
+  for (int i = 0; i < 4; ++i) REQUIRE(finder.FindNext(with_plate).ok());
+  CHECK(finder.whole_searches() == 1);
+  REQUIRE(finder.FindNext(with_plate).ok());
+  CHECK(finder.whole_searches() == 2);
+  // With every frame searched whole, the same plate.
+  analytics::PlateFinderOptions whole;
+  whole.whole_search_frames = 1;
+  analytics::PlateFinder every(Reader(), whole);
+  REQUIRE(every.FindNext(empty).ok());
+  auto again = every.FindNext(with_plate);
+  REQUIRE(again.ok());
+  CHECK(every.part_searches() == 0);
+  REQUIRE(again->size() == 1);
+  CHECK(again->front().text.plate == plate);
+}
+
 TEST_CASE("a plate camera reads a pass once, and not where the picture is masked") {
   auto renderer = PlateRenderer::Create();
   REQUIRE(renderer.ok());
