@@ -703,6 +703,80 @@ Result<std::vector<FoundPlate>> PlateFinder::Find(const cv::Mat& bgr) { return S
 
 Result<std::vector<FoundPlate>> PlateFinder::FindNext(const cv::Mat& bgr) { return Search(bgr, true); }
 
+namespace {
+
+// The step of frame pixels on which parts of a frame start and end: 10 work-size pixels (20 of a
+// 1080p frame), so that a part resized to the work size, and to the coarse look's 0.4 of it, has the
+// very pixels the whole frame resized has there (1 when no such step is below 400 pixels).
+int WorkGrid(double scale) {
+  for (int k = 1; k < 400; ++k) {
+    const double w = k * scale;
+    if (std::abs(w - std::round(w)) < 1e-6 && std::lround(w) % 10 == 0) return k;
+  }
+  return 1;
+}
+
+// The parts of a frame (`frame` pixels) to search for candidate regions, from its grey look now and
+// in the frame before (both at a quarter of the work size): each changed blob with a margin around
+// it, grown by any of the frame before's `regions` it touches (plus the margin: a region is searched
+// whole or kept whole), overlapping parts merged, on the WorkGrid. Nothing when more than half the
+// frame would be searched: one search of all of it is then cheaper.
+std::optional<std::vector<cv::Rect>> ChangedParts(const cv::Mat& grey, const cv::Mat& before,
+                                                  const std::vector<PlateCandidate>& regions, cv::Size frame_size,
+                                                  double scale) {
+  cv::Mat changed;
+  cv::absdiff(grey, before, changed);
+  cv::threshold(changed, changed, kChangedLevel, 255, cv::THRESH_BINARY);
+  if (cv::countNonZero(changed) * 2 > static_cast<int>(changed.total())) return std::nullopt;
+  std::vector<std::vector<cv::Point>> blobs;
+  cv::findContours(changed, blobs, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
+  const double up = static_cast<double>(frame_size.width) / grey.cols;
+  const cv::Rect frame({0, 0}, frame_size);
+  // A changed blob is searched with a margin around it: a plate reaches past the pixels that
+  // changed (its middle is one colour), and the detectors' morphology reaches a little further.
+  const int mx = std::max(2, grey.cols / 16), my = std::max(2, grey.rows / 16);
+  const int margin_x = static_cast<int>(std::ceil(mx * up)), margin_y = static_cast<int>(std::ceil(my * up));
+  auto with_margin = [](const cv::Rect& r, int x, int y) { return cv::Rect(r.x - x, r.y - y, r.width + 2 * x, r.height + 2 * y); };
+  std::vector<cv::Rect> parts;
+  for (const auto& b : blobs) {
+    const cv::Rect r = with_margin(cv::boundingRect(b), mx, my);
+    parts.push_back(cv::Rect(cv::Point(static_cast<int>(r.x * up), static_cast<int>(r.y * up)),
+                             cv::Point(static_cast<int>(std::ceil(r.br().x * up)), static_cast<int>(std::ceil(r.br().y * up)))) &
+                    frame);
+  }
+  for (bool merged = true; merged;) {
+    merged = false;
+    for (auto& p : parts) {
+      for (const auto& c : regions) {
+        if ((p & c.box).area() == 0) continue;
+        const cv::Rect grown = (p | with_margin(c.box, margin_x, margin_y)) & frame;  // a box may reach past the frame
+        merged |= grown != p;
+        p = grown;
+      }
+    }
+    for (size_t i = 0; i < parts.size(); ++i) {
+      for (size_t j = i + 1; j < parts.size(); ++j) {
+        if ((parts[i] & parts[j]).area() == 0) continue;
+        parts[i] |= parts[j];
+        parts.erase(parts.begin() + static_cast<long>(j--));
+        merged = true;
+      }
+    }
+  }
+  const int grid = WorkGrid(scale);
+  int64_t area = 0;
+  for (auto& p : parts) {
+    const int x1 = std::min(frame.width, (p.br().x + grid - 1) / grid * grid);
+    const int y1 = std::min(frame.height, (p.br().y + grid - 1) / grid * grid);
+    p = cv::Rect(cv::Point(p.x / grid * grid, p.y / grid * grid), cv::Point(x1, y1));
+    area += p.area();
+  }
+  if (area * 2 > static_cast<int64_t>(frame.area())) return std::nullopt;
+  return parts;
+}
+
+}  // namespace
+
 std::vector<PlateCandidate> PlateFinder::ChangedCandidates(const cv::Mat& bgr) {
   if (bgr.empty()) return {};
   const double scale = std::min(1.0, static_cast<double>(options_.work_width) / bgr.cols);
@@ -713,91 +787,22 @@ std::vector<PlateCandidate> PlateFinder::ChangedCandidates(const cv::Mat& bgr) {
                       std::max(1, static_cast<int>(std::lround(bgr.rows * scale / 4))));
   cv::resize(bgr, small, look, 0, 0, cv::INTER_AREA);
   cv::cvtColor(small, grey, cv::COLOR_BGR2GRAY);
-  bool whole = change_grey_.size() != grey.size() || ++since_whole_ >= options_.whole_search_frames;
-  std::vector<cv::Rect> parts;  // frame pixels
-  if (!whole) {
-    cv::Mat changed;
-    cv::absdiff(grey, change_grey_, changed);
-    cv::threshold(changed, changed, kChangedLevel, 255, cv::THRESH_BINARY);
-    if (cv::countNonZero(changed) * 2 > static_cast<int>(changed.total())) {
-      whole = true;  // most of it: one search of all of it is cheaper than many parts
-    } else {
-      std::vector<std::vector<cv::Point>> blobs;
-      cv::findContours(changed, blobs, cv::RETR_EXTERNAL, cv::CHAIN_APPROX_SIMPLE);
-      const double up = static_cast<double>(bgr.cols) / grey.cols;
-      // A changed blob is searched with a margin around it: a plate reaches past the pixels that
-      // changed (its middle is one colour), and the detectors' morphology reaches a little further.
-      const int mx = std::max(2, grey.cols / 16), my = std::max(2, grey.rows / 16);
-      const cv::Rect frame(0, 0, bgr.cols, bgr.rows);
-      const cv::Size margin(static_cast<int>(std::ceil(mx * up)), static_cast<int>(std::ceil(my * up)));
-      for (const auto& b : blobs) {
-        cv::Rect r = cv::boundingRect(b);
-        r = cv::Rect(r.x - mx, r.y - my, r.width + 2 * mx, r.height + 2 * my);
-        parts.push_back(cv::Rect(cv::Point(static_cast<int>(r.x * up), static_cast<int>(r.y * up)),
-                                 cv::Point(static_cast<int>(std::ceil(r.br().x * up)), static_cast<int>(std::ceil(r.br().y * up)))) &
-                        frame);
-      }
-      // Parts take in the regions of the frame before that they touch (a region is searched whole or
-      // kept whole), and overlapping parts are merged, until none overlap.
-      for (bool merged = true; merged;) {
-        merged = false;
-        for (auto& p : parts) {
-          for (const auto& c : last_candidates_) {
-            if ((p & c.box).area() == 0) continue;
-            // With the margin around it too: a region that reaches the part's edge is not taken.
-            const cv::Rect with_margin(c.box.x - margin.width, c.box.y - margin.height, c.box.width + 2 * margin.width,
-                                       c.box.height + 2 * margin.height);
-            const cv::Rect grown = (p | with_margin) & frame;  // a region's box may reach past the frame
-            if (grown != p) {
-              p = grown;
-              merged = true;
-            }
-          }
-        }
-        for (size_t i = 0; i < parts.size(); ++i) {
-          for (size_t j = i + 1; j < parts.size(); ++j) {
-            if ((parts[i] & parts[j]).area() > 0) {
-              parts[i] |= parts[j];
-              parts.erase(parts.begin() + static_cast<long>(j));
-              merged = true;
-              --j;
-            }
-          }
-        }
-      }
-      // Parts start and end on a grid of 10 work-size pixels (20 of a 1080p frame), so that a part
-      // resized to the work size, and to the coarse look's 0.4 of it, has the very pixels the whole
-      // frame resized has there.
-      int grid = 1;
-      auto on_grid = [scale](int k) {
-        const double w = k * scale;
-        return std::abs(w - std::round(w)) < 1e-6 && static_cast<long>(std::lround(w)) % 10 == 0;
-      };
-      while (grid < 400 && !on_grid(grid)) ++grid;
-      if (grid == 400) grid = 1;
-      for (auto& p : parts) {
-        const int x0 = p.x / grid * grid, y0 = p.y / grid * grid;
-        const int x1 = std::min(bgr.cols, (p.br().x + grid - 1) / grid * grid);
-        const int y1 = std::min(bgr.rows, (p.br().y + grid - 1) / grid * grid);
-        p = cv::Rect(cv::Point(x0, y0), cv::Point(x1, y1));
-      }
-      int64_t area = 0;
-      for (const auto& p : parts) area += p.area();
-      if (area * 2 > static_cast<int64_t>(bgr.cols) * bgr.rows) whole = true;
-    }
+  std::optional<std::vector<cv::Rect>> parts;  // frame pixels; nothing: the whole frame
+  if (change_grey_.size() == grey.size() && ++since_whole_ < options_.whole_search_frames) {
+    parts = ChangedParts(grey, change_grey_, last_candidates_, bgr.size(), scale);
   }
   change_grey_ = grey;
   std::vector<PlateCandidate> found;
-  if (whole) {
+  if (!parts) {
     since_whole_ = 0;
     edge_thresholds_[0] = edge_thresholds_[1] = -1;
     SearchPart(bgr, cv::Rect(0, 0, bgr.cols, bgr.rows), options_, edge_thresholds_, found);
     ++whole_searches_;
   } else {
-    for (const auto& p : parts) SearchPart(bgr, p, options_, edge_thresholds_, found);
+    for (const auto& p : *parts) SearchPart(bgr, p, options_, edge_thresholds_, found);
     // The regions of the frame before where nothing changed are where they were.
     for (const auto& c : last_candidates_) {
-      if (std::none_of(parts.begin(), parts.end(), [&](const cv::Rect& p) { return (p & c.box).area() > 0; })) {
+      if (std::none_of(parts->begin(), parts->end(), [&](const cv::Rect& p) { return (p & c.box).area() > 0; })) {
         found.push_back(c);
       }
     }

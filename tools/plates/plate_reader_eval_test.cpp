@@ -279,15 +279,27 @@ TEST_CASE("two-row plates: held-out crops stitched into one row are read; lorrie
   CHECK(read_off == 0);
 }
 
-TEST_CASE("a camera's next frame: still regions keep their outcome, a moved plate is read afresh") {
+// A 1080p street frame with one plate on it (seeded): the frame, the plate's text and its box.
+struct OnePlateStreet {
+  cv::Mat frame;
+  std::string plate;
+  cv::Rect box;
+};
+OnePlateStreet MakeOnePlateStreet(uint64_t seed) {
   auto renderer = PlateRenderer::Create();
   REQUIRE(renderer.ok());
-  std::mt19937_64 rng(12);
+  std::mt19937_64 rng(seed);
   std::vector<PlateSpec> specs;
   std::vector<cv::Rect> boxes;
-  const cv::Mat still = StreetFrame(**renderer, rng, {1920, 1080}, 1, specs, boxes);
+  cv::Mat frame = StreetFrame(**renderer, rng, {1920, 1080}, 1, specs, boxes);
   REQUIRE(specs.size() == 1);
-  const std::string plate = plate::Encode(specs[0].text);
+  return {frame, plate::Encode(specs[0].text), boxes[0]};
+}
+
+TEST_CASE("a camera's next frame: still regions keep their outcome, a moved plate is read afresh") {
+  const OnePlateStreet street = MakeOnePlateStreet(12);
+  const cv::Mat& still = street.frame;
+  const std::string& plate = street.plate;
   analytics::PlateFinder finder(Reader());
   auto first = finder.FindNext(still);
   REQUIRE(first.ok());
@@ -314,7 +326,7 @@ TEST_CASE("a camera's next frame: still regions keep their outcome, a moved plat
   CHECK(second->front().where.box == first->front().where.box);
 
   // The plate moved 30 px to the right (the car drove on): read afresh where it is now; the rest kept.
-  const cv::Rect was = boxes[0];
+  const cv::Rect was = street.box;
   const cv::Rect now = was + cv::Point(30, 0);
   REQUIRE((now & cv::Rect(0, 0, 1920, 1080)) == now);
   cv::Mat moved = still.clone();
@@ -342,14 +354,9 @@ TEST_CASE("a camera's next frame: still regions keep their outcome, a moved plat
 }
 
 TEST_CASE("a camera's next frame: a plate read as in the frame before, near there, skips the corner network") {
-  auto renderer = PlateRenderer::Create();
-  REQUIRE(renderer.ok());
-  std::mt19937_64 rng(12);
-  std::vector<PlateSpec> specs;
-  std::vector<cv::Rect> boxes;
-  const cv::Mat still = StreetFrame(**renderer, rng, {1920, 1080}, 1, specs, boxes);
-  REQUIRE(specs.size() == 1);
-  const std::string plate = plate::Encode(specs[0].text);
+  const OnePlateStreet street = MakeOnePlateStreet(12);
+  const cv::Mat& still = street.frame;
+  const std::string& plate = street.plate;
   analytics::PlateFinder finder(Reader());
   REQUIRE(finder.reader().has_corner_model());
   // The camera pans 12 px a frame: the plate moves, and every region with an edge in it.
@@ -362,7 +369,7 @@ TEST_CASE("a camera's next frame: a plate read as in the frame before, near ther
     REQUIRE(found.ok());
     REQUIRE(found->size() == 1);
     CHECK(found->front().text.plate == plate);
-    CHECK((found->front().where.box & (boxes[0] + cv::Point(12 * i, 0))).area() > 0);
+    CHECK((found->front().where.box & (street.box + cv::Point(12 * i, 0))).area() > 0);
     refined.push_back(finder.regions_refined());
   }
   MESSAGE("regions given to the corner network, frame by frame (summed): " << refined[0] << " " << refined[1] << " "
@@ -378,17 +385,12 @@ TEST_CASE("a camera's next frame: a plate read as in the frame before, near ther
 }
 
 TEST_CASE("a camera's next frame: only where it changed is searched, and a plate arriving there is read at once") {
-  auto renderer = PlateRenderer::Create();
-  REQUIRE(renderer.ok());
-  std::mt19937_64 rng(21);
-  std::vector<PlateSpec> specs;
-  std::vector<cv::Rect> boxes;
-  const cv::Mat with_plate = StreetFrame(**renderer, rng, {1920, 1080}, 1, specs, boxes);
-  REQUIRE(specs.size() == 1);
-  const std::string plate = plate::Encode(specs[0].text);
+  const OnePlateStreet street = MakeOnePlateStreet(21);
+  const cv::Mat& with_plate = street.frame;
+  const std::string& plate = street.plate;
   // The street before the car came: the plate and a margin around it painted over with the road's
   // grey beside it.
-  const cv::Rect around(boxes[0].x - 40, boxes[0].y - 30, boxes[0].width + 80, boxes[0].height + 60);
+  const cv::Rect around(street.box.x - 40, street.box.y - 30, street.box.width + 80, street.box.height + 60);
   REQUIRE((around & cv::Rect(0, 0, 1920, 1080)) == around);
   cv::Mat empty = with_plate.clone();
   empty(around).setTo(cv::mean(with_plate(cv::Rect(around.x, around.y - 10, around.width, 10))));
@@ -408,7 +410,7 @@ TEST_CASE("a camera's next frame: only where it changed is searched, and a plate
   REQUIRE(found->size() == 1);
   CHECK(found->front().text.plate == plate);
   CHECK(found->front().text.labelled_chars >= 7);
-  CHECK((found->front().where.box & boxes[0]).area() > 0.7 * boxes[0].area());
+  CHECK((found->front().where.box & street.box).area() > 0.7 * street.box.area());
   // The ninth frame, eight after the first, is searched whole.
   for (int i = 0; i < 4; ++i) REQUIRE(finder.FindNext(with_plate).ok());
   CHECK(finder.whole_searches() == 1);
@@ -427,14 +429,9 @@ TEST_CASE("a camera's next frame: only where it changed is searched, and a plate
 }
 
 TEST_CASE("a plate camera reads a pass once, and not where the picture is masked") {
-  auto renderer = PlateRenderer::Create();
-  REQUIRE(renderer.ok());
-  std::mt19937_64 rng(9);
-  std::vector<PlateSpec> specs;
-  std::vector<cv::Rect> boxes;
-  const cv::Mat still = StreetFrame(**renderer, rng, {1920, 1080}, 1, specs, boxes);
-  REQUIRE(specs.size() == 1);
-  const cv::Rect box = boxes[0];
+  const OnePlateStreet street = MakeOnePlateStreet(9);
+  const cv::Mat& still = street.frame;
+  const cv::Rect box = street.box;
   // A mask around the plate, in fractions of the frame, and one elsewhere.
   const double x0 = (box.x - 20.0) / 1920, x1 = (box.br().x + 20.0) / 1920;
   const double y0 = (box.y - 20.0) / 1080, y1 = (box.br().y + 20.0) / 1080;
@@ -459,7 +456,7 @@ TEST_CASE("a plate camera reads a pass once, and not where the picture is masked
     }
     return whole;
   };
-  const std::string plate = plate::Encode(specs[0].text);
+  const std::string& plate = street.plate;
   auto unmasked = passes({{{0.0, 0.0}, {0.1, 0.0}, {0.1, 0.1}}});
   REQUIRE(unmasked.size() == 1);
   CHECK(unmasked[0] == plate);
