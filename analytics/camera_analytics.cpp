@@ -6,6 +6,13 @@
 
 namespace vigil::analytics {
 
+namespace {
+// A held object whose box has had under kActiveShare of its pixels change between frames for
+// kInactiveReleaseNs is let go into the background (a table pushed aside, a bag put down).
+constexpr double kActiveShare = 0.01;
+constexpr int64_t kInactiveReleaseNs = 5 * kNsPerSec;
+}  // namespace
+
 CameraAnalytics::CameraAnalytics(const AnalyticsConfig& config)
     : config_(config),
       size_(config.width, config.height),
@@ -52,9 +59,26 @@ void CameraAnalytics::Process(const Frame& frame, std::vector<Detection>& out) {
       motion_.Reset();
     }
   }
-  auto blobs = motion_.Process(scaled_);
+  // Objects being tracked are kept out of the background while they stand still, for at most
+  // stationary_s, and only while something stirs inside their box (see MotionDetector::Process).
+  hold_.clear();
+  held_.clear();
+  const auto stationary = static_cast<int64_t>(config_.motion.stationary_s * kNsPerSec);
+  for (const Track& tr : tracker_.tracks()) {
+    if (!tr.confirmed || t - tr.still_since_ns >= stationary) continue;
+    auto [it, fresh] = last_active_.try_emplace(tr.id, t);
+    if (t - it->second >= kInactiveReleaseNs) continue;
+    hold_.push_back(tr.path.back().box);
+    held_.push_back(tr.id);
+  }
+  auto blobs = motion_.Process(scaled_, hold_);
+  const auto& activity = motion_.hold_activity();
+  for (size_t i = 0; i < held_.size() && i < activity.size(); ++i) {
+    if (activity[i] >= kActiveShare) last_active_[held_[i]] = t;
+  }
   const auto& tracks = tracker_.Update(blobs, t);
   rules_.Process(tracks, tracker_.ended(), t, out);
+  for (const Track& tr : tracker_.ended()) last_active_.erase(tr.id);
 
   const Track* earliest = nullptr;
   bool seen = false;

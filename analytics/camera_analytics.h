@@ -8,6 +8,7 @@
 //
 // Not thread-safe; the Engine gives each camera to one worker at a time.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ class CameraAnalytics : public CameraProcessor {
   double fps() const override { return config_.fps; }
   // The frame last processed, at analysis size (for live snapshots).
   const cv::Mat& last_frame() const override { return scaled_; }
+  // The tracker's live tracks and the motion stage's foreground after the last frame (tools, tests).
+  const std::vector<Track>& tracks() const { return tracker_.tracks(); }
+  const MotionDetector& motion() const { return motion_; }
 
  private:
   void EndMotion(std::vector<Detection>& out);
@@ -55,6 +59,9 @@ class CameraAnalytics : public CameraProcessor {
   int64_t last_motion_ns_ = 0;
   int64_t motion_track_ = 0;
   cv::Mat scaled_;
+  std::vector<cv::Rect> hold_;  // boxes of tracked objects the background does not learn
+  std::vector<int64_t> held_;   // their tracks
+  std::map<int64_t, int64_t> last_active_;  // track → last frame something stirred in its box
 };
 
 }  // namespace vigil::analytics

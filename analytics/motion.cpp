@@ -35,12 +35,13 @@ MotionDetector::MotionDetector(const MotionSettings& settings, cv::Size frame_si
 
 void MotionDetector::Reset() {
   prev_clean_.release();
+  prev_small_.release();
   prev_boxes_.clear();
   frames_ = 0;
   global_frames_ = 0;
 }
 
-std::vector<Blob> MotionDetector::Process(const cv::Mat& frame) {
+std::vector<Blob> MotionDetector::Process(const cv::Mat& frame, const std::vector<cv::Rect>& hold) {
   // Colour, not grey: a red coat on a grey road differs by little in brightness.
   if (frame.channels() == 3) {
     cv::resize(frame, small_, work_size_, 0, 0, cv::INTER_AREA);
@@ -53,6 +54,8 @@ std::vector<Blob> MotionDetector::Process(const cv::Mat& frame) {
 
   if (frames_ == 0) {
     g32_.copyTo(bg_);
+    g32_.copyTo(prev_small_);
+    hold_activity_.assign(hold.size(), 0.0);
     var_ = cv::Mat(work_size_, CV_32F, cv::Scalar(36.0f));
     fg_ = cv::Mat::zeros(work_size_, CV_8U);
     ++frames_;
@@ -60,13 +63,28 @@ std::vector<Blob> MotionDetector::Process(const cv::Mat& frame) {
     return {};
   }
 
-  // Gain compensation: a light ramp scales the whole picture.
-  cv::Scalar sb = cv::mean(bg_, mask_), sg = cv::mean(g32_, mask_);
-  double mean_bg = sb[0] + sb[1] + sb[2];
-  double mean_g = sg[0] + sg[1] + sg[2];
-  if (mean_g > 3) {
-    double gain = std::clamp(mean_bg / mean_g, 0.2, 5.0);
-    g32_ *= gain;
+  // Gain compensation: a light ramp scales the whole picture. The gain is the median of the
+  // per-pixel brightness ratios, not the ratio of the means: a white car filling a quarter of an
+  // overhead view makes auto exposure darken the road, and would bias a mean towards itself (the
+  // road then looks darker than its background everywhere, the car like part of the road).
+  {
+    const cv::Matx13f sum3(1.0f, 1.0f, 1.0f);
+    cv::transform(bg_, bg_sum_, sum3);
+    cv::transform(g32_, g_sum_, sum3);
+    ratios_.clear();
+    for (int y = 1; y < work_size_.height; y += 3) {
+      const float* b = bg_sum_.ptr<float>(y);
+      const float* g = g_sum_.ptr<float>(y);
+      const uchar* m = mask_.ptr<uchar>(y);
+      for (int x = 1; x < work_size_.width; x += 3) {
+        if (m[x] && g[x] > 9.0f) ratios_.push_back(b[x] / g[x]);
+      }
+    }
+    if (ratios_.size() > 16) {
+      auto mid = ratios_.begin() + static_cast<long>(ratios_.size() / 2);
+      std::nth_element(ratios_.begin(), mid, ratios_.end());
+      g32_ *= std::clamp(static_cast<double>(*mid), 0.2, 5.0);
+    }
   }
 
   cv::Mat diff = g32_ - bg_;
@@ -101,6 +119,35 @@ std::vector<Blob> MotionDetector::Process(const cv::Mat& frame) {
   }
   cv::Mat alpha(work_size_, CV_32FC3, cv::Scalar::all(a_bg));
   alpha.setTo(cv::Scalar::all(a_fg), fg_);
+  const bool holding = !warming && !global_change_ && !hold.empty();
+  if (holding) {
+    hold_ = cv::Mat::zeros(work_size_, CV_8U);
+    const cv::Rect work(0, 0, work_size_.width, work_size_.height);
+    for (const cv::Rect& h : hold) {
+      cv::Rect r(static_cast<int>(h.x / scale_), static_cast<int>(h.y / scale_),
+                 static_cast<int>(std::ceil(h.width / scale_)), static_cast<int>(std::ceil(h.height / scale_)));
+      r &= work;
+      if (!r.empty()) hold_(r).setTo(255);
+    }
+    alpha.setTo(cv::Scalar::all(0), hold_);
+  }
+  hold_activity_.assign(hold.size(), 0.0);
+  if (!prev_small_.empty() && !hold.empty()) {
+    // Pixels that changed since the frame before, once for the whole picture (boxes overlap).
+    cv::absdiff(g32_, prev_small_, step_);
+    cv::transform(step_, moved_, cv::Matx13f(1.0f / 3, 1.0f / 3, 1.0f / 3));
+    cv::compare(moved_, 12.0, stirred_, cv::CMP_GT);
+    const cv::Rect work(0, 0, work_size_.width, work_size_.height);
+    for (size_t i = 0; i < hold.size(); ++i) {
+      const cv::Rect& h = hold[i];
+      cv::Rect r(static_cast<int>(h.x / scale_), static_cast<int>(h.y / scale_),
+                 static_cast<int>(std::ceil(h.width / scale_)), static_cast<int>(std::ceil(h.height / scale_)));
+      r &= work;
+      if (r.empty()) continue;
+      hold_activity_[i] = cv::countNonZero(stirred_(r)) / static_cast<double>(r.area());
+    }
+  }
+  g32_.copyTo(prev_small_);
   cv::Mat step = diff.mul(alpha);
   bg_ += step;
   // Variance learns fast where the picture is background and slowly under objects: a person
@@ -108,6 +155,7 @@ std::vector<Blob> MotionDetector::Process(const cv::Mat& frame) {
   // by its own body would hide its legs (and move its foot point).
   cv::Mat beta(work_size_, CV_32F, cv::Scalar(b_var));
   beta.setTo(b_var_fg, fg_);
+  if (holding) beta.setTo(0, hold_);
   cv::Mat var_step = (d2 - var_).mul(beta);
   var_ += var_step;
   cv::max(var_, 16.0, var_);

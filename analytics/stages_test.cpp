@@ -232,6 +232,110 @@ TEST_CASE("a person wandering in a zone longer than loiter_seconds is loitering,
   CHECK(run.Of(index::EventType::kIntrusion, Phase::kStart).empty());  // intrusion = false
 }
 
+TEST_CASE("a person who walks in and stands still stays one object until they leave") {
+  Synth s(11);
+  AnalyticsConfig c = Config();
+  c.zones.push_back({"counter", {{0.4, 0.6}, {0.6, 0.6}, {0.6, 1.0}, {0.4, 1.0}}, true, 1.0, 0, 10});
+  CameraAnalytics chain(c);
+  // Walks right at 80 px/s from x = 40 at t = 3, enters the zone (x = 256) at t = 5.7, stands at
+  // x = 300 from t = 6.25 to 26 shifting a pixel from foot to foot, walks on and leaves the zone
+  // (x = 384) at t = 27.05. A background model that learnt the standing person (in about 11 s) would
+  // end the intrusion while they are there and leave a ghost where they stood.
+  Run run = Drive(chain, 36, [&](double t) {
+    std::vector<cv::Point> p;
+    double x = t < 6.25 ? 40 + (t - 3) * 80 : t < 26 ? 300 + (static_cast<int>(t * kFps) % 2) : 300 + (t - 26) * 80;
+    if (t >= 3 && x < 640) p.push_back({static_cast<int>(x), 320});
+    return s.Render(p, 1.0, 3);
+  });
+  auto starts = run.Of(index::EventType::kIntrusion, Phase::kStart);
+  auto ends = run.Of(index::EventType::kIntrusion, Phase::kEnd);
+  REQUIRE(starts.size() == 1);
+  REQUIRE(ends.size() == 1);
+  CHECK(Sec(starts[0].start_ns) == doctest::Approx(5.7).epsilon(0.05));
+  CHECK(Sec(ends[0].end_ns) == doctest::Approx(27.05).epsilon(0.02));
+  auto loiter = run.Of(index::EventType::kLoitering, Phase::kStart);
+  REQUIRE(loiter.size() == 1);
+  CHECK(loiter[0].track == starts[0].track);
+  CHECK(run.Of(index::EventType::kMotion, Phase::kStart).size() == 1);
+}
+
+TEST_CASE("a thing pushed into place and left there becomes background") {
+  Synth s(12);
+  AnalyticsConfig c = Config();
+  CameraAnalytics chain(c);
+  // A crate pushed from x = 100 to x = 250 between t = 3 and 4, then left: nothing stirs in its box,
+  // so after 5 s it is let go into the background and its track (and the motion event) ends.
+  Run run = Drive(chain, 60, [&](double t) {
+    cv::Mat f = s.Render({}, 1.0, 3);
+    if (t >= 3) {
+      int x = static_cast<int>(100 + std::min(t - 3, 1.0) * 150);
+      cv::rectangle(f, {x, 270, 40, 30}, cv::Scalar(170, 160, 150), cv::FILLED);
+    }
+    return f;
+  });
+  auto starts = run.Of(index::EventType::kMotion, Phase::kStart);
+  auto ends = run.Of(index::EventType::kMotion, Phase::kEnd);
+  REQUIRE(starts.size() == 1);
+  REQUIRE(ends.size() == 1);
+  CHECK(Sec(starts[0].start_ns) == doctest::Approx(3.0).epsilon(0.1));
+  // Seen last well before the run's end (60 s): let go after 5 s still, then learnt.
+  CHECK(Sec(ends[0].end_ns) < 35);
+  CHECK(chain.tracks().empty());
+}
+
+TEST_CASE("a large bright car crossing a plain overhead view as the exposure reacts is one object, not a tamper") {
+  Synth s(13);
+  CameraAnalytics chain(Config());
+  // A white car (160×200 px, a seventh of the picture) drives up the picture at 150 px/s from t = 4;
+  // while it is in view the camera's auto exposure darkens everything to 70 %.
+  Run run = Drive(chain, 14, [&](double t) {
+    cv::Mat f = s.Render({}, 1.0, 3);
+    const int top = static_cast<int>(360 - (t - 4) * 150);
+    const bool in_view = t >= 4 && top > -200;
+    if (in_view) {
+      cv::Rect car(240, top, 160, 200);
+      car &= cv::Rect(0, 0, 640, 360);
+      cv::rectangle(f, car, cv::Scalar(235, 235, 235), cv::FILLED);
+      f.convertTo(f, -1, 0.7);
+    }
+    return f;
+  });
+  for (const auto& d : run.all) {
+    const bool tamper = d.type == index::EventType::kTamperCovered || d.type == index::EventType::kTamperDefocused ||
+                        d.type == index::EventType::kTamperMoved;
+    CHECK_MESSAGE(!tamper, index::EventTypeName(d.type), " at ", Sec(d.start_ns), " s");
+  }
+  auto starts = run.Of(index::EventType::kMotion, Phase::kStart);
+  REQUIRE(starts.size() == 1);
+  CHECK(Sec(starts[0].start_ns) == doctest::Approx(4.2).epsilon(0.1));
+}
+
+TEST_CASE("a person close to the camera coming in through the bottom edge is an object in a zone drawn to the edge") {
+  Synth s(14);
+  AnalyticsConfig c = Config();
+  c.zones.push_back({"floor", {{0.0, 0.6}, {1.0, 0.6}, {1.0, 1.0}, {0.0, 1.0}}, true, 1.0, 0, 0});
+  CameraAnalytics chain(c);
+  // 300 px tall: from t = 3 the head rises from the bottom edge at 100 px/s to y = 60 (t = 6), the
+  // feet stay below the picture; stands there to t = 15 and goes back down. The box's bottom is the
+  // frame's edge the whole time: only its head point moves.
+  Run run = Drive(chain, 22, [&](double t) {
+    cv::Mat f = s.Render({}, 1.0, 3);
+    double head = t < 6 ? 360 - (t - 3) * 100 : t < 15 ? 60 + (static_cast<int>(t * kFps) % 2) : 60 + (t - 15) * 100;
+    if (t >= 3 && head < 358) {
+      cv::rectangle(f, cv::Point(280, static_cast<int>(head) + 30), cv::Point(360, 400), cv::Scalar(40, 30, 150),
+                    cv::FILLED);
+      cv::circle(f, {320, static_cast<int>(head) + 15}, 15, cv::Scalar(120, 160, 210), cv::FILLED);
+    }
+    return f;
+  });
+  auto starts = run.Of(index::EventType::kIntrusion, Phase::kStart);
+  REQUIRE(starts.size() == 1);
+  CHECK(Sec(starts[0].start_ns) == doctest::Approx(3.2).epsilon(0.1));
+  auto motion = run.Of(index::EventType::kMotion, Phase::kStart);
+  REQUIRE(motion.size() == 1);
+  CHECK(Sec(motion[0].start_ns) == doctest::Approx(3.2).epsilon(0.1));
+}
+
 TEST_CASE("tamper is raised once at its start and cleared when the view recovers") {
   struct Case {
     const char* name;

@@ -15,6 +15,8 @@ const cv::Size kWork(320, 180);
 // Phase correlation whitens the spectrum, so pixel noise would weigh as much as the scene's
 // structure: it runs on a smaller, smoothed picture.
 const cv::Size kShiftWork(128, 72);
+// Sharpness is measured per tile of a kTiles × kTiles grid.
+constexpr int kTiles = 4;
 
 double Median(std::vector<double> v) {
   if (v.empty()) return 0;
@@ -24,6 +26,28 @@ double Median(std::vector<double> v) {
 }  // namespace
 
 namespace {
+// Where the picture has structure: its strongest fifth of gradient magnitudes (at least 4 levels a
+// pixel), inside `mask`. A camera turned moves all of it; an object passing covers some.
+cv::Mat StrongestEdges(const cv::Mat& picture, const cv::Mat& mask) {
+  cv::Mat gx, gy, mag;
+  cv::Sobel(picture, gx, CV_32F, 1, 0);
+  cv::Sobel(picture, gy, CV_32F, 0, 1);
+  cv::magnitude(gx, gy, mag);
+  std::vector<float> v;
+  for (int y = 0; y < mag.rows; ++y) {
+    for (int x = 0; x < mag.cols; ++x) {
+      if (mask.at<uchar>(y, x)) v.push_back(mag.at<float>(y, x));
+    }
+  }
+  float cut = 4.0f * 8;  // Sobel's 3×3 gain is 8 for a unit step... a floor of ~4 levels
+  if (!v.empty()) {
+    auto at = v.begin() + static_cast<long>(v.size() * 4 / 5);
+    std::nth_element(v.begin(), at, v.end());
+    cut = std::max(cut, *at);
+  }
+  return (mag >= cut) & mask;
+}
+
 cv::Mat MaskAt(const std::vector<Polygon>& masks, cv::Size size) {
   cv::Mat m(size, CV_8U, cv::Scalar(255));
   for (const Polygon& poly : masks) {
@@ -59,12 +83,47 @@ TamperMeasure TamperDetector::Measure(const cv::Mat& grey) {
   cv::Mat blurred, lap;
   cv::GaussianBlur(f32_, blurred, cv::Size(3, 3), 0);
   cv::Laplacian(blurred, lap, CV_32F);
-  cv::Scalar lm, lsd;
-  cv::meanStdDev(lap, lm, lsd, lap_mask_);
-  m.sharpness = (lsd[0] * lsd[0]) / std::max(sd[0] * sd[0], 1.0);
+  tile_sharpness_.assign(kTiles * kTiles, -1.0);
+  for (int ty = 0; ty < kTiles; ++ty) {
+    for (int tx = 0; tx < kTiles; ++tx) {
+      cv::Rect r(tx * kWork.width / kTiles, ty * kWork.height / kTiles, kWork.width / kTiles,
+                 kWork.height / kTiles);
+      if (cv::countNonZero(lap_mask_(r)) < r.area() / 4) continue;  // mostly masked: no measure
+      cv::Scalar lm, lsd, tm, tsd;
+      cv::meanStdDev(lap(r), lm, lsd, lap_mask_(r));
+      cv::meanStdDev(f32_(r), tm, tsd, lap_mask_(r));
+      tile_sharpness_[ty * kTiles + tx] = (lsd[0] * lsd[0]) / std::max(tm[0] * tm[0], 16.0);
+    }
+  }
+  if (!ref_tile_sharpness_.empty()) {
+    std::vector<double> ratios;
+    for (size_t i = 0; i < tile_sharpness_.size(); ++i) {
+      if (tile_sharpness_[i] < 0 || ref_tile_sharpness_[i] <= 0) continue;
+      ratios.push_back(tile_sharpness_[i] / ref_tile_sharpness_[i]);
+    }
+    m.sharpness = ratios.empty() ? 1.0 : Median(ratios);
+  } else {
+    m.sharpness = 1.0;
+  }
   cv::resize(blurred, coarse_, kShiftWork, 0, 0, cv::INTER_AREA);
   cv::GaussianBlur(coarse_, coarse_, cv::Size(3, 3), 0);
   coarse_.setTo(mean[0], ~coarse_mask_);  // masked areas flat: they carry no position
+  coarse_.copyTo(plain_);
+  if (!ref_plain_.empty()) {
+    // Brightness matched, as the motion stage does: auto exposure is not a new view.
+    const double m_ref = cv::mean(ref_plain_, coarse_mask_)[0], m_now = cv::mean(plain_, coarse_mask_)[0];
+    cv::Mat diff;
+    cv::absdiff(plain_ * (m_ref / std::max(m_now, 1.0)), ref_plain_, diff);
+    cv::Mat over = (diff > 20.0) & ref_edges_;
+    m.changed = cv::countNonZero(over) / std::max(1.0, static_cast<double>(cv::countNonZero(ref_edges_)));
+  }
+  if (!prev_plain_.empty()) {
+    cv::Mat diff;
+    cv::absdiff(plain_, prev_plain_, diff);
+    cv::Mat over = (diff > 12.0) & coarse_mask_;
+    m.unsteady = cv::countNonZero(over) / std::max(1.0, static_cast<double>(cv::countNonZero(coarse_mask_)));
+  }
+  plain_.copyTo(prev_plain_);
   // Windowed here, not by phaseCorrelate: OpenCV 4.6 multiplies the window into its inputs in
   // place, which would fade the reference a little more at every call.
   cv::multiply(coarse_, window_, coarse_);
@@ -79,9 +138,11 @@ TamperMeasure TamperDetector::Measure(const cv::Mat& grey) {
 
 std::optional<index::EventType> TamperDetector::Classify(const TamperMeasure& m) const {
   if (m.contrast < ref_contrast_ / 3) return index::EventType::kTamperCovered;
-  if (m.sharpness < ref_sharpness_ / 3) return index::EventType::kTamperDefocused;
+  if (m.sharpness < 1.0 / 3) return index::EventType::kTamperDefocused;
   double shift = std::hypot(m.shift.x, m.shift.y);
-  if (shift > 0.04 * kWork.width || m.response < ref_response_ * 0.3) {
+  // A shift counts where the peak is a peak: with a collapsed one its place is noise.
+  const bool peak = m.response >= ref_response_ * 0.3;
+  if ((peak && shift > 0.04 * kWork.width) || (!peak && m.changed > 0.25 && m.unsteady < 0.02)) {
     return index::EventType::kTamperMoved;
   }
   return std::nullopt;
@@ -97,21 +158,28 @@ void TamperDetector::Process(const cv::Mat& frame, int64_t t_ns, std::vector<Det
   if (learnt_ < learn_frames_) {
     if (learnt_ == 0) {
       learn_contrast_.clear();
-      learn_sharpness_.clear();
       learn_response_.clear();
+      learn_tiles_.assign(kTiles * kTiles, {});
+      ref_tile_sharpness_.clear();
       ref_.release();
+      ref_plain_.release();
     }
     last_ = Measure(grey_);
     if (ref_.empty()) {
       coarse_.copyTo(ref_);
+      plain_.copyTo(ref_plain_);
+      ref_edges_ = StrongestEdges(ref_plain_, coarse_mask_);
     } else {
       learn_response_.push_back(last_.response);
     }
     learn_contrast_.push_back(last_.contrast);
-    learn_sharpness_.push_back(last_.sharpness);
+    for (size_t i = 0; i < tile_sharpness_.size(); ++i) {
+      if (tile_sharpness_[i] >= 0) learn_tiles_[i].push_back(tile_sharpness_[i]);
+    }
     if (++learnt_ == learn_frames_) {
       ref_contrast_ = Median(learn_contrast_);
-      ref_sharpness_ = Median(learn_sharpness_);
+      ref_tile_sharpness_.assign(kTiles * kTiles, 0.0);
+      for (size_t i = 0; i < learn_tiles_.size(); ++i) ref_tile_sharpness_[i] = Median(learn_tiles_[i]);
       ref_response_ = Median(learn_response_);
     }
     return;
@@ -162,9 +230,9 @@ void TamperDetector::Process(const cv::Mat& frame, int64_t t_ns, std::vector<Det
   d.start_ns = d.end_ns = active_since_;
   d.score = 1.0;
   d.key = active_key_;
-  d.attributes = fmt::format(R"({{"contrast":{:.3f},"sharpness":{:.3f},"shift_px":{:.1f},"response":{:.3f}}})",
+  d.attributes = fmt::format(R"({{"contrast":{:.3f},"sharpness":{:.3f},"shift_px":{:.1f},"response":{:.3f},"changed":{:.3f},"unsteady":{:.3f}}})",
                              last_.contrast, last_.sharpness, std::hypot(last_.shift.x, last_.shift.y),
-                             last_.response);
+                             last_.response, last_.changed, last_.unsteady);
   out.push_back(d);
 }
 

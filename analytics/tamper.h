@@ -7,8 +7,12 @@
 //   a cover;
 // - defocused: normalised sharpness (variance of the Laplacian over the variance of the picture)
 //   falls under a third of the reference's while the picture still has contrast;
-// - moved: phase correlation with the reference finds a shift over 4 % of the width, or the
-//   correlation peak collapses (a rotation, a new view).
+// - moved: phase correlation with the reference finds a clear peak (≥ 0.3 of the reference's) at a
+//   shift over 4 % of the width, or the
+//   correlation peak collapses (a rotation, a new view) while a good part of the picture's structure
+//   (over a quarter of its strongest edges, brightness matched) differs from the reference and the
+//   picture holds still (under 2 % of it changing between frames). A car filling a quarter of a
+//   plain overhead road collapses the peak too and covers as much structure, but it moves.
 // A condition must hold for `confirm_s` to be raised (its event starts at its first frame) and be gone
 // for `clear_s` to clear. Checks go in that order; a covered picture is not also "defocused".
 //
@@ -34,9 +38,12 @@ struct TamperSettings {
 // Measurements of one frame (exposed for tests and tuning).
 struct TamperMeasure {
   double contrast = 0;   // std / mean
-  double sharpness = 0;  // var(Laplacian) / var(picture)
+  double sharpness = 0;  // median over tiles of the tile's sharpness / its reference's (1: as learnt)
   cv::Point2d shift;     // vs reference, work pixels
   double response = 0;   // phase-correlation peak, 0..1
+  double changed = 0;    // share of the reference's structure (its strongest edges) that differs now,
+                         // brightness matched
+  double unsteady = 0;   // share of the picture that changed since the frame before
 };
 
 class TamperDetector {
@@ -67,12 +74,17 @@ class TamperDetector {
   int learnt_ = 0;
   // Reference.
   cv::Mat ref_;  // CV_32F, windowed
+  cv::Mat ref_plain_;  // CV_32F, the same picture not windowed
+  cv::Mat ref_edges_;  // CV_8U: its structure (StrongestEdges)
+  cv::Mat prev_plain_;  // the previous frame's picture, as ref_plain_
   cv::Mat window_;
   cv::Mat mask_, lap_mask_, coarse_mask_;  // CV_8U: 255 where measured
   double ref_contrast_ = 0;
-  double ref_sharpness_ = 0;
+  std::vector<double> tile_sharpness_;      // this frame's, per tile
+  std::vector<double> ref_tile_sharpness_;  // the reference's, per tile
+  std::vector<std::vector<double>> learn_tiles_;
   double ref_response_ = 0;
-  std::vector<double> learn_contrast_, learn_sharpness_, learn_response_;
+  std::vector<double> learn_contrast_, learn_response_;
   // State.
   std::optional<index::EventType> pending_;
   int64_t pending_since_ = 0;
@@ -84,7 +96,7 @@ class TamperDetector {
   int64_t good_since_ = 0;
   int64_t last_ns_ = 0;
   TamperMeasure last_;
-  cv::Mat grey_, small_, f32_, coarse_;
+  cv::Mat grey_, small_, f32_, coarse_, plain_;
 };
 
 }  // namespace vigil::analytics

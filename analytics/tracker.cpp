@@ -21,6 +21,26 @@ double IoU(const cv::Rect& a, const cv::Rect& b) {
 
 }  // namespace
 
+void Tracker::Observe(Track& tr, const cv::Rect& b, int64_t t_ns) const {
+  const cv::Point2d centre(b.x + b.width / 2.0, b.y + b.height / 2.0);
+  if (tr.still_since_ns == 0 || cv::norm(centre - tr.anchor) > 0.25 * b.height) {
+    tr.anchor = centre;
+    tr.still_since_ns = t_ns;
+  }
+  // An edge within 2 pixels of the frame's is the frame's.
+  const bool bottom_cut = b.y + b.height >= frame_size_.height - 2;
+  const bool top_cut = b.y <= 2;
+  const cv::Point2d foot = FootOf(b), head(b.x + b.width / 2.0, b.y);
+  if (!bottom_cut) {
+    if (!tr.first_foot) tr.first_foot = foot;
+    tr.moved = std::max(tr.moved, cv::norm(foot - *tr.first_foot));
+  }
+  if (!top_cut) {
+    if (!tr.first_head) tr.first_head = head;
+    tr.moved = std::max(tr.moved, cv::norm(head - *tr.first_head));
+  }
+}
+
 Tracker::Tracker(TrackerSettings settings, cv::Size frame_size)
     : settings_(settings), frame_size_(frame_size) {}
 
@@ -80,9 +100,11 @@ const std::vector<Track>& Tracker::Update(const std::vector<Blob>& blobs, int64_
     ++tr.hits;
     tr.max_height = std::max(tr.max_height, static_cast<double>(b.height));
     tr.path.push_back({t_ns, foot, b, true});
-    if (!tr.confirmed && tr.hits >= settings_.confirm_hits) {
-      double moved = cv::norm(foot - tr.path.front().foot);
-      if (moved >= 0.5 * tr.max_height) tr.confirmed = true;
+    Observe(tr, b, t_ns);
+    if (!tr.confirmed && tr.hits >= settings_.confirm_hits &&
+        tr.moved >= std::max(0.5 * std::min(tr.max_height, 0.15 * frame_size_.height),
+                             0.02 * frame_size_.width)) {
+      tr.confirmed = true;
     }
   }
   // Unmatched tracks coast or end.
@@ -114,6 +136,7 @@ const std::vector<Track>& Tracker::Update(const std::vector<Blob>& blobs, int64_
     tr.hits = 1;
     tr.max_height = blobs[j].box.height;
     tr.path.push_back({t_ns, FootOf(tr.box), tr.box, true});
+    Observe(tr, tr.box, t_ns);
     live.push_back(std::move(tr));
   }
   (void)dt;

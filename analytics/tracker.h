@@ -4,13 +4,16 @@
 // A track that finds no box coasts on its velocity for up to `coast_s` (an object passing behind
 // another, two people merging into one blob) before it is dropped, so one object keeps one id.
 //
-// A track is confirmed once it has been seen in `confirm_hits` frames and its foot point has moved
-// by half its own height: foliage, flicker and ghosts of objects that left wobble in place and are
-// never confirmed. Rules only act on confirmed tracks, from their first position on.
+// A track is confirmed once it has been seen in `confirm_hits` frames and its foot point (or, while
+// the bottom of its box is cut by the frame's edge, its head point) has moved by half its own height
+// (at most 7.5 % of the frame's: a person close to the camera walking up to a counter moves less
+// than half their height) and by at least 2 % of the frame's width: foliage, flicker and ghosts of
+// objects that left wobble in place and are never confirmed. Rules only act on confirmed tracks, from their first position on.
 //
 // Not thread-safe; one per camera.
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include <opencv2/core.hpp>
@@ -37,6 +40,14 @@ struct Track {
   bool coasting = false;
   std::vector<TrackPoint> path;  // every position since the track began (observed or predicted)
   double max_height = 0;
+  // First observed foot point (bottom centre) and head point (top centre) where that edge of the box
+  // was inside the frame: an object entering through the bottom edge (a person close to the camera,
+  // a car on an overhead view) has its box's bottom on the frame's edge, not its own.
+  std::optional<cv::Point2d> first_foot, first_head;
+  double moved = 0;  // largest displacement of the foot or head point from those
+  // Since when the box's centre has stayed within a quarter of its height of `anchor`.
+  int64_t still_since_ns = 0;
+  cv::Point2d anchor;
 };
 
 struct TrackerSettings {
@@ -59,6 +70,9 @@ class Tracker {
   const std::vector<Track>& tracks() const { return tracks_; }
 
  private:
+  // Updates the track's first unclipped foot and head points and how far it has moved from them.
+  void Observe(Track& track, const cv::Rect& box, int64_t t_ns) const;
+
   TrackerSettings settings_;
   cv::Size frame_size_;
   int64_t next_id_ = 1;

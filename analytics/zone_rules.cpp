@@ -45,11 +45,15 @@ ZoneRules::ZoneRules(const AnalyticsConfig& config, cv::Size frame_size, int64_t
 
 void ZoneRules::Step(const Track& track, const TrackPoint& p, TrackState& st,
                      std::vector<Detection>& out) {
+  // A box cut by the frame's bottom edge has its foot on that edge, which is the edge of a zone
+  // drawn to the frame's border: half a pixel inside, it is in the zone.
+  const cv::Point2d foot(std::clamp(p.foot.x, 0.5, frame_size_.width - 0.5),
+                         std::clamp(p.foot.y, 0.5, frame_size_.height - 0.5));
   for (size_t i = 0; i < zones_.size(); ++i) {
     const ZoneArea& za = zones_[i];
     TrackZone& tz = st.zones[i];
     bool big_enough = track.max_height >= za.zone.min_size * frame_size_.height;
-    bool in = big_enough && InsidePolygon(za.px, p.foot);
+    bool in = big_enough && InsidePolygon(za.px, foot);
     if (in) {
       if (!tz.inside && !(tz.last_inside_ns > 0 && p.t_ns - tz.last_inside_ns < kStayGraceNs)) {
         tz.entered_ns = p.t_ns;
@@ -174,11 +178,18 @@ void ZoneRules::Process(const std::vector<Track>& live, const std::vector<Track>
     const Track* first = nullptr;
     int64_t first_entry = 0;
     bool occupied = false;
+    bool stepped_out = false;  // a track out of the zone for less than the stay grace
     for (const Track& track : live) {
       auto it = states_.find(track.id);
-      if (it == states_.end() || !it->second.zones[i].inside) continue;
-      occupied = true;
+      if (it == states_.end()) continue;
       const TrackZone& tz = it->second.zones[i];
+      if (!tz.inside) {
+        // It may step back in and carry on its stay: the zone's intrusion waits for it, or the stay
+        // would start a second intrusion at the first one's start.
+        if (tz.last_inside_ns > 0 && t_ns - tz.last_inside_ns < kStayGraceNs) stepped_out = true;
+        continue;
+      }
+      occupied = true;
       if (t_ns - tz.entered_ns < dwell) continue;
       if (!first || tz.entered_ns < first_entry) {
         first = &track;
@@ -201,7 +212,7 @@ void ZoneRules::Process(const std::vector<Track>& live, const std::vector<Track>
       d.box = first->box;
       d.key = za.key;
       out.push_back(d);
-    } else if (za.active && !occupied && t_ns - za.last_occupied_ns >= kZoneHoldNs) {
+    } else if (za.active && !occupied && !stepped_out && t_ns - za.last_occupied_ns >= kZoneHoldNs) {
       Detection d;
       d.phase = Phase::kEnd;
       d.type = index::EventType::kIntrusion;

@@ -3,7 +3,8 @@
 //
 // - Intrusion is a state of the zone, as a monitoring room sees it: it starts when a confirmed object
 //   (at least min_size tall) has had its foot point inside for min_dwell_s (the event starts at its
-//   entry), and ends when the zone has been empty for `hold_s`. Two people walking in together are
+//   entry), and ends when the zone has been empty for 1 s and no object that stepped out of it can
+//   still resume its stay (2 s). Two people walking in together are
 //   one intrusion; a track that breaks and resumes does not raise a second one.
 // - A line crossing is instant: the foot point goes from one side to the other across the segment,
 //   with a hysteresis band so that jitter on the line is not a crossing. Its time is interpolated

@@ -2,6 +2,9 @@
 
 #include <gst/rtsp-server/rtsp-server.h>
 
+#include <chrono>
+#include <map>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -11,6 +14,13 @@
 namespace vigil::testing {
 
 struct FileRtspServer::Impl {
+  struct MountState {
+    Impl* impl = nullptr;
+    std::string path;
+  };
+  mutable std::mutex mu;
+  std::map<std::string, std::vector<int64_t>> play_starts;
+  std::vector<std::unique_ptr<MountState>> mounts;
   GstPtr<GMainContext> context;
   GstPtr<GMainLoop> loop;
   GstPtr<GstRTSPServer> server;
@@ -19,6 +29,23 @@ struct FileRtspServer::Impl {
 };
 
 FileRtspServer::FileRtspServer() : impl_(std::make_unique<Impl>()) {}
+
+namespace {
+
+void OnNewState(GstRTSPMedia*, gint state, gpointer data) {
+  if (state != GST_STATE_PLAYING) return;
+  auto* m = static_cast<FileRtspServer::Impl::MountState*>(data);
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::system_clock::now().time_since_epoch()).count();
+  std::lock_guard lock(m->impl->mu);
+  m->impl->play_starts[m->path].push_back(now);
+}
+
+void OnMediaConfigure(GstRTSPMediaFactory*, GstRTSPMedia* media, gpointer data) {
+  g_signal_connect(media, "new-state", G_CALLBACK(OnNewState), data);
+}
+
+}  // namespace
 
 Result<std::unique_ptr<FileRtspServer>> FileRtspServer::Start(const std::vector<Mount>& mounts) {
   gst_init(nullptr, nullptr);
@@ -34,6 +61,8 @@ Result<std::unique_ptr<FileRtspServer>> FileRtspServer::Start(const std::vector<
     GstRTSPMediaFactory* factory = gst_rtsp_media_factory_new();
     gst_rtsp_media_factory_set_launch(factory, m.launch.c_str());
     gst_rtsp_media_factory_set_shared(factory, FALSE);
+    im.mounts.push_back(std::make_unique<Impl::MountState>(Impl::MountState{&im, m.path}));
+    g_signal_connect(factory, "media-configure", G_CALLBACK(OnMediaConfigure), im.mounts.back().get());
     gst_rtsp_mount_points_add_factory(points.get(), m.path.c_str(), factory);  // takes ownership
   }
   if (gst_rtsp_server_attach(im.server.get(), im.context.get()) == 0) {
@@ -59,6 +88,16 @@ int FileRtspServer::port() const { return impl_->port; }
 
 std::string FileRtspServer::Url(const std::string& path) const {
   return fmt::format("rtsp://127.0.0.1:{}{}", impl_->port, path);
+}
+
+}  // namespace vigil::testing
+
+namespace vigil::testing {
+
+std::vector<int64_t> FileRtspServer::PlayStarts(const std::string& path) const {
+  std::lock_guard lock(impl_->mu);
+  auto it = impl_->play_starts.find(path);
+  return it == impl_->play_starts.end() ? std::vector<int64_t>{} : it->second;
 }
 
 }  // namespace vigil::testing

@@ -29,9 +29,14 @@ class FileRtspServer {
 
   int port() const;
   std::string Url(const std::string& path) const;
+  // Wall-clock times (ns since the epoch) at which the mount's media started playing, one per client
+  // session, in order: the file's frame at media time τ is sent at about start + τ, which is how a
+  // test maps a clip's own times onto the wall times vigild stamps events with.
+  std::vector<int64_t> PlayStarts(const std::string& path) const;
+
+  struct Impl;  // public for the GStreamer callbacks in the .cpp
 
  private:
-  struct Impl;
   FileRtspServer();
   std::unique_ptr<Impl> impl_;
 };

@@ -8,9 +8,8 @@
 
 namespace vigil::testing {
 
-std::string SceneVigildConfig(const std::string& data_dir, const std::vector<SceneCamera>& cameras,
-                              const camsim::Simulator& sim, const std::string& requests,
-                              const std::string& events, int analytics_workers) {
+std::string AnalyticsVigildConfig(const std::string& data_dir, const std::vector<AnalyticsCamera>& cameras,
+                                  const std::string& requests, const std::string& events, int analytics_workers) {
   toml::table root;
   root.insert("data_dir", data_dir);
   toml::table recording;
@@ -28,19 +27,31 @@ std::string SceneVigildConfig(const std::string& data_dir, const std::vector<Sce
   for (const auto& c : cameras) {
     ++k;
     toml::table t;
-    t.insert("id", c.camera);
-    t.insert("main", sim.Url(k, true));
-    t.insert("sub", sim.Url(k, false));
+    t.insert("id", c.id);
+    t.insert("main", c.main);
+    if (!c.sub.empty()) t.insert("sub", c.sub);
     t.insert("lat", 25.0 + 0.001 * k);
     t.insert("lon", 102.7);
-    t.insert("place", c.script->name);
-    t.insert("analytics", c.script->analytics_table);
+    t.insert("place", c.place);
+    t.insert("analytics", c.analytics);
     cams.push_back(std::move(t));
   }
   root.insert("cameras", std::move(cams));
   std::ostringstream out;
   out << toml::toml_formatter(root);
   return out.str();
+}
+
+std::string SceneVigildConfig(const std::string& data_dir, const std::vector<SceneCamera>& cameras,
+                              const camsim::Simulator& sim, const std::string& requests,
+                              const std::string& events, int analytics_workers) {
+  std::vector<AnalyticsCamera> cams;
+  int k = 0;
+  for (const auto& c : cameras) {
+    ++k;
+    cams.push_back({c.camera, sim.Url(k, true), sim.Url(k, false), c.script->name, c.script->analytics_table});
+  }
+  return AnalyticsVigildConfig(data_dir, cams, requests, events, analytics_workers);
 }
 
 Result<std::vector<std::shared_ptr<const camsim::Script>>> LoadScenes(const std::string& dir,

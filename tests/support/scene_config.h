@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include <toml++/toml.h>
+
 #include "tools/camsim/script.h"
 #include "tools/camsim/simulator.h"
 
@@ -16,7 +18,21 @@ struct SceneCamera {
   std::string camera;  // camK, K from 1 in order
 };
 
-// TOML text. `requests`/`events`: API endpoints ("tcp://127.0.0.1:*" when the caller does not listen).
+// A camera with analytics rules, for AnalyticsVigildConfig.
+struct AnalyticsCamera {
+  std::string id;
+  std::string main;  // URLs
+  std::string sub;
+  std::string place;
+  toml::table analytics;  // its [cameras.analytics]
+};
+
+// TOML text of a vigild config recording and analysing `cameras` (30 s segments). `requests`/`events`:
+// API endpoints ("tcp://127.0.0.1:*" when the caller does not listen).
+std::string AnalyticsVigildConfig(const std::string& data_dir, const std::vector<AnalyticsCamera>& cameras,
+                                  const std::string& requests, const std::string& events, int analytics_workers);
+
+// The same for camsim scenes: camK plays cameras[K-1]'s script with its rules.
 std::string SceneVigildConfig(const std::string& data_dir, const std::vector<SceneCamera>& cameras,
                               const camsim::Simulator& sim, const std::string& requests,
                               const std::string& events, int analytics_workers);
