@@ -27,11 +27,30 @@ void CameraAnalytics::EndMotion(std::vector<Detection>& out) {
   if (!config_.motion_events) return;
   Detection d;
   d.phase = Phase::kEnd;
-  d.type = index::EventType::kMotion;
+  d.type = EventType::kMotion;
   d.track = motion_track_;
   d.start_ns = motion_start_ns_;
   d.end_ns = last_motion_ns_;
   d.key = motion_key_;
+  out.push_back(d);
+}
+
+void CameraAnalytics::StartMotion(const Track& first, int64_t start_ns, bool continued,
+                                  std::vector<Detection>& out) {
+  motion_active_ = true;
+  motion_key_ = next_key_++;
+  motion_start_ns_ = start_ns;
+  motion_track_ = first.id;
+  if (!config_.motion_events) return;
+  Detection d;
+  d.phase = Phase::kStart;
+  d.type = EventType::kMotion;
+  d.track = first.id;
+  d.start_ns = d.end_ns = start_ns;
+  d.score = 1.0;
+  d.box = first.box;
+  d.key = motion_key_;
+  if (continued) d.attributes = R"({"continued":true})";
   out.push_back(d);
 }
 
@@ -89,24 +108,16 @@ void CameraAnalytics::Process(const Frame& frame, std::vector<Detection>& out) {
   }
   if (seen) last_motion_ns_ = t;
   if (!motion_active_ && earliest && seen) {
-    motion_active_ = true;
-    motion_key_ = next_key_++;
-    motion_start_ns_ = earliest->first_ns;
-    motion_track_ = earliest->id;
-    if (config_.motion_events) {
-      Detection d;
-      d.phase = Phase::kStart;
-      d.type = index::EventType::kMotion;
-      d.track = earliest->id;
-      d.start_ns = d.end_ns = earliest->first_ns;
-      d.score = 1.0;
-      d.box = earliest->box;
-      d.key = motion_key_;
-      out.push_back(d);
-    }
+    StartMotion(*earliest, earliest->first_ns, false, out);
   } else if (motion_active_ && !seen &&
              t - last_motion_ns_ >= static_cast<int64_t>(config_.motion.hold_s * kNsPerSec)) {
     EndMotion(out);
+  } else if (motion_active_ && seen &&
+             t - motion_start_ns_ >= static_cast<int64_t>(config_.motion.max_event_s * kNsPerSec)) {
+    // A busy street never goes still: the event is cut at its longest and goes on as a new one
+    // (marked as continuing), so that motion search finds minutes, not one event of the whole day.
+    EndMotion(out);
+    StartMotion(*earliest, t, true, out);
   }
 }
 

@@ -4,7 +4,7 @@
 // end, tracks are dropped) and the background is learnt afresh when it clears.
 //
 // Motion event: starts when a confirmed moving object appears (at its first sighting) and ends when
-// none has been seen for hold_s.
+// none has been seen for hold_s, or after max_event_s, going on at once as a new (continued) one.
 //
 // Not thread-safe; the Engine gives each camera to one worker at a time.
 
@@ -43,6 +43,9 @@ class CameraAnalytics : public CameraProcessor {
 
  private:
   void EndMotion(std::vector<Detection>& out);
+  // Starts a motion event at `start_ns` with `first` as its object; `continued`: it goes on from one
+  // cut at motion_max_seconds.
+  void StartMotion(const Track& first, int64_t start_ns, bool continued, std::vector<Detection>& out);
 
   AnalyticsConfig config_;
   cv::Size size_;

@@ -7,7 +7,7 @@
 
 #include <opencv2/core.hpp>
 
-#include "index/types.h"
+#include "base/event_type.h"
 
 namespace vigil::analytics {
 
@@ -19,7 +19,7 @@ enum class Phase {
 
 struct Detection {
   Phase phase = Phase::kInstant;
-  index::EventType type = index::EventType::kMotion;
+  EventType type = EventType::kMotion;
   std::string zone;        // zone or line name, empty for motion and tamper
   int64_t track = 0;       // 0 when none
   int64_t start_ns = 0;

@@ -89,7 +89,7 @@ void PlateCamera::Process(const Frame& frame, std::vector<Detection>& out) {
 Detection PlateCamera::PassDetection(const PlatePass& p, Phase phase, int64_t end_ns) const {
   Detection d;
   d.phase = phase;
-  d.type = index::EventType::kVehicle;
+  d.type = EventType::kVehicle;
   d.track = p.track;
   d.start_ns = p.first_ns;
   d.end_ns = end_ns;

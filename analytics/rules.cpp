@@ -192,7 +192,7 @@ Status ParseAnalytics(const std::string& path, const toml::table& t, const std::
   TomlReader r(path, t, ctx);
   VIGIL_RETURN_IF_ERROR(r.CheckKeys({"enabled", "fps", "width", "height", "motion_events", "tamper",
                                      "sensitivity", "min_object", "hold_seconds", "stationary_seconds",
-                                     "masks", "zones", "lines"}));
+                                     "motion_max_seconds", "masks", "zones", "lines"}));
   out.enabled = true;  // a table that is there means "analyse", unless it says otherwise
   VIGIL_RETURN_IF_ERROR(r.Bool("enabled", out.enabled));
   VIGIL_RETURN_IF_ERROR(r.Double("fps", out.fps, 0.1, 30));
@@ -207,6 +207,7 @@ Status ParseAnalytics(const std::string& path, const toml::table& t, const std::
   VIGIL_RETURN_IF_ERROR(r.Double("min_object", out.motion.min_object, 0.005, 1));
   VIGIL_RETURN_IF_ERROR(r.Double("hold_seconds", out.motion.hold_s, 0.2, 600));
   VIGIL_RETURN_IF_ERROR(r.Double("stationary_seconds", out.motion.stationary_s, 0, 3600));
+  VIGIL_RETURN_IF_ERROR(r.Double("motion_max_seconds", out.motion.max_event_s, 5, 86400));
 
   if (const toml::node* m = t.get("masks")) VIGIL_RETURN_IF_ERROR(ParseMasks(path, *m, camera, out.masks));
   auto tables = [&](std::string_view key, auto&& each) -> Status {

@@ -46,6 +46,7 @@ struct MotionSettings {
   double sensitivity = 0.5;   // 0..1: higher finds fainter objects (and more noise)
   double min_object = 0.03;   // smallest object height counted, fraction of the frame height
   double hold_s = 2.0;        // a motion event ends after this long without a moving object
+  double max_event_s = 60.0;  // ... or after this long, going on as a new one (a busy street)
   double warmup_s = 2.0;      // background learnt before any event
   // A tracked object that stands still is kept out of the background this long (a person waiting at
   // a door); then it becomes background (a parked car) and its track ends.
@@ -72,7 +73,7 @@ Status ValidateRules(const AnalyticsConfig& config, const std::string& camera);
 
 // Reads an analytics table (vigild's [cameras.analytics], a scene script's [analytics]):
 //   enabled, fps, width, height, motion_events, tamper, sensitivity, min_object, hold_seconds,
-//   stationary_seconds,
+//   stationary_seconds, motion_max_seconds,
 //   masks = [[[x, y], ...], ...], [[zones]] {name, polygon, intrusion, min_dwell_seconds, min_size,
 //   loiter_seconds}, [[lines]] {name, from, to, direction}.
 // Unknown keys and bad values are InvalidArgument with "path:line"; then ValidateRules.

@@ -70,7 +70,7 @@ class Synth {
 
 struct Run {
   std::vector<Detection> all;
-  std::vector<Detection> Of(index::EventType type, Phase phase) const {
+  std::vector<Detection> Of(EventType type, Phase phase) const {
     std::vector<Detection> out;
     for (const auto& d : all) {
       if (d.type == type && d.phase == phase) out.push_back(d);
@@ -144,7 +144,7 @@ TEST_CASE("sensor noise, a light ramp and swaying foliage raise nothing") {
     return s.Render({}, gain, 6, leaves);
   });
   for (const auto& d : run.all) {
-    FAIL_CHECK("unexpected ", index::EventTypeName(d.type), " at ", Sec(d.start_ns), " s");
+    FAIL_CHECK("unexpected ", EventTypeName(d.type), " at ", Sec(d.start_ns), " s");
   }
 }
 
@@ -160,8 +160,8 @@ TEST_CASE("an intrusion starts when the person enters the zone and ends when it 
     if (t >= 4) p.push_back({static_cast<int>(40 + (t - 4) * 80), 320});
     return s.Render(p, 1.0, 3);
   });
-  auto starts = run.Of(index::EventType::kIntrusion, Phase::kStart);
-  auto ends = run.Of(index::EventType::kIntrusion, Phase::kEnd);
+  auto starts = run.Of(EventType::kIntrusion, Phase::kStart);
+  auto ends = run.Of(EventType::kIntrusion, Phase::kEnd);
   REQUIRE(starts.size() == 1);
   REQUIRE(ends.size() == 1);
   CHECK(starts[0].zone == "yard");
@@ -170,7 +170,7 @@ TEST_CASE("an intrusion starts when the person enters the zone and ends when it 
   CHECK(ends[0].key == starts[0].key);
   CHECK(starts[0].track > 0);
   CHECK_FALSE(starts[0].box.empty());
-  CHECK(run.Of(index::EventType::kMotion, Phase::kStart).size() == 1);
+  CHECK(run.Of(EventType::kMotion, Phase::kStart).size() == 1);
 }
 
 TEST_CASE("a directed line counts crossings in its direction only, at the time of crossing") {
@@ -187,7 +187,7 @@ TEST_CASE("a directed line counts crossings in its direction only, at the time o
     if (t >= 7) p.push_back({static_cast<int>(500 - (t - 7) * 100), 320});
     return s.Render(p, 1.0, 3);
   });
-  auto crossings = run.Of(index::EventType::kTripwire, Phase::kInstant);
+  auto crossings = run.Of(EventType::kTripwire, Phase::kInstant);
   REQUIRE(crossings.size() == 1);
   CHECK(crossings[0].zone == "gate");
   CHECK(Sec(crossings[0].start_ns) == doctest::Approx(8.8).epsilon(0.03));
@@ -202,7 +202,7 @@ TEST_CASE("a directed line counts crossings in its direction only, at the time o
     if (t >= 7) p.push_back({static_cast<int>(500 - (t - 7) * 100), 320});
     return s2.Render(p, 1.0, 3);
   });
-  auto two = run2.Of(index::EventType::kTripwire, Phase::kInstant);
+  auto two = run2.Of(EventType::kTripwire, Phase::kInstant);
   REQUIRE(two.size() == 2);
   CHECK(Sec(two[0].start_ns) == doctest::Approx(5.2).epsilon(0.03));
   CHECK(two[0].attributes.find("b_to_a") != std::string::npos);
@@ -223,13 +223,13 @@ TEST_CASE("a person wandering in a zone longer than loiter_seconds is loitering,
     if (t >= 2 && x > 0) p.push_back({static_cast<int>(x), 320});
     return s.Render(p, 1.0, 3);
   });
-  auto starts = run.Of(index::EventType::kLoitering, Phase::kStart);
-  auto ends = run.Of(index::EventType::kLoitering, Phase::kEnd);
+  auto starts = run.Of(EventType::kLoitering, Phase::kStart);
+  auto ends = run.Of(EventType::kLoitering, Phase::kEnd);
   REQUIRE(starts.size() == 1);
   REQUIRE(ends.size() == 1);
   CHECK(Sec(starts[0].start_ns) == doctest::Approx(2.74).epsilon(0.1));
   CHECK(Sec(ends[0].end_ns) == doctest::Approx(18.35).epsilon(0.02));
-  CHECK(run.Of(index::EventType::kIntrusion, Phase::kStart).empty());  // intrusion = false
+  CHECK(run.Of(EventType::kIntrusion, Phase::kStart).empty());  // intrusion = false
 }
 
 TEST_CASE("a person who walks in and stands still stays one object until they leave") {
@@ -247,16 +247,16 @@ TEST_CASE("a person who walks in and stands still stays one object until they le
     if (t >= 3 && x < 640) p.push_back({static_cast<int>(x), 320});
     return s.Render(p, 1.0, 3);
   });
-  auto starts = run.Of(index::EventType::kIntrusion, Phase::kStart);
-  auto ends = run.Of(index::EventType::kIntrusion, Phase::kEnd);
+  auto starts = run.Of(EventType::kIntrusion, Phase::kStart);
+  auto ends = run.Of(EventType::kIntrusion, Phase::kEnd);
   REQUIRE(starts.size() == 1);
   REQUIRE(ends.size() == 1);
   CHECK(Sec(starts[0].start_ns) == doctest::Approx(5.7).epsilon(0.05));
   CHECK(Sec(ends[0].end_ns) == doctest::Approx(27.05).epsilon(0.02));
-  auto loiter = run.Of(index::EventType::kLoitering, Phase::kStart);
+  auto loiter = run.Of(EventType::kLoitering, Phase::kStart);
   REQUIRE(loiter.size() == 1);
   CHECK(loiter[0].track == starts[0].track);
-  CHECK(run.Of(index::EventType::kMotion, Phase::kStart).size() == 1);
+  CHECK(run.Of(EventType::kMotion, Phase::kStart).size() == 1);
 }
 
 TEST_CASE("a thing pushed into place and left there becomes background") {
@@ -273,8 +273,8 @@ TEST_CASE("a thing pushed into place and left there becomes background") {
     }
     return f;
   });
-  auto starts = run.Of(index::EventType::kMotion, Phase::kStart);
-  auto ends = run.Of(index::EventType::kMotion, Phase::kEnd);
+  auto starts = run.Of(EventType::kMotion, Phase::kStart);
+  auto ends = run.Of(EventType::kMotion, Phase::kEnd);
   REQUIRE(starts.size() == 1);
   REQUIRE(ends.size() == 1);
   CHECK(Sec(starts[0].start_ns) == doctest::Approx(3.0).epsilon(0.1));
@@ -301,11 +301,11 @@ TEST_CASE("a large bright car crossing a plain overhead view as the exposure rea
     return f;
   });
   for (const auto& d : run.all) {
-    const bool tamper = d.type == index::EventType::kTamperCovered || d.type == index::EventType::kTamperDefocused ||
-                        d.type == index::EventType::kTamperMoved;
-    CHECK_MESSAGE(!tamper, index::EventTypeName(d.type), " at ", Sec(d.start_ns), " s");
+    const bool tamper = d.type == EventType::kTamperCovered || d.type == EventType::kTamperDefocused ||
+                        d.type == EventType::kTamperMoved;
+    CHECK_MESSAGE(!tamper, EventTypeName(d.type), " at ", Sec(d.start_ns), " s");
   }
-  auto starts = run.Of(index::EventType::kMotion, Phase::kStart);
+  auto starts = run.Of(EventType::kMotion, Phase::kStart);
   REQUIRE(starts.size() == 1);
   CHECK(Sec(starts[0].start_ns) == doctest::Approx(4.2).epsilon(0.1));
 }
@@ -328,30 +328,55 @@ TEST_CASE("a person close to the camera coming in through the bottom edge is an 
     }
     return f;
   });
-  auto starts = run.Of(index::EventType::kIntrusion, Phase::kStart);
+  auto starts = run.Of(EventType::kIntrusion, Phase::kStart);
   REQUIRE(starts.size() == 1);
   CHECK(Sec(starts[0].start_ns) == doctest::Approx(3.2).epsilon(0.1));
-  auto motion = run.Of(index::EventType::kMotion, Phase::kStart);
+  auto motion = run.Of(EventType::kMotion, Phase::kStart);
   REQUIRE(motion.size() == 1);
   CHECK(Sec(motion[0].start_ns) == doctest::Approx(3.2).epsilon(0.1));
+}
+
+TEST_CASE("on a street that never goes still a motion event is cut at motion_max_seconds and goes on") {
+  Synth s(15);
+  AnalyticsConfig c = Config();
+  c.motion.max_event_s = 20;
+  CameraAnalytics chain(c);
+  // Someone is always walking up and down from t = 3 to the end (t = 50).
+  Run run = Drive(chain, 50, [&](double t) {
+    std::vector<cv::Point> p;
+    if (t >= 3) p.push_back({static_cast<int>(320 + 220 * std::sin((t - 3) * 0.4)), 320});
+    return s.Render(p, 1.0, 3);
+  });
+  auto starts = run.Of(EventType::kMotion, Phase::kStart);
+  auto ends = run.Of(EventType::kMotion, Phase::kEnd);
+  REQUIRE(starts.size() == 3);
+  REQUIRE(ends.size() == 3);
+  CHECK(Sec(starts[0].start_ns) == doctest::Approx(3.0).epsilon(0.1));
+  CHECK(starts[0].attributes.empty());
+  for (int i = 1; i < 3; ++i) {
+    CAPTURE(i);
+    CHECK(starts[i].attributes.find("\"continued\":true") != std::string::npos);
+    CHECK(starts[i].start_ns == ends[i - 1].end_ns);  // no gap, no overlap
+    CHECK(Sec(starts[i].start_ns) - Sec(starts[i - 1].start_ns) == doctest::Approx(20).epsilon(0.02));
+  }
 }
 
 TEST_CASE("tamper is raised once at its start and cleared when the view recovers") {
   struct Case {
     const char* name;
-    index::EventType type;
+    EventType type;
     std::function<cv::Mat(const cv::Mat&)> spoil;
   };
   std::vector<Case> cases = {
-      {"covered", index::EventType::kTamperCovered,
+      {"covered", EventType::kTamperCovered,
        [](const cv::Mat& f) { return cv::Mat(f.size(), f.type(), cv::Scalar(12, 12, 14)); }},
-      {"defocused", index::EventType::kTamperDefocused,
+      {"defocused", EventType::kTamperDefocused,
        [](const cv::Mat& f) {
          cv::Mat b;
          cv::GaussianBlur(f, b, cv::Size(0, 0), 5);
          return b;
        }},
-      {"moved", index::EventType::kTamperMoved,
+      {"moved", EventType::kTamperMoved,
        [](const cv::Mat& f) {
          cv::Mat m = (cv::Mat_<double>(2, 3) << 1, 0, 70, 0, 1, 25);
          cv::Mat out;

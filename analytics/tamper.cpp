@@ -136,14 +136,14 @@ TamperMeasure TamperDetector::Measure(const cv::Mat& grey) {
   return m;
 }
 
-std::optional<index::EventType> TamperDetector::Classify(const TamperMeasure& m) const {
-  if (m.contrast < ref_contrast_ / 3) return index::EventType::kTamperCovered;
-  if (m.sharpness < 1.0 / 3) return index::EventType::kTamperDefocused;
+std::optional<EventType> TamperDetector::Classify(const TamperMeasure& m) const {
+  if (m.contrast < ref_contrast_ / 3) return EventType::kTamperCovered;
+  if (m.sharpness < 1.0 / 3) return EventType::kTamperDefocused;
   double shift = std::hypot(m.shift.x, m.shift.y);
   // A shift counts where the peak is a peak: with a collapsed one its place is noise.
   const bool peak = m.response >= ref_response_ * 0.3;
   if ((peak && shift > 0.04 * kWork.width) || (!peak && m.changed > 0.25 && m.unsteady < 0.02)) {
-    return index::EventType::kTamperMoved;
+    return EventType::kTamperMoved;
   }
   return std::nullopt;
 }

@@ -65,7 +65,7 @@ class TamperDetector {
 
  private:
   TamperMeasure Measure(const cv::Mat& grey);
-  std::optional<index::EventType> Classify(const TamperMeasure& m) const;
+  std::optional<EventType> Classify(const TamperMeasure& m) const;
 
   TamperSettings settings_;
   double fps_;
@@ -86,10 +86,10 @@ class TamperDetector {
   double ref_response_ = 0;
   std::vector<double> learn_contrast_, learn_response_;
   // State.
-  std::optional<index::EventType> pending_;
+  std::optional<EventType> pending_;
   int64_t pending_since_ = 0;
   int pending_frames_ = 0;
-  std::optional<index::EventType> active_;
+  std::optional<EventType> active_;
   int64_t active_since_ = 0;
   int64_t active_key_ = 0;
   int64_t last_bad_ns_ = 0;

@@ -66,7 +66,7 @@ void ZoneRules::Step(const Track& track, const TrackPoint& p, TrackState& st,
         tz.loiter_key = (*next_key_)++;
         Detection d;
         d.phase = Phase::kStart;
-        d.type = index::EventType::kLoitering;
+        d.type = EventType::kLoitering;
         d.zone = za.zone.name;
         d.track = track.id;
         d.start_ns = d.end_ns = tz.entered_ns;
@@ -96,7 +96,7 @@ void ZoneRules::Step(const Track& track, const TrackPoint& p, TrackState& st,
       if (wanted && !repeat) {
         Detection det;
         det.phase = Phase::kInstant;
-        det.type = index::EventType::kTripwire;
+        det.type = EventType::kTripwire;
         det.zone = lp.line.name;
         det.track = track.id;
         det.start_ns = det.end_ns = t;
@@ -122,7 +122,7 @@ void ZoneRules::EndTrack(int64_t id, TrackState& st, std::vector<Detection>& out
     if (!tz.loitering) continue;
     Detection d;
     d.phase = Phase::kEnd;
-    d.type = index::EventType::kLoitering;
+    d.type = EventType::kLoitering;
     d.zone = zones_[i].zone.name;
     d.track = id;
     d.start_ns = tz.entered_ns;
@@ -153,7 +153,7 @@ void ZoneRules::Process(const std::vector<Track>& live, const std::vector<Track>
       if (tz.loitering && !tz.inside && t_ns - tz.last_inside_ns >= kStayGraceNs) {
         Detection d;
         d.phase = Phase::kEnd;
-        d.type = index::EventType::kLoitering;
+        d.type = EventType::kLoitering;
         d.zone = zones_[i].zone.name;
         d.track = track.id;
         d.start_ns = tz.entered_ns;
@@ -204,7 +204,7 @@ void ZoneRules::Process(const std::vector<Track>& live, const std::vector<Track>
       za.track = first->id;
       Detection d;
       d.phase = Phase::kStart;
-      d.type = index::EventType::kIntrusion;
+      d.type = EventType::kIntrusion;
       d.zone = za.zone.name;
       d.track = first->id;
       d.start_ns = d.end_ns = first_entry;
@@ -215,7 +215,7 @@ void ZoneRules::Process(const std::vector<Track>& live, const std::vector<Track>
     } else if (za.active && !occupied && !stepped_out && t_ns - za.last_occupied_ns >= kZoneHoldNs) {
       Detection d;
       d.phase = Phase::kEnd;
-      d.type = index::EventType::kIntrusion;
+      d.type = EventType::kIntrusion;
       d.zone = za.zone.name;
       d.track = za.track;
       d.start_ns = za.since_ns;
@@ -234,7 +234,7 @@ void ZoneRules::Flush(std::vector<Detection>& out) {
     if (!za.active) continue;
     Detection d;
     d.phase = Phase::kEnd;
-    d.type = index::EventType::kIntrusion;
+    d.type = EventType::kIntrusion;
     d.zone = za.zone.name;
     d.track = za.track;
     d.start_ns = za.since_ns;

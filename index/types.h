@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "base/event_type.h"
+
 namespace vigil::index {
 
 struct Camera {
@@ -75,31 +77,12 @@ struct CameraUsage {
 // ---------------------------------------------------------------------------------------------
 // Events, plate reads, alerts, audit.
 
-// Event types: 1..12 are the GA/T 2000.254 codes; vigil's own kinds (no code there) start at 101.
-enum class EventType : int {
-  kVehicle = 1,         // 过车
-  kPerson = 2,          // 过人
-  kFight = 3,
-  kRunning = 4,
-  kTripwire = 5,        // 绊线: directed line crossing
-  kIntrusion = 6,       // 入侵: object inside a closed zone
-  kWrongWay = 7,        // 逆行
-  kLoitering = 8,       // 徘徊
-  kDisappearance = 9,
-  kViolation = 10,
-  kGathering = 11,      // 聚集
-  kCongestion = 12,
-  kMotion = 101,
-  kTamperCovered = 102,
-  kTamperDefocused = 103,
-  kTamperMoved = 104,
-};
-
-// "vehicle", "intrusion", "tamper_covered", ...; ParseEventType also accepts the numeric code.
-std::string_view EventTypeName(EventType type);
-std::optional<EventType> ParseEventType(std::string_view name);
-// Every known type, in code order.
-const std::vector<EventType>& AllEventTypes();
+// Event types live in base/event_type.h (analytics raises them without the index); the index's
+// names for them:
+using vigil::AllEventTypes;
+using vigil::EventType;
+using vigil::EventTypeName;
+using vigil::ParseEventType;
 
 // Pixel box in the analysed frame.
 struct Box {

@@ -41,7 +41,7 @@ const char* PhaseName(analytics::Phase p) {
 void Print(const analytics::Detection& d) {
   fmt::print("{{\"type\":\"{}\",\"zone\":\"{}\",\"phase\":\"{}\",\"start_s\":{:.2f},\"end_s\":{:.2f},"
              "\"track\":{},\"box\":[{},{},{},{}],\"attributes\":{}}}\n",
-             index::EventTypeName(d.type), d.zone, PhaseName(d.phase), d.start_ns / 1e9, d.end_ns / 1e9,
+             EventTypeName(d.type), d.zone, PhaseName(d.phase), d.start_ns / 1e9, d.end_ns / 1e9,
              d.track, d.box.x, d.box.y, d.box.width, d.box.height,
              d.attributes.empty() ? "{}" : d.attributes);
 }

@@ -192,11 +192,11 @@ Result<Script> ParseScript(std::string_view text, const std::string& path) {
       std::string kind;
       VIGIL_RETURN_IF_ERROR(er.String("kind", kind, true));
       if (kind == "cover") {
-        e.type = index::EventType::kTamperCovered;
+        e.type = EventType::kTamperCovered;
       } else if (kind == "blur") {
-        e.type = index::EventType::kTamperDefocused;
+        e.type = EventType::kTamperDefocused;
       } else if (kind == "turn") {
-        e.type = index::EventType::kTamperMoved;
+        e.type = EventType::kTamperMoved;
       } else {
         return Bad(path, *t, fmt::format("effect kind '{}' (cover, blur, turn)", kind));
       }
@@ -260,7 +260,7 @@ std::vector<TruthEvent> ComputeTruth(const Script& s) {
           if (zone.loiter_s > 0 && !loitering[a] && t - stay_start[a] >= zone.loiter_s) {
             loitering[a] = true;
             loiter_event[a] = out.size();
-            out.push_back({index::EventType::kLoitering, zone.name, "", static_cast<int>(a), stay_start[a], t});
+            out.push_back({EventType::kLoitering, zone.name, "", static_cast<int>(a), stay_start[a], t});
           }
         }
         in_now[a] = in;
@@ -275,11 +275,11 @@ std::vector<TruthEvent> ComputeTruth(const Script& s) {
         active = true;
         since = first;
       } else if (active && !occupied && t - last_occ >= kZoneHold) {
-        out.push_back({index::EventType::kIntrusion, zone.name, "", -1, since, last_occ});
+        out.push_back({EventType::kIntrusion, zone.name, "", -1, since, last_occ});
         active = false;
       }
     }
-    if (active) out.push_back({index::EventType::kIntrusion, zone.name, "", -1, since, last_occ});
+    if (active) out.push_back({EventType::kIntrusion, zone.name, "", -1, since, last_occ});
   }
   // Lines: crossings of the segment.
   for (const auto& line : s.analytics.lines) {
@@ -316,7 +316,7 @@ std::vector<TruthEvent> ComputeTruth(const Script& s) {
         bool wanted = line.direction == analytics::Direction::kBoth ||
                       (line.direction == analytics::Direction::kAToB) == (dir > 0);
         if (wanted && !(dir == last_dir && t - last_t < 1.0)) {
-          out.push_back({index::EventType::kTripwire, line.name, dir > 0 ? "a_to_b" : "b_to_a",
+          out.push_back({EventType::kTripwire, line.name, dir > 0 ? "a_to_b" : "b_to_a",
                          static_cast<int>(a), t, t});
         }
         last_t = t;
@@ -352,14 +352,17 @@ std::vector<TruthEvent> ComputeTruth(const Script& s) {
         if (!active) {
           active = true;
           since = t;
+        } else if (t - since >= s.analytics.motion.max_event_s) {
+          out.push_back({EventType::kMotion, "", "", -1, since, t});  // cut; goes on as a new one
+          since = t;
         }
         last_seen = t;
       } else if (active && t - last_seen >= s.analytics.motion.hold_s) {
-        out.push_back({index::EventType::kMotion, "", "", -1, since, last_seen});
+        out.push_back({EventType::kMotion, "", "", -1, since, last_seen});
         active = false;
       }
     }
-    if (active) out.push_back({index::EventType::kMotion, "", "", -1, since, last_seen});
+    if (active) out.push_back({EventType::kMotion, "", "", -1, since, last_seen});
   }
   for (const auto& e : s.effects) out.push_back({e.type, "", "", -1, e.from, e.to});
   std::sort(out.begin(), out.end(), [](const TruthEvent& a, const TruthEvent& b) { return a.start < b.start; });
@@ -404,7 +407,7 @@ std::string TruthJson(const std::vector<std::pair<std::string, const Script*>>& 
       auto ns = [&](double t) { return start_wall_ns + static_cast<int64_t>(std::llround(t * 1e9)); };
       out += fmt::format("{}\n    {{\"type\": \"{}\", \"code\": {}, \"zone\": {}, \"direction\": {}, "
                          "\"actor\": {}, \"start_ns\": {}, \"end_ns\": {}}}",
-                         first ? "" : ",", index::EventTypeName(e.type), static_cast<int>(e.type),
+                         first ? "" : ",", EventTypeName(e.type), static_cast<int>(e.type),
                          JsonString(e.zone), JsonString(e.direction), e.actor, ns(e.start), ns(e.end));
       first = false;
     }
@@ -530,7 +533,7 @@ void ScriptedScene::Render(double t, const std::string& clock_text, cv::Mat& out
   // The camera turned: the whole view shifts and rotates (the overlay does not: it is burned in
   // after the sensor).
   for (const Effect& e : s.effects) {
-    if (e.type != index::EventType::kTamperMoved || t < e.from || t >= e.to) continue;
+    if (e.type != EventType::kTamperMoved || t < e.from || t >= e.to) continue;
     cv::Mat m = cv::getRotationMatrix2D({w / 2.0f, h / 2.0f}, e.angle, 1.0);
     m.at<double>(0, 2) += e.dx * w;
     m.at<double>(1, 2) += e.dy * h;
@@ -570,13 +573,13 @@ void ScriptedScene::Render(double t, const std::string& clock_text, cv::Mat& out
   }
   for (const Effect& e : s.effects) {
     if (t < e.from || t >= e.to) continue;
-    if (e.type == index::EventType::kTamperDefocused) {
+    if (e.type == EventType::kTamperDefocused) {
       // Defocus: a wide Gaussian, done at a quarter of the size (same look, a fraction of the cost).
       cv::Mat small;
       cv::resize(work_, small, {w / 4, h / 4}, 0, 0, cv::INTER_AREA);
       cv::GaussianBlur(small, small, {0, 0}, 0.012 * w / 4);
       cv::resize(small, work_, size, 0, 0, cv::INTER_LINEAR);
-    } else if (e.type == index::EventType::kTamperCovered) {
+    } else if (e.type == EventType::kTamperCovered) {
       work_.setTo(cv::Scalar(18, 16, 16));
     }
   }

@@ -32,7 +32,7 @@
 
 #include "analytics/rules.h"
 #include "base/status.h"
-#include "index/types.h"
+#include "base/event_type.h"
 #include "tools/camsim/scene.h"
 
 namespace vigil::camsim {
@@ -58,7 +58,7 @@ struct Actor {
 };
 
 struct Effect {
-  index::EventType type = index::EventType::kTamperCovered;
+  EventType type = EventType::kTamperCovered;
   double from = 0;
   double to = 0;
   double dx = 0, dy = 0, angle = 0;  // turn
@@ -90,7 +90,7 @@ Result<Script> LoadScript(const std::string& path);
 Result<Script> ParseScript(std::string_view text, const std::string& path);
 
 struct TruthEvent {
-  index::EventType type;
+  EventType type;
   std::string zone;       // zone or line name; empty for motion and tamper
   std::string direction;  // line crossings: a_to_b or b_to_a
   int actor = -1;         // index in the script, -1 when not one actor's

@@ -16,7 +16,7 @@ Script Parse(const std::string& text) {
   return *s;
 }
 
-std::vector<TruthEvent> Of(const std::vector<TruthEvent>& all, index::EventType type) {
+std::vector<TruthEvent> Of(const std::vector<TruthEvent>& all, EventType type) {
   std::vector<TruthEvent> out;
   for (const auto& e : all) {
     if (e.type == type) out.push_back(e);
@@ -54,23 +54,23 @@ from = 33
 to = 36
 )");
   auto truth = ComputeTruth(s);
-  auto lines = Of(truth, index::EventType::kTripwire);
+  auto lines = Of(truth, EventType::kTripwire);
   REQUIRE(lines.size() == 1);
   // Looking down the line (from y 0.5 to 1.0), side A is on the right (x > 0.5): moving right is B → A.
   CHECK(lines[0].zone == "ab");
   CHECK(lines[0].direction == "b_to_a");
   CHECK(lines[0].start == doctest::Approx(20.0).epsilon(0.001));
-  auto intrusions = Of(truth, index::EventType::kIntrusion);
+  auto intrusions = Of(truth, EventType::kIntrusion);
   REQUIRE(intrusions.size() == 1);
   CHECK(intrusions[0].start == doctest::Approx(16.0).epsilon(0.002));
   CHECK(intrusions[0].end == doctest::Approx(22.0).epsilon(0.002));
-  auto loiter = Of(truth, index::EventType::kLoitering);
+  auto loiter = Of(truth, EventType::kLoitering);
   REQUIRE(loiter.size() == 1);
   CHECK(loiter[0].start == doctest::Approx(16.0).epsilon(0.002));
-  auto motion = Of(truth, index::EventType::kMotion);
+  auto motion = Of(truth, EventType::kMotion);
   REQUIRE(motion.size() == 1);
   CHECK(motion[0].start == doctest::Approx(10.0).epsilon(0.02));
-  auto blur = Of(truth, index::EventType::kTamperDefocused);
+  auto blur = Of(truth, EventType::kTamperDefocused);
   REQUIRE(blur.size() == 1);
   CHECK(blur[0].start == 33);
   CHECK(blur[0].end == 36);
@@ -93,15 +93,15 @@ path = [[5, 0.5, 0.9], [15, 0.5, 0.95]]
 path = [[16, 0.5, 0.3], [20, 0.5, 0.3], [20.5, 0.5, 0.48], [21.5, 0.5, 0.48], [22, 0.5, 0.3], [28, 0.5, 0.3]]
 )");
   auto truth = ComputeTruth(s);
-  auto motion = Of(truth, index::EventType::kMotion);
+  auto motion = Of(truth, EventType::kMotion);
   REQUIRE(motion.size() == 1);  // the first actor is masked throughout
   CHECK(motion[0].start == doctest::Approx(16.0).epsilon(0.01));
   // Out of the zone for ~1.4 s (under the 2 s grace): one stay, loitering from t = 16.
-  auto loiter = Of(truth, index::EventType::kLoitering);
+  auto loiter = Of(truth, EventType::kLoitering);
   REQUIRE(loiter.size() == 1);
   CHECK(loiter[0].start == doctest::Approx(16.0).epsilon(0.01));
   // The zone, though, was empty over its 1 s hold: two intrusions.
-  CHECK(Of(truth, index::EventType::kIntrusion).size() == 2);
+  CHECK(Of(truth, EventType::kIntrusion).size() == 2);
 }
 
 TEST_CASE("a bad scene script is refused with the file, the line and the reason") {
@@ -126,7 +126,7 @@ TEST_CASE("every scene of the suite loads and the suite covers every event type"
   const char* dir = std::getenv("VIGIL_SCENES");
   if (!dir) return;  // run by meson with the variable set
   int scenes = 0;
-  std::set<index::EventType> types;
+  std::set<EventType> types;
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
     if (e.path().extension() != ".toml") continue;
     auto s = LoadScript(e.path());
@@ -135,10 +135,10 @@ TEST_CASE("every scene of the suite loads and the suite covers every event type"
     for (const auto& t : ComputeTruth(*s)) types.insert(t.type);
   }
   CHECK(scenes >= 50);
-  for (auto t : {index::EventType::kIntrusion, index::EventType::kTripwire, index::EventType::kLoitering,
-                 index::EventType::kMotion, index::EventType::kTamperCovered,
-                 index::EventType::kTamperDefocused, index::EventType::kTamperMoved}) {
-    CHECK_MESSAGE(types.count(t), index::EventTypeName(t));
+  for (auto t : {EventType::kIntrusion, EventType::kTripwire, EventType::kLoitering,
+                 EventType::kMotion, EventType::kTamperCovered,
+                 EventType::kTamperDefocused, EventType::kTamperMoved}) {
+    CHECK_MESSAGE(types.count(t), EventTypeName(t));
   }
 }
 

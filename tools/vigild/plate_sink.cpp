@@ -40,8 +40,9 @@ index::PlateRead ReadOf(const analytics::Detection& d, const std::string& camera
 
 }  // namespace
 
-PlateSink::PlateSink(index::Store& store, const Config& config, Publish publish)
+PlateSink::PlateSink(index::Store& store, const Config& config, Publish publish, const Clock& clock)
     : store_(store),
+      clock_(clock),
       data_dir_(config.recording.data_dir),
       options_(config.plates_node),
       publish_(std::move(publish)) {
@@ -138,7 +139,7 @@ void PlateSink::OnPass(const analytics::Detection& d, const Frame& frame) {
     }
   }
   const std::u32string text = plate::Decode(read.plate);
-  const int64_t now = SystemClock().WallNs();
+  const int64_t now = clock_.WallNs();
   for (const auto& entry : Watchlist(now)) {
     bool done = std::any_of(early.begin(), early.end(), [&](const auto& e) { return e.first == entry.id; });
     if (!done && index::WatchMatches(entry, text, read.time_ns)) Alert(read, entry, d, d.end_ns);
@@ -147,7 +148,7 @@ void PlateSink::OnPass(const analytics::Detection& d, const Frame& frame) {
 
 void PlateSink::OnEarlyRead(const analytics::Detection& d, const Frame& frame) {
   const auto& p = *d.plate;
-  const int64_t t_in = SystemClock().WallNs();
+  const int64_t t_in = clock_.WallNs();
   const std::u32string text = plate::Decode(p.text);
   std::vector<index::WatchEntry> matches;
   for (const auto& entry : Watchlist(t_in)) {
@@ -174,7 +175,7 @@ void PlateSink::OnEarlyRead(const analytics::Detection& d, const Frame& frame) {
                                             frame.bgr, d.box, crop);
   index::PlateRead read = ReadOf(d, frame.camera);  // not stored: the pass's read is, when it ends
   read.snapshot = snapshot;
-  const int64_t t_pic = SystemClock().WallNs();
+  const int64_t t_pic = clock_.WallNs();
   for (const auto& entry : matches) {
     // Recorded even when it was a duplicate (alert 0): the pass's end does not ask again.
     int64_t alert = Alert(read, entry, d, d.end_ns);
@@ -185,7 +186,7 @@ void PlateSink::OnEarlyRead(const analytics::Detection& d, const Frame& frame) {
     pass.alerts.emplace_back(entry.id, alert);
   }
   // Dispatch is promised alerts within a fraction of a second: say where the time went when not.
-  const int64_t t_out = SystemClock().WallNs();
+  const int64_t t_out = clock_.WallNs();
   const bool slow = t_out - d.end_ns > 250 * kNsPerMs;
   log_->log(slow ? spdlog::level::warn : spdlog::level::debug,
             "camera {}: alert on {} took {:.0f} ms from its frame: {:.0f} ms to the sink (decode, queue, "
@@ -221,7 +222,7 @@ int64_t PlateSink::Alert(const index::PlateRead& read, const index::WatchEntry& 
                           index::PlateColorName(read.color), read.camera,
                           cam && !cam->place.empty() ? " at " + cam->place : "", entry.id, entry.priority,
                           entry.reason);
-  a.raised_ns = SystemClock().WallNs();
+  a.raised_ns = clock_.WallNs();
   auto stored = store_.RaiseAlert(a);
   if (!stored.ok()) {
     log_->error("camera {}: alert for {}: {}", read.camera, read.plate, stored.error());

@@ -17,6 +17,7 @@
 #include <tuple>
 
 #include "analytics/detection.h"
+#include "base/clock.h"
 #include "base/frame.h"
 #include "base/log.h"
 #include "index/store.h"
@@ -28,7 +29,8 @@ namespace vigil::vigild {
 class PlateSink {
  public:
   using Publish = std::function<void(const std::string& topic, api::v1::LiveMessage message)>;
-  PlateSink(index::Store& store, const Config& config, Publish publish);
+  // `clock` times the alerts (raised_ns), the watchlist's re-reads and the latency log.
+  PlateSink(index::Store& store, const Config& config, Publish publish, const Clock& clock = SystemClock());
 
   void OnPass(const analytics::Detection& d, const Frame& frame);
 
@@ -47,6 +49,7 @@ class PlateSink {
   std::vector<index::WatchEntry> Watchlist(int64_t now_ns);
 
   index::Store& store_;
+  const Clock& clock_;
   const std::string data_dir_;
   const PlatesNodeConfig options_;
   std::map<std::string, ingest::CameraConfig> cameras_;

@@ -1,0 +1,36 @@
+#pragma once
+// The kinds of event analytics raises and the index keeps. Shared by both (analytics does not link
+// the index): 1..12 are the GA/T 2000.254 codes; vigil's own kinds (no code there) start at 101.
+
+#include <optional>
+#include <string_view>
+#include <vector>
+
+namespace vigil {
+
+enum class EventType : int {
+  kVehicle = 1,         // 过车
+  kPerson = 2,          // 过人
+  kFight = 3,
+  kRunning = 4,
+  kTripwire = 5,        // 绊线: directed line crossing
+  kIntrusion = 6,       // 入侵: object inside a closed zone
+  kWrongWay = 7,        // 逆行
+  kLoitering = 8,       // 徘徊
+  kDisappearance = 9,
+  kViolation = 10,
+  kGathering = 11,      // 聚集
+  kCongestion = 12,
+  kMotion = 101,
+  kTamperCovered = 102,
+  kTamperDefocused = 103,
+  kTamperMoved = 104,
+};
+
+// "vehicle", "intrusion", "tamper_covered", ...; ParseEventType also accepts the numeric code.
+std::string_view EventTypeName(EventType type);
+std::optional<EventType> ParseEventType(std::string_view name);
+// Every known type, in code order.
+const std::vector<EventType>& AllEventTypes();
+
+}  // namespace vigil
