@@ -33,6 +33,12 @@ MotionDetector::MotionDetector(const MotionSettings& settings, cv::Size frame_si
   fps_ = fps;
 }
 
+cv::Rect MotionDetector::ToWork(const cv::Rect& box) const {
+  cv::Rect r(static_cast<int>(box.x / scale_), static_cast<int>(box.y / scale_),
+             static_cast<int>(std::ceil(box.width / scale_)), static_cast<int>(std::ceil(box.height / scale_)));
+  return r & cv::Rect(0, 0, work_size_.width, work_size_.height);
+}
+
 void MotionDetector::Reset() {
   prev_clean_.release();
   prev_small_.release();
@@ -121,12 +127,10 @@ std::vector<Blob> MotionDetector::Process(const cv::Mat& frame, const std::vecto
   alpha.setTo(cv::Scalar::all(a_fg), fg_);
   const bool holding = !warming && !global_change_ && !hold.empty();
   if (holding) {
-    hold_ = cv::Mat::zeros(work_size_, CV_8U);
-    const cv::Rect work(0, 0, work_size_.width, work_size_.height);
+    hold_.create(work_size_, CV_8U);
+    hold_.setTo(0);
     for (const cv::Rect& h : hold) {
-      cv::Rect r(static_cast<int>(h.x / scale_), static_cast<int>(h.y / scale_),
-                 static_cast<int>(std::ceil(h.width / scale_)), static_cast<int>(std::ceil(h.height / scale_)));
-      r &= work;
+      const cv::Rect r = ToWork(h);
       if (!r.empty()) hold_(r).setTo(255);
     }
     alpha.setTo(cv::Scalar::all(0), hold_);
@@ -137,12 +141,8 @@ std::vector<Blob> MotionDetector::Process(const cv::Mat& frame, const std::vecto
     cv::absdiff(g32_, prev_small_, step_);
     cv::transform(step_, moved_, cv::Matx13f(1.0f / 3, 1.0f / 3, 1.0f / 3));
     cv::compare(moved_, 12.0, stirred_, cv::CMP_GT);
-    const cv::Rect work(0, 0, work_size_.width, work_size_.height);
     for (size_t i = 0; i < hold.size(); ++i) {
-      const cv::Rect& h = hold[i];
-      cv::Rect r(static_cast<int>(h.x / scale_), static_cast<int>(h.y / scale_),
-                 static_cast<int>(std::ceil(h.width / scale_)), static_cast<int>(std::ceil(h.height / scale_)));
-      r &= work;
+      const cv::Rect r = ToWork(hold[i]);
       if (r.empty()) continue;
       hold_activity_[i] = cv::countNonZero(stirred_(r)) / static_cast<double>(r.area());
     }

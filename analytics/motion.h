@@ -56,6 +56,9 @@ class MotionDetector {
   const cv::Mat& foreground() const { return fg_; }
 
  private:
+  // A box in frame pixels as the work image's pixels it covers, clipped to the work image.
+  cv::Rect ToWork(const cv::Rect& box) const;
+
   MotionSettings settings_;
   cv::Size frame_size_;
   cv::Size work_size_;

@@ -26,8 +26,8 @@ double Median(std::vector<double> v) {
 }  // namespace
 
 namespace {
-// Where the picture has structure: its strongest fifth of gradient magnitudes (at least 4 levels a
-// pixel), inside `mask`. A camera turned moves all of it; an object passing covers some.
+// Where the picture has structure: its strongest fifth of gradient magnitudes (and at least an
+// 8-level step), inside `mask`. A camera turned moves all of it; an object passing covers some.
 cv::Mat StrongestEdges(const cv::Mat& picture, const cv::Mat& mask) {
   cv::Mat gx, gy, mag;
   cv::Sobel(picture, gx, CV_32F, 1, 0);
@@ -39,7 +39,7 @@ cv::Mat StrongestEdges(const cv::Mat& picture, const cv::Mat& mask) {
       if (mask.at<uchar>(y, x)) v.push_back(mag.at<float>(y, x));
     }
   }
-  float cut = 4.0f * 8;  // Sobel's 3×3 gain is 8 for a unit step... a floor of ~4 levels
+  float cut = 4.0f * 8;  // 3×3 Sobel answers 4 per level of a step: an 8-level step
   if (!v.empty()) {
     auto at = v.begin() + static_cast<long>(v.size() * 4 / 5);
     std::nth_element(v.begin(), at, v.end());
