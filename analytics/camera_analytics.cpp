@@ -18,6 +18,7 @@ CameraAnalytics::CameraAnalytics(const AnalyticsConfig& config)
       size_(config.width, config.height),
       motion_(config.motion, size_, config.masks, config.fps),
       tracker_(TrackerSettings{}, size_),
+      classifier_(ClassifierSettings{}, size_),
       rules_(config, size_, &next_key_),
       tamper_(TamperSettings{}, config.fps, config.masks, &next_key_) {}
 
@@ -49,6 +50,8 @@ void CameraAnalytics::StartMotion(const Track& first, int64_t start_ns, bool con
   d.start_ns = d.end_ns = start_ns;
   d.score = 1.0;
   d.box = first.box;
+  d.object_class = first.object_class;
+  d.class_confidence = first.class_confidence;
   d.key = motion_key_;
   if (continued) d.attributes = R"({"continued":true})";
   out.push_back(d);
@@ -95,7 +98,9 @@ void CameraAnalytics::Process(const Frame& frame, std::vector<Detection>& out) {
   for (size_t i = 0; i < held_.size() && i < activity.size(); ++i) {
     if (activity[i] >= kActiveShare) last_active_[held_[i]] = t;
   }
-  const auto& tracks = tracker_.Update(blobs, t);
+  tracker_.Update(blobs, t);
+  classifier_.Update(tracker_.tracks(), frame.bgr, t);
+  const std::vector<Track>& tracks = tracker_.tracks();
   rules_.Process(tracks, tracker_.ended(), t, out);
   for (const Track& tr : tracker_.ended()) last_active_.erase(tr.id);
 

@@ -1,6 +1,6 @@
 #pragma once
-// One camera's chain of stages: tamper → motion (background model) → tracker → zones, lines and
-// loitering, plus motion events. While a tamper is raised the object stages pause (their open events
+// One camera's chain of stages: tamper → motion (background model) → tracker → classifier →
+// zones, lines and loitering, plus motion events. While a tamper is raised the object stages pause (their open events
 // end, tracks are dropped) and the background is learnt afresh when it clears.
 //
 // Motion event: starts when a confirmed moving object appears (at its first sighting) and ends when
@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "analytics/classifier.h"
 #include "analytics/detection.h"
 #include "analytics/motion.h"
 #include "analytics/processor.h"
@@ -40,6 +41,7 @@ class CameraAnalytics : public CameraProcessor {
   // The tracker's live tracks and the motion stage's foreground after the last frame (tools, tests).
   const std::vector<Track>& tracks() const { return tracker_.tracks(); }
   const MotionDetector& motion() const { return motion_; }
+  const ObjectClassifier& classifier() const { return classifier_; }
 
  private:
   void EndMotion(std::vector<Detection>& out);
@@ -52,6 +54,7 @@ class CameraAnalytics : public CameraProcessor {
   int64_t next_key_ = 1;
   MotionDetector motion_;
   Tracker tracker_;
+  ObjectClassifier classifier_;
   ZoneRules rules_;
   TamperDetector tamper_;
   bool was_tampered_ = false;

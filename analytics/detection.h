@@ -27,6 +27,9 @@ struct Detection {
   double score = 0;        // 0..1
   cv::Rect box;            // analysed-frame pixels; empty for tamper
   std::string attributes;  // JSON object text, may be empty
+  // What the event's object is (its track's class when the event started); kUnknown without one.
+  ObjectClass object_class = ObjectClass::kUnknown;
+  double class_confidence = 0;  // 0..1
   int64_t key = 0;         // unique per camera; pairs kStart with its kEnd
   // A vehicle pass read by a plate camera (type kVehicle, kInstant over start..end).
   struct Plate {

@@ -164,6 +164,26 @@ Result<Polygon> ReadPolygon(const std::string& path, const toml::node& n, const 
   return poly;
 }
 
+// `classes = ["person", ...]` of a zone or line: known class names, at least one.
+Status ReadClasses(const TomlReader& r, const std::string& what, std::vector<ObjectClass>& out) {
+  std::vector<std::string> names;
+  VIGIL_RETURN_IF_ERROR(r.Strings("classes", names));
+  if (r.table().contains("classes") && names.empty()) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: {}: classes is empty (leave it out for every class)", r.Line("classes"), what));
+  }
+  for (const std::string& n : names) {
+    auto c = ParseObjectClass(n);
+    if (!c) {
+      return Status::InvalidArgument(
+          fmt::format("{}: {}: unknown class '{}' (person, vehicle, two_wheeler or other)",
+                      r.Line("classes"), what, n));
+    }
+    if (std::find(out.begin(), out.end(), *c) == out.end()) out.push_back(*c);
+  }
+  return Status::Ok();
+}
+
 // Geometry errors point at the line that drew the shape.
 Status At(const std::string& path, const toml::node& n, Status st) {
   if (st.ok()) return st;
@@ -232,7 +252,7 @@ Status ParseAnalytics(const std::string& path, const toml::table& t, const std::
     Zone z;
     TomlReader zr(path, zt, fmt::format("a zone of camera {}", camera));
     VIGIL_RETURN_IF_ERROR(zr.CheckKeys({"name", "polygon", "intrusion", "min_dwell_seconds",
-                                        "min_size", "loiter_seconds"}));
+                                        "min_size", "loiter_seconds", "classes"}));
     VIGIL_RETURN_IF_ERROR(zr.String("name", z.name, true));
     const toml::node* poly = zt.get("polygon");
     if (!poly) {
@@ -244,6 +264,7 @@ Status ParseAnalytics(const std::string& path, const toml::table& t, const std::
     VIGIL_RETURN_IF_ERROR(zr.Double("min_dwell_seconds", z.min_dwell_s, 0, 3600));
     VIGIL_RETURN_IF_ERROR(zr.Double("min_size", z.min_size, 0, 1));
     VIGIL_RETURN_IF_ERROR(zr.Double("loiter_seconds", z.loiter_s, 0, 86400));
+    VIGIL_RETURN_IF_ERROR(ReadClasses(zr, fmt::format("zone '{}'", z.name), z.classes));
     out.zones.push_back(z);
     AnalyticsConfig one;
     one.zones = {z};
@@ -252,7 +273,7 @@ Status ParseAnalytics(const std::string& path, const toml::table& t, const std::
   VIGIL_RETURN_IF_ERROR(tables("lines", [&](const toml::table& lt) -> Status {
     Line l;
     TomlReader lr(path, lt, fmt::format("a line of camera {}", camera));
-    VIGIL_RETURN_IF_ERROR(lr.CheckKeys({"name", "from", "to", "direction"}));
+    VIGIL_RETURN_IF_ERROR(lr.CheckKeys({"name", "from", "to", "direction", "classes"}));
     VIGIL_RETURN_IF_ERROR(lr.String("name", l.name, true));
     for (auto [key, pt] : {std::pair{"from", &l.a}, std::pair{"to", &l.b}}) {
       const toml::node* n = lt.get(key);
@@ -275,6 +296,7 @@ Status ParseAnalytics(const std::string& path, const toml::table& t, const std::
           "{}: line '{}': direction must be a_to_b, b_to_a or both, not '{}'",
           lr.Line("direction"), l.name, dir));
     }
+    VIGIL_RETURN_IF_ERROR(ReadClasses(lr, fmt::format("line '{}'", l.name), l.classes));
     out.lines.push_back(l);
     AnalyticsConfig one;
     one.lines = {l};

@@ -15,6 +15,7 @@
 #include <opencv2/core.hpp>
 #include <toml++/toml.h>
 
+#include "base/event_type.h"
 #include "base/status.h"
 
 namespace vigil::analytics {
@@ -30,6 +31,7 @@ struct Zone {
   double min_dwell_s = 1.0;
   double min_size = 0.0;   // smallest object height counted, fraction of the frame height
   double loiter_s = 0.0;   // 0: no loitering rule
+  std::vector<ObjectClass> classes;  // objects the zone's rules count; empty: every class
 };
 
 enum class Direction { kAToB, kBToA, kBoth };
@@ -40,6 +42,7 @@ struct Line {
   cv::Point2d a;
   cv::Point2d b;
   Direction direction = Direction::kBoth;
+  std::vector<ObjectClass> classes;  // objects whose crossings count; empty: every class
 };
 
 struct MotionSettings {
@@ -75,7 +78,7 @@ Status ValidateRules(const AnalyticsConfig& config, const std::string& camera);
 //   enabled, fps, width, height, motion_events, tamper, sensitivity, min_object, hold_seconds,
 //   stationary_seconds, motion_max_seconds,
 //   masks = [[[x, y], ...], ...], [[zones]] {name, polygon, intrusion, min_dwell_seconds, min_size,
-//   loiter_seconds}, [[lines]] {name, from, to, direction}.
+//   loiter_seconds, classes}, [[lines]] {name, from, to, direction, classes}.
 // Unknown keys and bad values are InvalidArgument with "path:line"; then ValidateRules.
 Status ParseAnalytics(const std::string& path, const toml::table& table, const std::string& camera,
                       AnalyticsConfig& out);

@@ -100,3 +100,35 @@ TEST_CASE("side A of a directed line is on the left looking from a to b") {
   CHECK(SegmentsIntersect({0, 0}, {1, 1}, {0, 1}, {1, 0}));
   CHECK_FALSE(SegmentsIntersect({0, 0}, {1, 0}, {0, 1}, {1, 1}));
 }
+
+TEST_CASE("zones and lines take classes; unknown or empty class lists are refused with the line") {
+  AnalyticsConfig c;
+  Status st = Parse(R"(
+[[zones]]
+name = "bus-lane"
+polygon = [[0.1, 0.5], [0.6, 0.5], [0.6, 0.95], [0.1, 0.95]]
+classes = ["person", "two_wheeler", "person"]
+[[lines]]
+name = "gate"
+from = [0.7, 0.4]
+to = [0.7, 0.9]
+classes = ["vehicle"]
+)", c);
+  REQUIRE_MESSAGE(st.ok(), st.ToString());
+  REQUIRE(c.zones.size() == 1);
+  CHECK(c.zones[0].classes == std::vector<ObjectClass>{ObjectClass::kPerson, ObjectClass::kTwoWheeler});
+  REQUIRE(c.lines.size() == 1);
+  CHECK(c.lines[0].classes == std::vector<ObjectClass>{ObjectClass::kVehicle});
+
+  AnalyticsConfig bad;
+  st = Parse("[[zones]]\nname = \"z\"\npolygon = [[0.1, 0.5], [0.6, 0.5], [0.6, 0.95]]\nclasses = [\"car\"]\n", bad);
+  CHECK(st.code() == StatusCode::kInvalidArgument);
+  CHECK(st.message().find("cam.toml:4") != std::string::npos);
+  CHECK(st.message().find("unknown class 'car'") != std::string::npos);
+  CHECK(st.message().find("two_wheeler") != std::string::npos);
+
+  AnalyticsConfig empty;
+  st = Parse("[[lines]]\nname = \"l\"\nfrom = [0.1, 0.1]\nto = [0.9, 0.9]\nclasses = []\n", empty);
+  CHECK(st.code() == StatusCode::kInvalidArgument);
+  CHECK(st.message().find("classes is empty") != std::string::npos);
+}

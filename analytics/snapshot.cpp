@@ -19,12 +19,24 @@ Result<std::vector<uint8_t>> Jpeg(const cv::Mat& image, int quality) {
 }
 }  // namespace
 
-Result<std::vector<uint8_t>> EncodeSnapshot(const cv::Mat& bgr, const cv::Rect& box, int quality) {
+Result<std::vector<uint8_t>> EncodeSnapshot(const cv::Mat& bgr, const cv::Rect& box, int quality,
+                                            const std::string& label) {
   if (bgr.empty()) return Status::InvalidArgument("no frame to snapshot");
   if (box.empty()) return Jpeg(bgr, quality);
   cv::Mat drawn = bgr.clone();
   int thick = std::max(2, bgr.cols / 320);
   cv::rectangle(drawn, box, cv::Scalar(0, 0, 255), thick);
+  if (!label.empty()) {
+    // White on the box's colour, above the box (inside it when the box touches the top).
+    const double scale = std::max(0.4, bgr.rows / 720.0);
+    int base = 0;
+    cv::Size ts = cv::getTextSize(label, cv::FONT_HERSHEY_SIMPLEX, scale, 1, &base);
+    int y = box.y - thick >= ts.height + base + 2 ? box.y - thick : box.y + ts.height + base + 2;
+    cv::Rect bg(box.x, y - ts.height - base - 2, ts.width + 4, ts.height + base + 2);
+    cv::rectangle(drawn, bg & cv::Rect(0, 0, drawn.cols, drawn.rows), cv::Scalar(0, 0, 255), cv::FILLED);
+    cv::putText(drawn, label, {box.x + 2, y - base - 1}, cv::FONT_HERSHEY_SIMPLEX, scale,
+                cv::Scalar(255, 255, 255), 1, cv::LINE_AA);
+  }
   return Jpeg(drawn, quality);
 }
 

@@ -11,8 +11,10 @@
 
 namespace vigil::analytics {
 
-// JPEG of `bgr` with `box` outlined (no outline for an empty box). Internal on an encoder failure.
-Result<std::vector<uint8_t>> EncodeSnapshot(const cv::Mat& bgr, const cv::Rect& box, int quality = 85);
+// JPEG of `bgr` with `box` outlined (no outline for an empty box) and `label` written on its top
+// edge ("person 0.93"; none when empty). Internal on an encoder failure.
+Result<std::vector<uint8_t>> EncodeSnapshot(const cv::Mat& bgr, const cv::Rect& box, int quality = 85,
+                                            const std::string& label = {});
 // JPEG of the box grown by 20 % on each side, clipped to the frame. InvalidArgument for an empty box.
 Result<std::vector<uint8_t>> EncodeCrop(const cv::Mat& bgr, const cv::Rect& box, int quality = 90);
 

@@ -151,7 +151,7 @@ TEST_CASE("sensor noise, a light ramp and swaying foliage raise nothing") {
 TEST_CASE("an intrusion starts when the person enters the zone and ends when it leaves") {
   Synth s(3);
   AnalyticsConfig c = Config();
-  c.zones.push_back({"yard", {{0.4, 0.6}, {0.7, 0.6}, {0.7, 1.0}, {0.4, 1.0}}, true, 1.0, 0.05, 0});
+  c.zones.push_back({"yard", {{0.4, 0.6}, {0.7, 0.6}, {0.7, 1.0}, {0.4, 1.0}}, true, 1.0, 0.05, 0, {}});
   CameraAnalytics chain(c);
   // Walks right at 80 px/s from x = 40 starting at t = 4: enters at x = 256 (t = 6.7), leaves at
   // x = 448 (t = 9.1).
@@ -177,7 +177,7 @@ TEST_CASE("a directed line counts crossings in its direction only, at the time o
   Synth s(4);
   AnalyticsConfig c = Config();
   // Pointing down the picture: side A is the right half, side B the left.
-  c.lines.push_back({"gate", {0.5, 0.5}, {0.5, 1.0}, Direction::kAToB});
+  c.lines.push_back({"gate", {0.5, 0.5}, {0.5, 1.0}, Direction::kAToB, {}});
   CameraAnalytics chain(c);
   // Right at 100 px/s from x = 100 (t = 3) crossing x = 320 at t = 5.2 (B → A), on to x = 500 at
   // t = 7, back left crossing at t = 8.8 (A → B).
@@ -211,7 +211,7 @@ TEST_CASE("a directed line counts crossings in its direction only, at the time o
 TEST_CASE("a person wandering in a zone longer than loiter_seconds is loitering, once") {
   Synth s(5);
   AnalyticsConfig c = Config();
-  c.zones.push_back({"doorway", {{0.3, 0.6}, {0.8, 0.6}, {0.8, 1.0}, {0.3, 1.0}}, false, 1.0, 0, 6});
+  c.zones.push_back({"doorway", {{0.3, 0.6}, {0.8, 0.6}, {0.8, 1.0}, {0.3, 1.0}}, false, 1.0, 0, 6, {}});
   CameraAnalytics chain(c);
   // Walks in from the left, crossing the zone's edge (x = 192) at t = 2.74, wanders between x = 250
   // and 450 until t = 16 (x = 333), then walks out left, leaving at t = 18.35.
@@ -235,7 +235,7 @@ TEST_CASE("a person wandering in a zone longer than loiter_seconds is loitering,
 TEST_CASE("a person who walks in and stands still stays one object until they leave") {
   Synth s(11);
   AnalyticsConfig c = Config();
-  c.zones.push_back({"counter", {{0.4, 0.6}, {0.6, 0.6}, {0.6, 1.0}, {0.4, 1.0}}, true, 1.0, 0, 10});
+  c.zones.push_back({"counter", {{0.4, 0.6}, {0.6, 0.6}, {0.6, 1.0}, {0.4, 1.0}}, true, 1.0, 0, 10, {}});
   CameraAnalytics chain(c);
   // Walks right at 80 px/s from x = 40 at t = 3, enters the zone (x = 256) at t = 5.7, stands at
   // x = 300 from t = 6.25 to 26 shifting a pixel from foot to foot, walks on and leaves the zone
@@ -313,7 +313,7 @@ TEST_CASE("a large bright car crossing a plain overhead view as the exposure rea
 TEST_CASE("a person close to the camera coming in through the bottom edge is an object in a zone drawn to the edge") {
   Synth s(14);
   AnalyticsConfig c = Config();
-  c.zones.push_back({"floor", {{0.0, 0.6}, {1.0, 0.6}, {1.0, 1.0}, {0.0, 1.0}}, true, 1.0, 0, 0});
+  c.zones.push_back({"floor", {{0.0, 0.6}, {1.0, 0.6}, {1.0, 1.0}, {0.0, 1.0}}, true, 1.0, 0, 0, {}});
   CameraAnalytics chain(c);
   // 300 px tall: from t = 3 the head rises from the bottom edge at 100 px/s to y = 60 (t = 6), the
   // feet stay below the picture; stands there to t = 15 and goes back down. The box's bottom is the
@@ -429,7 +429,7 @@ TEST_CASE("the engine takes the newest frame when analytics is behind and counts
   REQUIRE(engine.AddCamera("cam", Config()).ok());
   CHECK(engine.AddCamera("cam", Config()).code() == StatusCode::kAlreadyExists);
   AnalyticsConfig bad = Config();
-  bad.lines.push_back({"l", {0.5, 0.5}, {0.5, 0.5}, Direction::kBoth});
+  bad.lines.push_back({"l", {0.5, 0.5}, {0.5, 0.5}, Direction::kBoth, {}});
   CHECK(engine.AddCamera("cam2", bad).code() == StatusCode::kInvalidArgument);
   Synth s(8);
   cv::Mat f = s.Render({});

@@ -12,6 +12,7 @@
 //
 // Not thread-safe; one per camera.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -19,6 +20,7 @@
 #include <opencv2/core.hpp>
 
 #include "analytics/motion.h"
+#include "base/event_type.h"
 
 namespace vigil::analytics {
 
@@ -48,6 +50,12 @@ struct Track {
   // Since when the box's centre has stayed within a quarter of its height of `anchor`.
   int64_t still_since_ns = 0;
   cv::Point2d anchor;
+  // What it is (ObjectClassifier): kUnknown until its first look.
+  ObjectClass object_class = ObjectClass::kUnknown;
+  double class_confidence = 0;
+  int class_looks = 0;
+  int64_t last_look_ns = 0;
+  std::array<double, 4> class_sum{};  // person, vehicle, two_wheeler, other: summed over the looks
 };
 
 struct TrackerSettings {
@@ -68,6 +76,9 @@ class Tracker {
   void Clear();
 
   const std::vector<Track>& tracks() const { return tracks_; }
+  // The live tracks, for stages that annotate them (the classifier); ids and positions are the
+  // tracker's to change.
+  std::vector<Track>& tracks() { return tracks_; }
 
  private:
   // Updates the track's first unclipped foot and head points and how far it has moved from them.

@@ -21,6 +21,10 @@ double Score(const Track& t) {
   for (const auto& p : t.path) observed += p.observed;
   return std::clamp(0.5 + 0.5 * observed / static_cast<double>(t.path.size()), 0.0, 1.0);
 }
+// Whether a rule for `classes` (all when empty) counts the track: its class as classified so far.
+bool Counts(const std::vector<ObjectClass>& classes, const Track& t) {
+  return classes.empty() || std::find(classes.begin(), classes.end(), t.object_class) != classes.end();
+}
 }  // namespace
 
 ZoneRules::ZoneRules(const AnalyticsConfig& config, cv::Size frame_size, int64_t* next_key)
@@ -53,7 +57,7 @@ void ZoneRules::Step(const Track& track, const TrackPoint& p, TrackState& st,
     const ZoneArea& za = zones_[i];
     TrackZone& tz = st.zones[i];
     bool big_enough = track.max_height >= za.zone.min_size * frame_size_.height;
-    bool in = big_enough && InsidePolygon(za.px, foot);
+    bool in = big_enough && Counts(za.zone.classes, track) && InsidePolygon(za.px, foot);
     if (in) {
       if (!tz.inside && !(tz.last_inside_ns > 0 && p.t_ns - tz.last_inside_ns < kStayGraceNs)) {
         tz.entered_ns = p.t_ns;
@@ -72,6 +76,8 @@ void ZoneRules::Step(const Track& track, const TrackPoint& p, TrackState& st,
         d.start_ns = d.end_ns = tz.entered_ns;
         d.score = Score(track);
         d.box = track.box;
+        d.object_class = track.object_class;
+        d.class_confidence = track.class_confidence;
         d.key = tz.loiter_key;
         d.attributes = fmt::format(R"({{"loiter_seconds":{:g}}})", za.zone.loiter_s);
         out.push_back(d);
@@ -91,7 +97,8 @@ void ZoneRules::Step(const Track& track, const TrackPoint& p, TrackState& st,
       Direction dir = side > 0 ? Direction::kAToB : Direction::kBToA;
       double f = std::abs(tl.side_dist) / (std::abs(tl.side_dist) + std::abs(d));
       int64_t t = tl.side_ns + static_cast<int64_t>(f * static_cast<double>(p.t_ns - tl.side_ns));
-      bool wanted = lp.line.direction == Direction::kBoth || lp.line.direction == dir;
+      bool wanted = (lp.line.direction == Direction::kBoth || lp.line.direction == dir) &&
+                    Counts(lp.line.classes, track);
       bool repeat = tl.last_cross_dir == side && t - tl.last_cross_ns < kRecrossNs;
       if (wanted && !repeat) {
         Detection det;
@@ -102,6 +109,8 @@ void ZoneRules::Step(const Track& track, const TrackPoint& p, TrackState& st,
         det.start_ns = det.end_ns = t;
         det.score = Score(track);
         det.box = track.box;  // where it is now: the snapshot is of the current frame
+        det.object_class = track.object_class;
+        det.class_confidence = track.class_confidence;
         det.key = (*next_key_)++;
         det.attributes = fmt::format(R"({{"direction":"{}"}})", DirectionName(dir));
         out.push_back(det);
@@ -210,6 +219,8 @@ void ZoneRules::Process(const std::vector<Track>& live, const std::vector<Track>
       d.start_ns = d.end_ns = first_entry;
       d.score = Score(*first);
       d.box = first->box;
+      d.object_class = first->object_class;
+      d.class_confidence = first->class_confidence;
       d.key = za.key;
       out.push_back(d);
     } else if (za.active && !occupied && !stepped_out && t_ns - za.last_occupied_ns >= kZoneHoldNs) {

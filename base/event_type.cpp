@@ -61,4 +61,23 @@ const std::vector<EventType>& AllEventTypes() {
   return all;
 }
 
+std::string_view ObjectClassName(ObjectClass cls) {
+  switch (cls) {
+    case ObjectClass::kPerson: return "person";
+    case ObjectClass::kVehicle: return "vehicle";
+    case ObjectClass::kTwoWheeler: return "two_wheeler";
+    case ObjectClass::kOther: return "other";
+    case ObjectClass::kUnknown: break;
+  }
+  return "";
+}
+
+std::optional<ObjectClass> ParseObjectClass(std::string_view name) {
+  for (ObjectClass c : {ObjectClass::kPerson, ObjectClass::kVehicle, ObjectClass::kTwoWheeler,
+                        ObjectClass::kOther}) {
+    if (ObjectClassName(c) == name) return c;
+  }
+  return std::nullopt;
+}
+
 }  // namespace vigil

@@ -33,4 +33,19 @@ std::optional<EventType> ParseEventType(std::string_view name);
 // Every known type, in code order.
 const std::vector<EventType>& AllEventTypes();
 
+// What an event's object is, as analytics classifies a track (the four classes). Stored
+// with the event; kUnknown for events without an object (tamper) and rows written before classes.
+enum class ObjectClass : int {
+  kUnknown = 0,
+  kPerson = 1,
+  kVehicle = 2,     // car, van, lorry, bus
+  kTwoWheeler = 3,  // bicycle, e-bike, motorcycle
+  kOther = 4,
+};
+
+// "person", "vehicle", "two_wheeler", "other"; "" for kUnknown.
+std::string_view ObjectClassName(ObjectClass cls);
+// The four names above (not ""); nullopt for anything else.
+std::optional<ObjectClass> ParseObjectClass(std::string_view name);
+
 }  // namespace vigil

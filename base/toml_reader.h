@@ -143,6 +143,8 @@ class TomlReader {
     return Status::Ok();
   }
 
+  const toml::table& table() const { return table_; }
+
   std::string Line(std::string_view key) const {
     const toml::node* n = table_.get(key);
     return n ? Where(path_, *n) : fmt::format("{}:{}", path_, table_.source().begin.line);

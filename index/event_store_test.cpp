@@ -145,7 +145,7 @@ std::vector<T> AllPages(Q q, F query, int* pages = nullptr) {
   return out;
 }
 
-TEST_CASE("events by time, cameras, types, zones and area match a brute-force scan over every page") {
+TEST_CASE("events by time, cameras, types, zones, classes and area match a brute-force scan over every page") {
   Loaded& d = Data();
   std::mt19937 rng(1);
   const auto& types = AllEventTypes();
@@ -157,6 +157,10 @@ TEST_CASE("events by time, cameras, types, zones and area match a brute-force sc
     if (rng() % 4 == 0) q.area = d.RandomArea(rng);
     for (int k = static_cast<int>(rng() % 4); k > 0 && rng() % 2; --k) q.types.push_back(types[rng() % types.size()]);
     if (rng() % 5 == 0) q.zones = {"zone-" + std::to_string(1 + rng() % 3)};
+    if (rng() % 4 == 0) {
+      q.classes = {static_cast<ObjectClass>(1 + rng() % 4)};
+      if (rng() % 2) q.classes.push_back(static_cast<ObjectClass>(1 + rng() % 4));
+    }
     q.newest_first = rng() % 2;
     q.page.limit = std::uniform_int_distribution(1, 300)(rng);
 
@@ -167,6 +171,10 @@ TEST_CASE("events by time, cameras, types, zones and area match a brute-force sc
       if (cams && !cams->count(e.camera)) continue;
       if (!q.types.empty() && std::find(q.types.begin(), q.types.end(), e.type) == q.types.end()) continue;
       if (!q.zones.empty() && std::find(q.zones.begin(), q.zones.end(), e.zone) == q.zones.end()) continue;
+      if (!q.classes.empty() &&
+          std::find(q.classes.begin(), q.classes.end(), e.object_class) == q.classes.end()) {
+        continue;
+      }
       want.push_back(e);
     }
     std::sort(want.begin(), want.end(), [&](const Event& a, const Event& b) {
@@ -187,6 +195,8 @@ TEST_CASE("events by time, cameras, types, zones and area match a brute-force sc
       CHECK(got[k].zone == want[k].zone);
       CHECK(got[k].box == want[k].box);
       CHECK(got[k].score == doctest::Approx(want[k].score));
+      CHECK(got[k].object_class == want[k].object_class);
+      CHECK(got[k].class_confidence == doctest::Approx(want[k].class_confidence));
     }
     nonempty += !want.empty();
     multipage += pages > 1;

@@ -218,7 +218,14 @@ ALTER TABLE audit ADD COLUMN role TEXT NOT NULL DEFAULT '';
 ALTER TABLE audit ADD COLUMN hash TEXT NOT NULL DEFAULT '';
 )sql";
 
-constexpr std::array<std::string_view, 6> kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6};
+// v7: what an event's object is (analytics' classifier: 1 person, 2 vehicle, 3 two-wheeler,
+// 4 other; 0 unknown: no object, or a row from before classes) and how sure, 0..1000.
+constexpr std::string_view kV7 = R"sql(
+ALTER TABLE events ADD COLUMN object_class INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN class_score INTEGER NOT NULL DEFAULT 0;
+)sql";
+
+constexpr std::array<std::string_view, 7> kMigrations = {kV1, kV2, kV3, kV4, kV5, kV6, kV7};
 
 }  // namespace
 

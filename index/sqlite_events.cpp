@@ -276,8 +276,8 @@ Status SqliteStore::EndEvent(const std::string& camera, int64_t start_ns, int64_
 Status SqliteStore::InsertEvents(StmtCache& sc, const std::vector<EventRow>& rows) {
   VIGIL_ASSIGN_OR_RETURN(
       Stmt * s, sc.Get("INSERT INTO events (start_ns, id, camera, end_ns, type, zone, track, "
-                       "score, x, y, w, h, snapshot, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-                       "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"));
+                       "score, x, y, w, h, snapshot, attributes, object_class, class_score) VALUES (?1, ?2, ?3, "
+                       "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"));
   // (hour, camera, type) -> rows; hours since the epoch fit 24 bits for 1900 years, camera nums 32.
   std::unordered_map<int64_t, int64_t> counts;
   int64_t max_id = 0;
@@ -287,6 +287,7 @@ Status SqliteStore::InsertEvents(StmtCache& sc, const std::vector<EventRow>& row
     s->Bind(5, static_cast<int64_t>(e.type)).Bind(6, e.zone).Bind(7, e.track);
     s->Bind(8, Milli(e.score)).Bind(9, e.box.x).Bind(10, e.box.y).Bind(11, e.box.w);
     s->Bind(12, e.box.h).Bind(13, e.snapshot).Bind(14, e.attributes);
+    s->Bind(15, static_cast<int64_t>(e.object_class)).Bind(16, Milli(e.class_confidence));
     VIGIL_RETURN_IF_ERROR(s->Run());
     int64_t hour = e.start_ns - ((e.start_ns % kNsPerHour) + kNsPerHour) % kNsPerHour;
     ++counts[((hour / kNsPerHour) << 40) | (r.camera_num << 8) | static_cast<int64_t>(e.type)];
@@ -317,6 +318,17 @@ Result<Page<Event>> SqliteStore::Events(const EventQuery& q) {
   AddArea(fp, q.area);
   std::vector<int64_t> types = TypeCodes(q.types);
   for (int64_t t : types) fp.Add(t);
+  std::vector<int64_t> classes;
+  for (ObjectClass c : q.classes) {
+    if (ObjectClassName(c).empty()) {
+      return Status::InvalidArgument(fmt::format("unknown object class code {}", static_cast<int>(c)));
+    }
+    classes.push_back(static_cast<int64_t>(c));
+  }
+  std::sort(classes.begin(), classes.end());
+  classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+  if (!classes.empty()) fp.Add("classes");
+  for (int64_t c : classes) fp.Add(c);
   VIGIL_ASSIGN_OR_RETURN(auto token, DecodeToken(q.page.token, "events", fp.value(), 2));
   VIGIL_ASSIGN_OR_RETURN(auto nums, ResolveCameras(q.cameras, q.area));
 
@@ -334,18 +346,19 @@ Result<Page<Event>> SqliteStore::Events(const EventQuery& q) {
   // Per camera: a range of the table itself (clustered by camera, time): contiguous rows. All
   // cameras without a zone filter: merge-free walk of the time index (it covers type), reading only
   // the rows returned; with zones, rows are read as the walk goes.
-  const bool keys_only = !nums.has_value() && zones.empty();
+  const bool keys_only = !nums.has_value() && zones.empty() && classes.empty();
   const std::string columns =
       keys_only ? "start_ns, id"
                 : "start_ns, id, camera, end_ns, type, zone, track, score, x, y, w, h, snapshot, "
-                  "attributes";
+                  "attributes, object_class, class_score";
   std::string sql = fmt::format(
       "SELECT {} FROM events {} WHERE {} start_ns >= ?2 AND start_ns < ?3 AND (start_ns, id) {} "
-      "(?4, ?5) {} {} ORDER BY start_ns {}, id {} LIMIT ?6",
+      "(?4, ?5) {} {} {} ORDER BY start_ns {}, id {} LIMIT ?6",
       columns, keys_only ? "INDEXED BY events_by_time" : "", nums ? "camera = ?1 AND" : "",
       desc ? "<" : ">", types.empty() ? "" : fmt::format("AND type IN ({})", IntList(types)),
-      zones.empty() ? "" : fmt::format("AND zone IN ({})", zone_params), desc ? "DESC" : "ASC",
-      desc ? "DESC" : "ASC");
+      zones.empty() ? "" : fmt::format("AND zone IN ({})", zone_params),
+      classes.empty() ? "" : fmt::format("AND object_class IN ({})", IntList(classes)),
+      desc ? "DESC" : "ASC", desc ? "DESC" : "ASC");
   auto read_row = [this](const Stmt& st, Event& e) {
     e.camera = CameraId(st.Int(2));
     e.end_ns = st.Int(3);
@@ -357,6 +370,8 @@ Result<Page<Event>> SqliteStore::Events(const EventQuery& q) {
              static_cast<int>(st.Int(10)), static_cast<int>(st.Int(11))};
     e.snapshot = st.Text(12);
     e.attributes = st.Text(13);
+    e.object_class = static_cast<ObjectClass>(st.Int(14));
+    e.class_confidence = static_cast<double>(st.Int(15)) / 1000.0;
   };
 
   std::lock_guard lock(read_mu_);
@@ -393,8 +408,8 @@ Result<Page<Event>> SqliteStore::Events(const EventQuery& q) {
   if (keys_only) {
     VIGIL_ASSIGN_OR_RETURN(
         Stmt * row, reader_stmts_.Get("SELECT start_ns, id, camera, end_ns, type, zone, track, "
-                                      "score, x, y, w, h, snapshot, attributes FROM events WHERE "
-                                      "start_ns = ?1 AND id = ?2"));
+                                      "score, x, y, w, h, snapshot, attributes, object_class, "
+                                      "class_score FROM events WHERE start_ns = ?1 AND id = ?2"));
     for (Event& e : page.items) {
       row->Reset();
       row->Bind(1, e.start_ns).Bind(2, e.id);

@@ -83,6 +83,9 @@ using vigil::AllEventTypes;
 using vigil::EventType;
 using vigil::EventTypeName;
 using vigil::ParseEventType;
+using vigil::ObjectClass;
+using vigil::ObjectClassName;
+using vigil::ParseObjectClass;
 
 // Pixel box in the analysed frame.
 struct Box {
@@ -105,6 +108,8 @@ struct Event {
   Box box;
   std::string snapshot;    // path relative to the data directory, may be empty
   std::string attributes;  // JSON object text, may be empty
+  ObjectClass object_class = ObjectClass::kUnknown;  // what the object is; kUnknown: none or not known
+  double class_confidence = 0;                       // 0..1, stored to 1/1000
 };
 
 enum class PlateColor : int { kUnknown = 0, kBlue = 1, kYellow = 2, kGreen = 3, kWhite = 4, kBlack = 5 };
@@ -164,6 +169,7 @@ struct EventQuery {
   std::optional<Area> area;
   std::vector<EventType> types;
   std::vector<std::string> zones;
+  std::vector<ObjectClass> classes;  // events whose object is of one of these; all when empty
   bool newest_first = false;
   PageRequest page;
 };

@@ -103,8 +103,28 @@ Result<std::vector<index::EventType>> EventTypesFromPb(
   std::vector<index::EventType> out;
   for (const auto& n : names) {
     auto t = index::ParseEventType(n);
-    if (!t) return Status::InvalidArgument(fmt::format("unknown event type '{}'", n));
+    if (!t) {
+      std::string known;
+      for (auto k : index::AllEventTypes()) known += fmt::format("{}{}", known.empty() ? "" : ", ", index::EventTypeName(k));
+      return Status::InvalidArgument(fmt::format(
+          "unknown event type '{}' (known: {}; what the object is — person, vehicle, two_wheeler, "
+          "other — is a class filter)", n, known));
+    }
     out.push_back(*t);
+  }
+  return out;
+}
+
+Result<std::vector<index::ObjectClass>> ObjectClassesFromPb(
+    const google::protobuf::RepeatedPtrField<std::string>& names) {
+  std::vector<index::ObjectClass> out;
+  for (const auto& n : names) {
+    auto c = index::ParseObjectClass(n);
+    if (!c) {
+      return Status::InvalidArgument(
+          fmt::format("unknown object class '{}' (person, vehicle, two_wheeler or other)", n));
+    }
+    out.push_back(*c);
   }
   return out;
 }
@@ -134,6 +154,8 @@ void ToPb(const index::Event& e, pb::Event* out) {
   *out->mutable_box() = ToBox(e.box);
   out->set_snapshot(e.snapshot);
   out->set_attributes_json(e.attributes);
+  out->set_object_class(std::string(index::ObjectClassName(e.object_class)));
+  out->set_class_confidence(e.class_confidence);
 }
 
 index::Event FromPb(const pb::Event& e) {
@@ -149,6 +171,8 @@ index::Event FromPb(const pb::Event& e) {
   out.box = FromBox(e.box());
   out.snapshot = e.snapshot();
   out.attributes = e.attributes_json();
+  out.object_class = index::ParseObjectClass(e.object_class()).value_or(index::ObjectClass::kUnknown);
+  out.class_confidence = e.class_confidence();
   return out;
 }
 

@@ -24,6 +24,8 @@ index::PageRequest FromPb(const pb::Page& p, bool present);
 index::Camera FromPb(const pb::Camera& c);
 Result<std::vector<index::EventType>> EventTypesFromPb(
     const google::protobuf::RepeatedPtrField<std::string>& names);
+Result<std::vector<index::ObjectClass>> ObjectClassesFromPb(
+    const google::protobuf::RepeatedPtrField<std::string>& names);
 
 void ToPb(const index::Camera& c, pb::Camera* out);
 void ToPb(const index::Event& e, pb::Event* out);

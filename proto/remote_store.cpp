@@ -124,6 +124,7 @@ class RemoteStore final : public index::Store {
     if (eq.area) SetArea(eq.area, e->mutable_area());
     for (auto t : eq.types) e->add_types(std::string(index::EventTypeName(t)));
     for (const auto& z : eq.zones) e->add_zones(z);
+    for (auto c : eq.classes) e->add_classes(std::string(index::ObjectClassName(c)));
     e->set_newest_first(eq.newest_first);
     SetPage(eq.page, e->mutable_page());
     VIGIL_ASSIGN_OR_RETURN(auto r, Call(q));

@@ -183,6 +183,7 @@ Response Handle(const Request& q, const Identity& who, index::Store& reader, ind
         eq.area = FromPb(e.area(), e.has_area());
         VIGIL_ASSIGN_OR_RETURN(eq.types, EventTypesFromPb(e.types()));
         eq.zones.assign(e.zones().begin(), e.zones().end());
+        VIGIL_ASSIGN_OR_RETURN(eq.classes, ObjectClassesFromPb(e.classes()));
         eq.newest_first = e.newest_first();
         eq.page = FromPb(e.page(), e.has_page());
         VIGIL_ASSIGN_OR_RETURN(auto page, reader.Events(eq));

@@ -71,6 +71,8 @@ std::vector<Label> LoadLabels(const std::string& path) {
     auto f = SplitCsv(line, 7);
     REQUIRE_MESSAGE(f.size() == 7, path << ":" << n << ": 7 fields expected");
     REQUIRE_MESSAGE(index::ParseEventType(f[1]).has_value(), path << ":" << n << ": unknown type " << f[1]);
+    REQUIRE_MESSAGE((f[3].empty() || index::ParseObjectClass(f[3]).has_value()),
+                    path << ":" << n << ": unknown class " << f[3]);
     out.push_back({f[0], f[1], f[2], f[3], std::stod(f[4]), f[5], f[6]});
   }
   return out;
@@ -183,10 +185,56 @@ TEST_CASE("real footage: events on real camera clips match the hand labels") {
     const std::vector<index::Event>& found = page->items;
     std::vector<ExpectedEvent> expected;
     for (const auto& l : labels) {
-      if (l.clip == c.place) expected.push_back({*index::ParseEventType(l.type), l.zone, l.direction, l.start_s, l.why});
+      if (l.clip != c.place) continue;
+      expected.push_back({*index::ParseEventType(l.type), l.zone, l.direction, l.start_s, l.why,
+                          index::ParseObjectClass(l.cls).value_or(index::ObjectClass::kUnknown)});
     }
     MatchEvents(c.place, expected, found, start, true, by_type, problems);
   }
+  // The traffic-flow count an operator asks for, through the CLI on the node's data: crossings of
+  // each line per direction and class over the clip's first play. Per direction it must equal the
+  // labelled crossings (the tripwire recall and precision above say each was found once).
+  for (const auto& c : cameras) {
+    std::map<std::string, int> want;  // line/direction → labelled crossings
+    for (const auto& l : labels) {
+      if (l.clip == c.place && l.type == "tripwire") ++want[l.zone + "/" + l.direction];
+    }
+    if (want.empty()) continue;
+    const int64_t start = t0[c.id];
+    const auto end = start + static_cast<int64_t>((duration_s[c.place] + 1) * kNsPerSec);
+    std::vector<std::string> argv{BinaryFromEnv("VIGIL"), "--data", data, "--json", "counts", "--by", "class",
+                                  "--camera", c.id, "--from", FormatUtc(start - kNsPerSec), "--to", FormatUtc(end)};
+    for (const auto& [key, n] : want) {
+      const std::string line = key.substr(0, key.find('/'));
+      if (std::find(argv.begin(), argv.end(), line) == argv.end()) {
+        argv.push_back("--line");
+        argv.push_back(line);
+      }
+    }
+    const std::string out = dir / ("counts-" + c.id + ".jsonl");
+    Process cli(argv, out);
+    REQUIRE(cli.started());
+    REQUIRE_MESSAGE(cli.Wait(60) == 0, ReadFile(out));
+    std::map<std::string, int> got;
+    int classed_rows = 0;
+    std::istringstream rows(ReadFile(out));
+    for (std::string row; std::getline(rows, row);) {
+      if (row.empty() || row[0] != '{') continue;
+      auto field = [&](const std::string& name) {
+        auto at = row.find("\"" + name + "\":");
+        REQUIRE_MESSAGE(at != std::string::npos, row);
+        at += name.size() + 3;
+        if (row[at] == '"') ++at;
+        return row.substr(at, row.find_first_of("\",}", at) - at);
+      };
+      got[field("line") + "/" + field("direction")] += std::stoi(field("count"));
+      classed_rows += index::ParseObjectClass(field("class")).has_value();
+    }
+    CAPTURE(ReadFile(out));
+    CHECK(got == want);
+    CHECK(classed_rows > 0);
+  }
+
   std::string report = TallyTable(by_type);
   for (const auto& p : problems) report += p + "\n";
   MESSAGE(report);
@@ -195,6 +243,17 @@ TEST_CASE("real footage: events on real camera clips match the hand labels") {
     CHECK(t.precision() >= 0.9);
     CHECK(t.recall() >= 0.9);
   }
+  // Class accuracy over every matched event whose label names a class (each is its track's class
+  // when the event started). Reported, not yet asserted: the goal is 0.9 and the classifier of
+  // OpenCV's shipped detectors and geometry does not reach it on these clips (docs/analytics.md);
+  // the trained classifier of issue 18 turns this into a CHECK.
+  int classed = 0, right = 0;
+  for (const auto& [type, t] : by_type) {
+    classed += t.classed;
+    right += t.class_right;
+  }
+  CHECK(classed > 0);  // the labels name classes and the events were matched
+  MESSAGE("class accuracy: " << right << " of " << classed << " matched events");
 }
 
 }  // namespace vigil::testing

@@ -195,6 +195,13 @@ void City::Events(const std::function<void(const Event&)>& sink) const {
       e.score = 0.3 + 0.7 * Unit(s);
       e.box = {static_cast<int>(Below(s, 600)), static_cast<int>(Below(s, 300)),
                static_cast<int>(20 + Below(s, 100)), static_cast<int>(20 + Below(s, 100))};
+      // The object's class from the track number (no draw from the stream: the rest of the city
+      // stays as it was); tamper events have none.
+      if (e.type != EventType::kTamperCovered && e.type != EventType::kTamperDefocused &&
+          e.type != EventType::kTamperMoved) {
+        e.object_class = static_cast<ObjectClass>(1 + e.track % 4);
+        e.class_confidence = static_cast<double>(300 + e.track % 700) / 1000;
+      }
       minute.push_back(std::move(e));
     }
     std::sort(minute.begin(), minute.end(),

@@ -37,7 +37,20 @@ std::vector<bool> MatchEvents(const std::string& source, const std::vector<Expec
     if (best >= 0) {
       used[static_cast<size_t>(best)] = true;
       ++t.matched;
-      t.offsets.push_back(at(found[static_cast<size_t>(best)]) - x.start_s);
+      const index::Event& e = found[static_cast<size_t>(best)];
+      t.offsets.push_back(at(e) - x.start_s);
+      if (x.object_class != index::ObjectClass::kUnknown) {
+        ++t.classed;
+        if (e.object_class == x.object_class) {
+          ++t.class_right;
+        } else {
+          problems.push_back(fmt::format(
+              "{}: {} {} at {:.1f} s is a {}, classified as {} ({:.2f}){}", source, index::EventTypeName(x.type),
+              x.zone, x.start_s, index::ObjectClassName(x.object_class),
+              e.object_class == index::ObjectClass::kUnknown ? "nothing" : index::ObjectClassName(e.object_class),
+              e.class_confidence, x.what.empty() ? "" : " (" + x.what + ")"));
+        }
+      }
     } else {
       problems.push_back(fmt::format("{}: missed {} {} {} at {:.1f} s{}", source, index::EventTypeName(x.type), x.zone,
                                      x.direction, x.start_s, x.what.empty() ? "" : " (" + x.what + ")"));
@@ -54,16 +67,17 @@ std::vector<bool> MatchEvents(const std::string& source, const std::vector<Expec
 }
 
 std::string TallyTable(const std::map<std::string, TypeTally>& by_type) {
-  std::string report = fmt::format("{:<18} {:>6} {:>9} {:>10} {:>7} {:>22}\n", "type", "truth", "detected",
-                                   "precision", "recall", "start error s (mean, max)");
+  std::string report = fmt::format("{:<18} {:>6} {:>9} {:>10} {:>7} {:>22} {:>9}\n", "type", "truth", "detected",
+                                   "precision", "recall", "start error s (mean, max)", "class");
   for (const auto& [type, t] : by_type) {
     double mean = 0, worst = 0;
     for (double o : t.offsets) {
       mean += o / static_cast<double>(t.offsets.size());
       if (std::abs(o) > std::abs(worst)) worst = o;
     }
-    report += fmt::format("{:<18} {:>6} {:>9} {:>10.3f} {:>7.3f} {:>+11.2f} {:>+9.2f}\n", type, t.truth, t.detected,
-                          t.precision(), t.recall(), mean, worst);
+    report += fmt::format("{:<18} {:>6} {:>9} {:>10.3f} {:>7.3f} {:>+11.2f} {:>+9.2f} {:>9}\n", type, t.truth,
+                          t.detected, t.precision(), t.recall(), mean, worst,
+                          t.classed ? fmt::format("{}/{}", t.class_right, t.classed) : "-");
   }
   return report;
 }

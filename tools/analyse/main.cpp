@@ -40,10 +40,17 @@ const char* PhaseName(analytics::Phase p) {
 
 void Print(const analytics::Detection& d) {
   fmt::print("{{\"type\":\"{}\",\"zone\":\"{}\",\"phase\":\"{}\",\"start_s\":{:.2f},\"end_s\":{:.2f},"
-             "\"track\":{},\"box\":[{},{},{},{}],\"attributes\":{}}}\n",
+             "\"track\":{},\"class\":\"{}\",\"class_confidence\":{:.2f},\"box\":[{},{},{},{}],\"attributes\":{}}}\n",
              EventTypeName(d.type), d.zone, PhaseName(d.phase), d.start_ns / 1e9, d.end_ns / 1e9,
-             d.track, d.box.x, d.box.y, d.box.width, d.box.height,
-             d.attributes.empty() ? "{}" : d.attributes);
+             d.track, ObjectClassName(d.object_class), d.class_confidence, d.box.x, d.box.y, d.box.width,
+             d.box.height, d.attributes.empty() ? "{}" : d.attributes);
+}
+
+void PrintLook(int64_t track, const analytics::ClassLook& l, double t_s) {
+  fmt::print("{{\"look\":{},\"t_s\":{:.2f},\"people_svm\":{:.2f},\"face\":{},\"aspect\":{:.2f},"
+             "\"speed\":{:.2f},\"p\":{{\"person\":{:.2f},\"vehicle\":{:.2f},\"two_wheeler\":{:.2f},"
+             "\"other\":{:.2f}}}}}\n",
+             track, t_s, l.people_svm, l.face, l.aspect, l.speed, l.p[0], l.p[1], l.p[2], l.p[3]);
 }
 
 }  // namespace
@@ -58,6 +65,8 @@ int main(int argc, char** argv) {
   std::string debug_dir;
   app.add_option("--debug-dir", debug_dir,
                  "write every analysed frame there as JPEG: foreground tinted, tracks boxed (green confirmed)");
+  bool looks = false;
+  app.add_flag("--looks", looks, "also print each look of the object classifier (its evidence and class scores)");
   CLI11_PARSE(app, argc, argv);
 
   analytics::AnalyticsConfig config;
@@ -112,6 +121,9 @@ int main(int argc, char** argv) {
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
     cpu_ms += (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
     for (const auto& d : out) Print(d);
+    if (looks) {
+      for (const auto& [id, l] : cam.classifier().last_looks()) PrintLook(id, l, t_s);
+    }
     if (!debug_dir.empty()) {
       cv::Mat view = cam.last_frame().clone();
       const cv::Mat& fg = cam.motion().foreground();
@@ -123,7 +135,11 @@ int main(int argc, char** argv) {
       for (const auto& tr : cam.tracks()) {
         cv::Scalar c = tr.confirmed ? cv::Scalar(0, 255, 0) : cv::Scalar(0, 0, 255);
         cv::rectangle(view, tr.box, c, tr.coasting ? 1 : 2);
-        cv::putText(view, std::to_string(tr.id), tr.box.tl() + cv::Point(2, 14), cv::FONT_HERSHEY_SIMPLEX, 0.5, c);
+        std::string label = std::to_string(tr.id);
+        if (tr.object_class != ObjectClass::kUnknown) {
+          label += fmt::format(" {} {:.2f}", ObjectClassName(tr.object_class), tr.class_confidence);
+        }
+        cv::putText(view, label, tr.box.tl() + cv::Point(2, 14), cv::FONT_HERSHEY_SIMPLEX, 0.5, c);
       }
       cv::putText(view, fmt::format("{:.1f}s", t_s), {4, 16}, cv::FONT_HERSHEY_SIMPLEX, 0.5, {255, 255, 255});
       cv::imwrite(fmt::format("{}/{:06d}.jpg", debug_dir, analysed), view);

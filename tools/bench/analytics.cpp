@@ -112,8 +112,8 @@ Capacity RunCapacity(int n, int cores, double warmup, double seconds, const std:
   analytics::AnalyticsConfig rules;
   rules.enabled = true;
   rules.masks = {{{0, 0}, {0.45, 0}, {0.45, 0.1}, {0, 0.1}}, {{0, 0.92}, {0.45, 0.92}, {0.45, 1}, {0, 1}}};
-  rules.zones.push_back({"road", {{0.1, 0.6}, {0.9, 0.6}, {0.9, 0.9}, {0.1, 0.9}}, true, 1.0, 0, 0});
-  rules.lines.push_back({"mid", {0.5, 0.4}, {0.5, 1.0}, analytics::Direction::kBoth});
+  rules.zones.push_back({"road", {{0.1, 0.6}, {0.9, 0.6}, {0.9, 0.9}, {0.1, 0.9}}, true, 1.0, 0, 0, {}});
+  rules.lines.push_back({"mid", {0.5, 0.4}, {0.5, 1.0}, analytics::Direction::kBoth, {}});
   for (int k = 1; k <= n; ++k) {
     ingest::CameraConfig c;
     c.id = fmt::format("cam{}", k);

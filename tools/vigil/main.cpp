@@ -6,10 +6,13 @@
 //   vigil --data DIR [--json] gaps     [--camera ID]... [--from T] [--to T]
 //   vigil --data DIR [--json] near     --at LAT,LON [--radius M | --nearest K]
 //   vigil --data DIR [--json] events   [--camera ID]... [--from T] [--to T] [--type T]... [--zone Z]...
-//                                      [--at LAT,LON --radius M] [--newest] [--limit N] [--page TOKEN]
+//                                      [--class C]... [--at LAT,LON --radius M] [--newest] [--limit N]
+//                                      [--page TOKEN]
 //   vigil --data DIR [--json] plates   PLATE|PATTERN [--fuzzy N] [--camera ID]... [--from T] [--to T]
 //                                      [--at LAT,LON --radius M] [--limit N] [--page TOKEN]
 //   vigil --data DIR [--json] counts   [--camera ID]... [--from T] [--to T] [--type T]...
+//   vigil --data DIR [--json] counts   --line NAME... [--by class] [--camera ID]... [--from T] [--to T]
+//     crossings of the lines per direction (and object class): the traffic-flow count.
 //
 //   vigil --server ENDPOINT [--json] status | cameras | events | plates | near | counts | footage | gaps
 //     the same over a running vigild's API (segments need --data: they are the node's files).
@@ -41,6 +44,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
@@ -180,8 +184,8 @@ int main(int argc, char** argv) {
   double radius_m = 0;
   int nearest = 0, fuzzy = -1;
   bool newest = false;
-  std::vector<std::string> types, zones;
-  std::string pattern;
+  std::vector<std::string> types, zones, classes, count_lines;
+  std::string pattern, count_by;
   auto add_place = [&](CLI::App* sub) {
     sub->add_option("--at", at, "a point: LAT,LON");
     sub->add_option("--radius", radius_m, "metres around --at");
@@ -199,6 +203,7 @@ int main(int argc, char** argv) {
   add_page(events_cmd);
   events_cmd->add_option("--type,-t", types, "vehicle, person, intrusion, tripwire, loitering, ... or a code");
   events_cmd->add_option("--zone,-z", zones, "zone or line name (repeatable)");
+  events_cmd->add_option("--class", classes, "what the object is: person, vehicle, two_wheeler, other (repeatable)");
   events_cmd->add_flag("--newest", newest, "newest first");
   CLI::App* plates_cmd = app.add_subcommand("plates", "plate reads: exact, wildcard (? one, * any run) or fuzzy");
   plates_cmd->add_option("plate", pattern, "plate or pattern, e.g. 云A·12345, 云A*12?45")->required();
@@ -209,6 +214,8 @@ int main(int argc, char** argv) {
   CLI::App* counts_cmd = app.add_subcommand("counts", "events per camera, type and hour");
   add_range(counts_cmd);
   counts_cmd->add_option("--type,-t", types, "event types (repeatable)");
+  counts_cmd->add_option("--line,-l", count_lines, "count the crossings of this line by direction (repeatable)");
+  counts_cmd->add_option("--by", count_by, "with --line: 'class' also splits the crossings by object class");
   cli::ApiCommands api_cmds;
   cli::AddApiCommands(app, api_cmds);
   add_range(api_cmds.export_cmd);
@@ -387,6 +394,23 @@ int main(int argc, char** argv) {
     }
     event_types.push_back(*parsed);
   }
+  std::vector<index::ObjectClass> object_classes;
+  for (const auto& c : classes) {
+    auto parsed = index::ParseObjectClass(c);
+    if (!parsed) {
+      std::cerr << "vigil: unknown object class '" << c << "' (person, vehicle, two_wheeler or other)\n";
+      return 2;
+    }
+    object_classes.push_back(*parsed);
+  }
+  if (!count_by.empty() && count_by != "class") {
+    std::cerr << "vigil: --by takes 'class', not '" << count_by << "'\n";
+    return 2;
+  }
+  if (!count_by.empty() && count_lines.empty()) {
+    std::cerr << "vigil: --by class counts line crossings: give --line NAME\n";
+    return 2;
+  }
   auto query_fail = [](const Status& st) {
     std::cerr << "vigil: " << st.message() << "\n";
     return st.code() == StatusCode::kInvalidArgument || st.code() == StatusCode::kNotFound ? 2 : 1;
@@ -449,21 +473,28 @@ int main(int argc, char** argv) {
     q.area = area;
     q.types = event_types;
     q.zones = zones;
+    q.classes = object_classes;
     q.newest_first = newest;
     q.page = {page_limit, page_token};
     auto page = (*store)->Events(q);
     if (!page.ok()) return query_fail(page.error());
-    if (!json) fmt::print("{:<10} {:<23} {:>8} {:<16} {:<8} {:>6} {:>5}\n", "CAMERA", "START", "LENGTH", "TYPE", "ZONE", "TRACK", "SCORE");
+    if (!json) {
+      fmt::print("{:<10} {:<23} {:>8} {:<16} {:<8} {:<16} {:>6} {:>5}\n", "CAMERA", "START", "LENGTH", "TYPE",
+                 "ZONE", "CLASS", "TRACK", "SCORE");
+    }
     for (const auto& e : page->items) {
+      const std::string_view cls = index::ObjectClassName(e.object_class);
       if (json) {
         fmt::print("{{\"id\":{},\"camera\":{},\"start\":{},\"end\":{},\"start_ns\":{},\"end_ns\":{},\"type\":\"{}\","
-                   "\"code\":{},\"zone\":{},\"track\":{},\"score\":{:.3f},\"box\":[{},{},{},{}]}}\n",
+                   "\"code\":{},\"zone\":{},\"class\":\"{}\",\"class_confidence\":{:.3f},\"track\":{},"
+                   "\"score\":{:.3f},\"box\":[{},{},{},{}]}}\n",
                    e.id, JsonString(e.camera), JsonString(FormatUtc(e.start_ns)), JsonString(FormatUtc(e.end_ns)),
                    e.start_ns, e.end_ns, index::EventTypeName(e.type), static_cast<int>(e.type), JsonString(e.zone),
-                   e.track, e.score, e.box.x, e.box.y, e.box.w, e.box.h);
+                   cls, e.class_confidence, e.track, e.score, e.box.x, e.box.y, e.box.w, e.box.h);
       } else {
-        fmt::print("{:<10} {:<23} {:>8} {:<16} {:<8} {:>6} {:>5.2f}\n", e.camera, FormatLocal(e.start_ns),
-                   Duration(e.end_ns - e.start_ns), index::EventTypeName(e.type), e.zone, e.track, e.score);
+        const std::string shown = cls.empty() ? "-" : fmt::format("{} {:.2f}", cls, e.class_confidence);
+        fmt::print("{:<10} {:<23} {:>8} {:<16} {:<8} {:<16} {:>6} {:>5.2f}\n", e.camera, FormatLocal(e.start_ns),
+                   Duration(e.end_ns - e.start_ns), index::EventTypeName(e.type), e.zone, shown, e.track, e.score);
       }
     }
     PrintNextPage(page->next_token, json);
@@ -497,6 +528,54 @@ int main(int argc, char** argv) {
       }
     }
     PrintNextPage(page->next_token, json);
+  } else if (*counts_cmd && !count_lines.empty()) {
+    // Line crossings (tripwire events of the lines) in the range, per line, direction and, with
+    // --by class, the object's class: read page by page and tallied here, over --data or --server.
+    if (!types.empty()) {
+      std::cerr << "vigil: --line counts crossings; leave out --type\n";
+      return 2;
+    }
+    index::EventQuery q;
+    q.range = time_range;
+    q.cameras = range.cameras;
+    q.types = {index::EventType::kTripwire};
+    q.zones = count_lines;
+    q.page.limit = index::kMaxPageLimit;
+    std::map<std::tuple<std::string, std::string, std::string, std::string>, int64_t> tally;
+    for (;;) {
+      auto page = (*store)->Events(q);
+      if (!page.ok()) return query_fail(page.error());
+      for (const auto& e : page->items) {
+        std::string dir = "both";
+        if (auto at = e.attributes.find("\"direction\":\""); at != std::string::npos) {
+          at += 13;
+          dir = e.attributes.substr(at, e.attributes.find('"', at) - at);
+        }
+        std::string cls(index::ObjectClassName(e.object_class));
+        if (cls.empty()) cls = "unknown";
+        ++tally[{e.camera, e.zone, dir, count_by.empty() ? std::string() : cls}];
+      }
+      if (page->next_token.empty()) break;
+      q.page.token = page->next_token;
+    }
+    if (!json) {
+      fmt::print("{:<10} {:<12} {:<8} {}{:>8}\n", "CAMERA", "LINE", "DIRECTION",
+                 count_by.empty() ? "" : fmt::format("{:<12} ", "CLASS"), "CROSSINGS");
+    }
+    for (const auto& [k, n] : tally) {
+      const auto& [camera, line, dir, cls] = k;
+      if (json) {
+        fmt::print("{{\"camera\":{},\"line\":{},\"direction\":\"{}\",{}\"count\":{}}}\n", JsonString(camera),
+                   JsonString(line), dir, count_by.empty() ? "" : fmt::format("\"class\":\"{}\",", cls), n);
+      } else {
+        fmt::print("{:<10} {:<12} {:<8} {}{:>8}\n", camera, line, dir,
+                   count_by.empty() ? "" : fmt::format("{:<12} ", cls), n);
+      }
+    }
+    if (tally.empty() && !json) {
+      std::cerr << "vigil: no crossings of " << fmt::format("{}", fmt::join(count_lines, ", "))
+                << " in that time\n";
+    }
   } else if (*counts_cmd) {
     index::CountQuery q;
     q.range = time_range;

@@ -18,7 +18,7 @@ int64_t EventSink::events() const {
 
 std::string WriteEventPictures(const std::string& data_dir, const std::string& camera, int64_t start_ns,
                                std::string_view kind, int64_t key, const cv::Mat& bgr, const cv::Rect& box,
-                               std::string& crop) {
+                               std::string& crop, const std::string& label) {
   auto log = Logger("vigild");
   if (bgr.empty()) return {};
   time_t secs = static_cast<time_t>(start_ns / kNsPerSec);
@@ -34,7 +34,7 @@ std::string WriteEventPictures(const std::string& data_dir, const std::string& c
   }
   std::string stem = fmt::format("{}.{:03d}-{}-{}", hms, (start_ns / kNsPerMs) % 1000, kind, key);
   std::string rel = JoinPath(rel_dir, stem + ".jpg");
-  auto full = analytics::EncodeSnapshot(bgr, box);
+  auto full = analytics::EncodeSnapshot(bgr, box, 85, label);
   if (!full.ok()) {
     log->error("snapshot of camera {}: {}", camera, full.error());
     return {};
@@ -54,8 +54,12 @@ std::string WriteEventPictures(const std::string& data_dir, const std::string& c
 std::string EventSink::WriteSnapshots(const analytics::Detection& d, const Frame& frame,
                                       std::string& crop) {
   if (!snapshots_) return {};
+  std::string label;
+  if (d.object_class != ObjectClass::kUnknown) {
+    label = fmt::format("{} {:.2f}", ObjectClassName(d.object_class), d.class_confidence);
+  }
   return WriteEventPictures(data_dir_, frame.camera, d.start_ns, index::EventTypeName(d.type), d.key,
-                            frame.bgr, d.box, crop);
+                            frame.bgr, d.box, crop, label);
 }
 
 void EventSink::OnDetection(const analytics::Detection& d, const Frame& frame) {
@@ -85,6 +89,8 @@ void EventSink::OnDetection(const analytics::Detection& d, const Frame& frame) {
   e.track = d.track;
   e.score = d.score;
   e.box = {d.box.x, d.box.y, d.box.width, d.box.height};
+  e.object_class = d.object_class;
+  e.class_confidence = d.class_confidence;
   std::string crop;
   e.snapshot = WriteSnapshots(d, frame, crop);
   // frame_ns: the wall time of the frame the event was seen in (a line crossing is timed between

@@ -19,11 +19,11 @@
 namespace vigil::vigild {
 
 // Writes <data_dir>/snapshots/<camera>/<YYYY-MM-DD>/<HHMMSS.mmm>-<kind>-<key>.jpg (the frame with
-// `box` drawn) and, for a non-empty box, its -crop.jpg. Returns the snapshot's path relative to
-// data_dir ("" when it could not be written: logged) and sets `crop` likewise.
+// `box` drawn, `label` on it) and, for a non-empty box, its -crop.jpg. Returns the snapshot's path
+// relative to data_dir ("" when it could not be written: logged) and sets `crop` likewise.
 std::string WriteEventPictures(const std::string& data_dir, const std::string& camera, int64_t start_ns,
                                std::string_view kind, int64_t key, const cv::Mat& bgr, const cv::Rect& box,
-                               std::string& crop);
+                               std::string& crop, const std::string& label = {});
 
 class EventSink {
  public:
