@@ -58,6 +58,33 @@ void CameraAnalytics::StartMotion(const Track& first, int64_t start_ns, bool con
 }
 
 void CameraAnalytics::Process(const Frame& frame, std::vector<Detection>& out) {
+  const size_t first = out.size();
+  ProcessFrame(frame, out);
+  // Classes as known now: for the events ending in this frame, and kept a minute after their track
+  // ends (an intrusion ends when its zone has been empty for a second).
+  const int64_t t = frame.wall_ns;
+  const Tracker& tracker = tracker_;
+  for (const std::vector<Track>* tracks : {&tracker.tracks(), &tracker.ended()}) {
+    for (const Track& tr : *tracks) {
+      if (tr.object_class != ObjectClass::kUnknown) known_class_[tr.id] = {tr.object_class, tr.class_confidence, t};
+    }
+  }
+  std::erase_if(known_class_, [&](const auto& kv) { return t - kv.second.seen_ns > 60 * kNsPerSec; });
+  EndClasses(out, first);
+}
+
+void CameraAnalytics::EndClasses(std::vector<Detection>& out, size_t first) const {
+  for (size_t i = first; i < out.size(); ++i) {
+    Detection& d = out[i];
+    if (d.phase != Phase::kEnd || d.track == 0) continue;
+    auto it = known_class_.find(d.track);
+    if (it == known_class_.end()) continue;
+    d.object_class = it->second.cls;
+    d.class_confidence = it->second.confidence;
+  }
+}
+
+void CameraAnalytics::ProcessFrame(const Frame& frame, std::vector<Detection>& out) {
   if (frame.bgr.size() == size_) {
     scaled_ = frame.bgr;
   } else {
@@ -127,9 +154,11 @@ void CameraAnalytics::Process(const Frame& frame, std::vector<Detection>& out) {
 }
 
 void CameraAnalytics::Flush(std::vector<Detection>& out) {
+  const size_t first = out.size();
   rules_.Flush(out);
   EndMotion(out);
   tamper_.Flush(out);
+  EndClasses(out, first);
 }
 
 }  // namespace vigil::analytics

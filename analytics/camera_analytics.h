@@ -3,6 +3,9 @@
 // zones, lines and loitering, plus motion events. While a tamper is raised the object stages pause (their open events
 // end, tracks are dropped) and the background is learnt afresh when it clears.
 //
+// Events carry their object's class: when they start, the class its track had then; when they
+// end, the class it had when last seen (it is looked at a few times while it is tracked).
+//
 // Motion event: starts when a confirmed moving object appears (at its first sighting) and ends when
 // none has been seen for hold_s, or after max_event_s, going on at once as a new (continued) one.
 //
@@ -44,6 +47,9 @@ class CameraAnalytics : public CameraProcessor {
   const ObjectClassifier& classifier() const { return classifier_; }
 
  private:
+  void ProcessFrame(const Frame& frame, std::vector<Detection>& out);
+  // Sets the class of the kEnd detections from out[first] on to their track's last known class.
+  void EndClasses(std::vector<Detection>& out, size_t first) const;
   void EndMotion(std::vector<Detection>& out);
   // Starts a motion event at `start_ns` with `first` as its object; `continued`: it goes on from one
   // cut at motion_max_seconds.
@@ -68,6 +74,12 @@ class CameraAnalytics : public CameraProcessor {
   std::vector<cv::Rect> hold_;  // boxes of tracked objects the background does not learn
   std::vector<int64_t> held_;   // their tracks
   std::map<int64_t, int64_t> last_active_;  // track → last frame something stirred in its box
+  struct KnownClass {
+    ObjectClass cls = ObjectClass::kUnknown;
+    double confidence = 0;
+    int64_t seen_ns = 0;
+  };
+  std::map<int64_t, KnownClass> known_class_;  // track → its class when last seen
 };
 
 }  // namespace vigil::analytics

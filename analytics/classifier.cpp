@@ -31,6 +31,16 @@ cv::Mat CropPadded(const cv::Mat& img, const cv::Rect& r) {
 
 }  // namespace
 
+cv::Mat ClassCrop(const cv::Mat& frame, const cv::Rect& box, int side) {
+  const int s = std::max(1, static_cast<int>(std::max(box.width, box.height) * 1.1));
+  const cv::Point c(box.x + box.width / 2, box.y + box.height / 2);
+  cv::Mat crop = CropPadded(frame, {c.x - s / 2, c.y - s / 2, s, s});
+  if (crop.empty()) return crop;
+  cv::Mat out;
+  cv::resize(crop, out, {side, side}, 0, 0, crop.cols > side ? cv::INTER_AREA : cv::INTER_LINEAR);
+  return out;
+}
+
 double TrackAspect(const Track& track, cv::Size frame_size) {
   std::vector<double> a;
   for (const TrackPoint& p : track.path) {
@@ -56,14 +66,20 @@ double TrackSpeed(const Track& track, cv::Size frame_size) {
   const TrackPoint& first = *pts.back();
   const double dt = static_cast<double>(last.t_ns - first.t_ns) / kNsPerSec;
   if (dt <= 0) return 0;
+  // The foot point; the head point while the frame cuts the bottom; the box's centre when it cuts
+  // both (an object taller than the view: a close car in an overhead camera).
   const auto bottom_cut = [&](const cv::Rect& b) { return b.y + b.height >= frame_size.height - 2; };
+  const auto top_cut = [](const cv::Rect& b) { return b.y <= 2; };
   cv::Point2d a, b;
   if (!bottom_cut(first.box) && !bottom_cut(last.box)) {
     a = FootOf(first.box);
     b = FootOf(last.box);
-  } else {
+  } else if (!top_cut(first.box) && !top_cut(last.box)) {
     a = {first.box.x + first.box.width / 2.0, static_cast<double>(first.box.y)};
     b = {last.box.x + last.box.width / 2.0, static_cast<double>(last.box.y)};
+  } else {
+    a = (first.box.tl() + first.box.br()) * 0.5;
+    b = (last.box.tl() + last.box.br()) * 0.5;
   }
   return cv::norm(b - a) / dt / track.max_height;
 }
@@ -126,6 +142,7 @@ bool ObjectClassifier::Face(const cv::Mat& frame, const cv::Rect& box) {
 
 ClassLook ObjectClassifier::Look(const cv::Mat& frame, const cv::Rect& box, double aspect, double speed) {
   ClassLook look;
+  look.box = box;
   look.aspect = aspect;
   look.speed = speed;
   look.people_svm = PeopleSvm(frame, box);

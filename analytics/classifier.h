@@ -38,6 +38,7 @@ struct ClassifierSettings {
 
 // One look's evidence and scores (tools print them; tests check them).
 struct ClassLook {
+  cv::Rect box;             // frame pixels of the picture looked at
   double people_svm = -10;  // best HOG window's SVM margin (> 0: a person), -10 when too small
   bool face = false;        // a face or an upper body in the box's upper half
   double aspect = 0;        // height / width
@@ -72,6 +73,11 @@ class ObjectClassifier {
   cv::CascadeClassifier face_, upper_;
   std::vector<std::pair<int64_t, ClassLook>> last_looks_;
 };
+
+// The picture a class is judged from: the square around `box` (its longer side and a tenth more),
+// from `frame` (the part outside the picture filled by repeating its edge), at `side` × `side`
+// pixels. The trained classifier's input, and what its training crops are made with.
+cv::Mat ClassCrop(const cv::Mat& frame, const cv::Rect& box, int side = 64);
 
 // Height over width of the track's observed boxes that the frame's edges do not cut (median), or of
 // its current box when every box was cut.

@@ -246,7 +246,8 @@ Result<int64_t> SqliteStore::AddEvent(const Event& e) {
 }
 
 Status SqliteStore::EndEvent(const std::string& camera, int64_t start_ns, int64_t id,
-                             int64_t end_ns) {
+                             int64_t end_ns, ObjectClass object_class, double class_confidence) {
+  const bool reclass = object_class != ObjectClass::kUnknown;
   if (end_ns < start_ns) {
     return Status::InvalidArgument(fmt::format("event {} ends ({}) before it starts ({})", id,
                                                FormatUtc(end_ns), FormatUtc(start_ns)));
@@ -259,16 +260,28 @@ Status SqliteStore::EndEvent(const std::string& camera, int64_t start_ns, int64_
     for (auto it = pending_events_.rbegin(); it != pending_events_.rend(); ++it) {
       if (it->event.id == id) {
         it->event.end_ns = end_ns;
+        if (reclass) {
+          it->event.object_class = object_class;
+          it->event.class_confidence = class_confidence;
+        }
         return Status::Ok();
       }
     }
   }
   // Already taken by the writer: the writer takes queued operations and pending rows under one
   // lock, so an operation queued now runs in a later transaction than the row's insert.
-  return WriteAsync([num, start_ns, id, end_ns](StmtCache& sc) -> Status {
+  return WriteAsync([num, start_ns, id, end_ns, reclass, object_class, class_confidence](StmtCache& sc) -> Status {
+    if (!reclass) {
+      VIGIL_ASSIGN_OR_RETURN(
+          Stmt * s, sc.Get("UPDATE events SET end_ns = ?1 WHERE camera = ?2 AND start_ns = ?3 AND id = ?4"));
+      s->Bind(1, end_ns).Bind(2, num).Bind(3, start_ns).Bind(4, id);
+      return s->Run();
+    }
     VIGIL_ASSIGN_OR_RETURN(
-        Stmt * s, sc.Get("UPDATE events SET end_ns = ?1 WHERE camera = ?2 AND start_ns = ?3 AND id = ?4"));
+        Stmt * s, sc.Get("UPDATE events SET end_ns = ?1, object_class = ?5, class_score = ?6 WHERE camera = ?2 "
+                         "AND start_ns = ?3 AND id = ?4"));
     s->Bind(1, end_ns).Bind(2, num).Bind(3, start_ns).Bind(4, id);
+    s->Bind(5, static_cast<int64_t>(object_class)).Bind(6, Milli(class_confidence));
     return s->Run();
   });
 }

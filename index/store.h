@@ -67,8 +67,10 @@ class Store {
   // max_pending rows already wait (the caller counts the drop; nothing blocks on disk).
   virtual Result<int64_t> AddEvent(const Event& event) = 0;
   // Sets the end of an event added earlier (one that was reported when it started); queued like
-  // AddEvent and applied after it. InvalidArgument when end_ns < start_ns.
-  virtual Status EndEvent(const std::string& camera, int64_t start_ns, int64_t id, int64_t end_ns) = 0;
+  // AddEvent and applied after it. `object_class` (unless kUnknown) replaces the class it started
+  // with: its object, looked at again while the event lasted. InvalidArgument when end_ns < start_ns.
+  virtual Status EndEvent(const std::string& camera, int64_t start_ns, int64_t id, int64_t end_ns,
+                          ObjectClass object_class = ObjectClass::kUnknown, double class_confidence = 0) = 0;
   virtual Result<int64_t> AddPlateRead(const PlateRead& read) = 0;
   virtual Result<Page<Event>> Events(const EventQuery& query) = 0;
   // Per camera, type and UTC hour, for dashboards; the range is widened to whole hours.

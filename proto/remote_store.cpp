@@ -110,7 +110,7 @@ class RemoteStore final : public index::Store {
   }
 
   Result<int64_t> AddEvent(const index::Event&) override { return NotRemote("adding events"); }
-  Status EndEvent(const std::string&, int64_t, int64_t, int64_t) override {
+  Status EndEvent(const std::string&, int64_t, int64_t, int64_t, index::ObjectClass, double) override {
     return NotRemote("ending events");
   }
   Result<int64_t> AddPlateRead(const index::PlateRead&) override {

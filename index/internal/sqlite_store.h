@@ -80,7 +80,8 @@ class SqliteStore final : public Store {
   Result<FootageResult> Footage(const FootageQuery& query) override;
 
   Result<int64_t> AddEvent(const Event& event) override;
-  Status EndEvent(const std::string& camera, int64_t start_ns, int64_t id, int64_t end_ns) override;
+  Status EndEvent(const std::string& camera, int64_t start_ns, int64_t id, int64_t end_ns,
+                  ObjectClass object_class, double class_confidence) override;
   Result<int64_t> AddPlateRead(const PlateRead& read) override;
   Result<Page<Event>> Events(const EventQuery& query) override;
   Result<Page<EventCount>> CountEvents(const CountQuery& query) override;

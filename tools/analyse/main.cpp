@@ -15,6 +15,8 @@
 
 #include <cstdio>
 
+#include <filesystem>
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <opencv2/imgcodecs.hpp>
@@ -47,10 +49,10 @@ void Print(const analytics::Detection& d) {
 }
 
 void PrintLook(int64_t track, const analytics::ClassLook& l, double t_s) {
-  fmt::print("{{\"look\":{},\"t_s\":{:.2f},\"people_svm\":{:.2f},\"face\":{},\"aspect\":{:.2f},"
+  fmt::print("{{\"look\":{},\"t_s\":{:.2f},\"box\":[{},{},{},{}],\"people_svm\":{:.2f},\"face\":{},\"aspect\":{:.2f},"
              "\"speed\":{:.2f},\"p\":{{\"person\":{:.2f},\"vehicle\":{:.2f},\"two_wheeler\":{:.2f},"
              "\"other\":{:.2f}}}}}\n",
-             track, t_s, l.people_svm, l.face, l.aspect, l.speed, l.p[0], l.p[1], l.p[2], l.p[3]);
+             track, t_s, l.box.x, l.box.y, l.box.width, l.box.height, l.people_svm, l.face, l.aspect, l.speed, l.p[0], l.p[1], l.p[2], l.p[3]);
 }
 
 }  // namespace
@@ -65,6 +67,11 @@ int main(int argc, char** argv) {
   std::string debug_dir;
   app.add_option("--debug-dir", debug_dir,
                  "write every analysed frame there as JPEG: foreground tinted, tracks boxed (green confirmed)");
+  std::string crops_dir, crops_prefix = "clip";
+  app.add_option("--crops", crops_dir,
+                 "write every confirmed, observed track's class crop (64x64 JPEG) of every analysed frame "
+                 "there, with crops.csv (file, track, t_s, box in frame pixels, cut by the frame's edge)");
+  app.add_option("--crops-prefix", crops_prefix, "file name prefix of the crops (default clip)");
   bool looks = false;
   app.add_flag("--looks", looks, "also print each look of the object classifier (its evidence and class scores)");
   CLI11_PARSE(app, argc, argv);
@@ -100,6 +107,17 @@ int main(int argc, char** argv) {
   double native = video.get(cv::CAP_PROP_FPS);
   if (!(native > 0)) native = 25;
   analytics::CameraAnalytics cam(config);
+  std::FILE* crops_csv = nullptr;
+  if (!crops_dir.empty()) {
+    const std::string csv = crops_dir + "/crops.csv";
+    const bool fresh = !std::filesystem::exists(csv);
+    crops_csv = std::fopen(csv.c_str(), "a");
+    if (!crops_csv) {
+      fmt::print(stderr, "vigil-analyse: cannot write {}\n", csv);
+      return 1;
+    }
+    if (fresh) std::fprintf(crops_csv, "file,track,t_s,x,y,w,h,cut\n");
+  }
   std::vector<analytics::Detection> out;
   cv::Mat picture;
   int64_t n = 0, analysed = 0;
@@ -121,6 +139,23 @@ int main(int argc, char** argv) {
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
     cpu_ms += (b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
     for (const auto& d : out) Print(d);
+    if (!crops_dir.empty()) {
+      const double sx = static_cast<double>(picture.cols) / cam.frame_size().width;
+      const double sy = static_cast<double>(picture.rows) / cam.frame_size().height;
+      for (const auto& tr : cam.tracks()) {
+        if (!tr.confirmed || tr.coasting) continue;
+        const cv::Rect box(static_cast<int>(tr.box.x * sx), static_cast<int>(tr.box.y * sy),
+                           static_cast<int>(tr.box.width * sx), static_cast<int>(tr.box.height * sy));
+        cv::Mat crop = analytics::ClassCrop(picture, box);
+        if (crop.empty()) continue;
+        const std::string name = fmt::format("{}-{:04d}-{:06d}.jpg", crops_prefix, tr.id, analysed);
+        cv::imwrite(crops_dir + "/" + name, crop, {cv::IMWRITE_JPEG_QUALITY, 92});
+        const bool cut = box.x <= 2 || box.y <= 2 || box.x + box.width >= picture.cols - 2 ||
+                         box.y + box.height >= picture.rows - 2;
+        std::fprintf(crops_csv, "%s,%lld,%.2f,%d,%d,%d,%d,%d\n", name.c_str(), static_cast<long long>(tr.id), t_s,
+                     box.x, box.y, box.width, box.height, cut ? 1 : 0);
+      }
+    }
     if (looks) {
       for (const auto& [id, l] : cam.classifier().last_looks()) PrintLook(id, l, t_s);
     }
@@ -153,6 +188,7 @@ int main(int argc, char** argv) {
   cam.Flush(out);
   for (const auto& d : out) Print(d);
   std::fflush(stdout);
+  if (crops_csv) std::fclose(crops_csv);
   fmt::print(stderr, "vigil-analyse: {}: {} frames, {} analysed, {:.2f} ms of analysis CPU a frame\n", video_file, n,
              analysed, analysed ? cpu_ms / static_cast<double>(analysed) : 0.0);
   return 0;

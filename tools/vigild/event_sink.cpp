@@ -74,7 +74,16 @@ void EventSink::OnDetection(const analytics::Detection& d, const Frame& frame) {
       open_.erase(it);
     }
     e.end_ns = std::max(d.end_ns, e.start_ns);
-    if (Status st = store_.EndEvent(e.camera, e.start_ns, e.id, e.end_ns); !st.ok()) {
+    // The object was looked at again while the event lasted: its class as known at the end.
+    const bool reclass = d.object_class != ObjectClass::kUnknown &&
+                         (d.object_class != e.object_class || d.class_confidence != e.class_confidence);
+    if (reclass) {
+      e.object_class = d.object_class;
+      e.class_confidence = d.class_confidence;
+    }
+    if (Status st = store_.EndEvent(e.camera, e.start_ns, e.id, e.end_ns,
+                                    reclass ? e.object_class : ObjectClass::kUnknown, e.class_confidence);
+        !st.ok()) {
       log_->error("camera {}: end of {} event {}: {}", e.camera, index::EventTypeName(e.type), e.id, st);
     }
     if (publish_) publish_(e, false);

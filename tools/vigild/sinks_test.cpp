@@ -83,6 +83,8 @@ TEST_CASE("the event sink stores an event when it starts, sets its end when it e
   start.start_ns = start.end_ns = kT0 + 5 * kNsPerSec;
   start.score = 0.8;
   start.box = {100, 120, 40, 90};
+  start.object_class = ObjectClass::kVehicle;  // its first look
+  start.class_confidence = 0.45;
   sink.OnDetection(start, FrameAt("cam1", kT0 + 6 * kNsPerSec));
   REQUIRE(published.size() == 1);
   CHECK(published[0].second);  // ongoing
@@ -90,6 +92,8 @@ TEST_CASE("the event sink stores an event when it starts, sets its end when it e
   REQUIRE(rows.size() == 1);
   CHECK(rows[0].end_ns == rows[0].start_ns);
   CHECK(rows[0].zone == "yard");
+  CHECK(rows[0].object_class == ObjectClass::kVehicle);
+  CHECK(published[0].first.object_class == ObjectClass::kVehicle);
   // Its pictures are on disk, and its attributes say which frame it was seen in.
   REQUIRE_FALSE(rows[0].snapshot.empty());
   CHECK(std::filesystem::exists(JoinPath(dir.path(), rows[0].snapshot)));
@@ -105,16 +109,22 @@ TEST_CASE("the event sink stores an event when it starts, sets its end when it e
   sink.OnDetection(stray, FrameAt("cam1", kT0 + 9 * kNsPerSec));
   CHECK(published.size() == 1);
 
+  // Looked at again while it lasted, the object is a person: the end carries that, and so does the row.
   analytics::Detection end = start;
   end.phase = analytics::Phase::kEnd;
   end.end_ns = kT0 + 12 * kNsPerSec;
+  end.object_class = ObjectClass::kPerson;
+  end.class_confidence = 0.82;
   sink.OnDetection(end, FrameAt("cam1", kT0 + 13 * kNsPerSec));
   REQUIRE(published.size() == 2);
   CHECK_FALSE(published[1].second);
   CHECK(published[1].first.id == published[0].first.id);
+  CHECK(published[1].first.object_class == ObjectClass::kPerson);
   rows = AllEvents(*store);
   REQUIRE(rows.size() == 1);
   CHECK(rows[0].end_ns == kT0 + 12 * kNsPerSec);
+  CHECK(rows[0].object_class == ObjectClass::kPerson);
+  CHECK(rows[0].class_confidence == doctest::Approx(0.82));
 
   // The same key on another camera is another event.
   sink.OnDetection(start, FrameAt("cam2", kT0 + 6 * kNsPerSec));
